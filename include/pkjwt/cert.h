@@ -1,0 +1,89 @@
+/* pkjwt/cert.h: self-signed X.509 v3 certificates for a key. */
+#ifndef PKJWT_CERT_H
+#define PKJWT_CERT_H
+
+#include <pkjwt/common.h>
+#include <pkjwt/error.h>
+#include <pkjwt/key.h>
+
+PKJWT_BEGIN_DECLS
+
+/** A loaded or made certificate. Immutable; safe to share between threads. */
+typedef struct pkjwt_cert pkjwt_cert;
+
+#define PKJWT_CERT_DEFAULT_DAYS 365
+#define PKJWT_CERT_DEFAULT_SUBJECT "CN=pkjwt-client"
+/** notBefore is set this many seconds in the past, for clock skew. */
+#define PKJWT_CERT_BACKDATE_SECONDS 300
+
+#define PKJWT_CERT_OPTIONS_VERSION 1
+typedef struct pkjwt_cert_options {
+  unsigned int version; /**< PKJWT_CERT_OPTIONS_VERSION */
+  const char *subject;  /**< "CN=my-client,O=Example"; NULL = default */
+  int days;             /**< validity; 0 = 365; negative is refused */
+  int64_t now;          /**< 0 = the real clock (tests fix it) */
+} pkjwt_cert_options;
+#define PKJWT_CERT_OPTIONS_INIT { PKJWT_CERT_OPTIONS_VERSION, NULL, 0, 0 }
+
+/**
+ * Make a self-signed X.509 v3 certificate for key (which must be private):
+ * random positive serial of 64+ bits, SHA-256/384/512 to match the key,
+ * basicConstraints CA:FALSE (critical), keyUsage digitalSignature (critical),
+ * subjectKeyIdentifier. opts may be NULL. Free *out with pkjwt_cert_free().
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_cert_self_signed(pkjwt_cert **out, const pkjwt_key *key,
+                       const pkjwt_cert_options *opts, pkjwt_error *err);
+
+/** Load a certificate from PEM or DER in memory. */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_cert_load_mem(pkjwt_cert **out, const void *data, size_t len,
+                    pkjwt_error *err);
+
+/** Load a certificate from a PEM or DER file. */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_cert_load_file(pkjwt_cert **out, const char *path, pkjwt_error *err);
+
+PKJWT_EXPORT void pkjwt_cert_free(pkjwt_cert *cert);
+
+/**
+ * Write the certificate as PEM: mode 0644, temp file + fsync + rename,
+ * PKJWT_ERR_EXISTS unless force, nothing left behind on failure.
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_cert_write(const pkjwt_cert *cert, const char *path, int force,
+                 pkjwt_error *err);
+
+/** One line of standard base64 of the DER: what Organisation Settings takes. */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_cert_base64_der(char **out, const pkjwt_cert *cert, pkjwt_error *err);
+
+/** The certificate as PEM. Free *out with pkjwt_str_free(). */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_cert_pem(char **out, const pkjwt_cert *cert, pkjwt_error *err);
+
+/** The certificate's public key as a new public-only key handle. */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_cert_public_key(pkjwt_key **out, const pkjwt_cert *cert, pkjwt_error *err);
+
+/** 1 when the certificate certifies key's public half, else 0. */
+PKJWT_EXPORT int pkjwt_cert_matches_key(const pkjwt_cert *cert,
+                                        const pkjwt_key *key);
+
+/* ---- facts (borrowed strings, valid while the certificate lives) ---- */
+
+/** Subject DN in "CN=a,O=b" form. */
+PKJWT_EXPORT const char *pkjwt_cert_get_subject(const pkjwt_cert *cert);
+/** Serial number in upper-case hex. */
+PKJWT_EXPORT const char *pkjwt_cert_get_serial(const pkjwt_cert *cert);
+/** notBefore and notAfter as seconds since the epoch. */
+PKJWT_EXPORT int64_t pkjwt_cert_get_not_before(const pkjwt_cert *cert);
+PKJWT_EXPORT int64_t pkjwt_cert_get_not_after(const pkjwt_cert *cert);
+/** SHA-256 of the DER, base64url without padding (JWK x5t#S256). */
+PKJWT_EXPORT const char *pkjwt_cert_get_x5t_s256(const pkjwt_cert *cert);
+/** Whole days from now until notAfter, negative once expired (now 0 = clock). */
+PKJWT_EXPORT long pkjwt_cert_days_left(const pkjwt_cert *cert, int64_t now);
+
+PKJWT_END_DECLS
+
+#endif

@@ -1,0 +1,123 @@
+/* pkjwt/key.h: private and public keys (RSA 2048-4096, EC P-256/384/521). */
+#ifndef PKJWT_KEY_H
+#define PKJWT_KEY_H
+
+#include <pkjwt/common.h>
+#include <pkjwt/error.h>
+
+PKJWT_BEGIN_DECLS
+
+/**
+ * A loaded key: an RSA or EC key pair, or only its public half.
+ * Loading a key costs about 0.4 ms in OpenSSL 3, so callers load once and
+ * keep the handle. A handle is immutable after it is made: any number of
+ * threads may use one handle at once (sign, export, read).
+ */
+typedef struct pkjwt_key pkjwt_key;
+
+typedef enum pkjwt_key_type {
+  PKJWT_KEY_RSA = 1,
+  PKJWT_KEY_EC = 2
+} pkjwt_key_type;
+
+/** Defaults: RSA 3072 bits, EC P-256 (as ssh-keygen and step choose). */
+#define PKJWT_RSA_DEFAULT_BITS 3072
+#define PKJWT_EC_DEFAULT_CURVE "P-256"
+
+/**
+ * Generate an RSA key of 2048, 3072 or 4096 bits (0 means 3072).
+ * Any other size fails with PKJWT_ERR_WEAK_KEY (under 2048) or
+ * PKJWT_ERR_KEY_TYPE. *out is the caller's: free it with pkjwt_key_free().
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_key_generate_rsa(pkjwt_key **out, unsigned int bits, pkjwt_error *err);
+
+/**
+ * Generate an EC key on "P-256", "P-384" or "P-521" (NULL means P-256).
+ * Other curves fail with PKJWT_ERR_KEY_TYPE.
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_key_generate_ec(pkjwt_key **out, const char *curve, pkjwt_error *err);
+
+/**
+ * Load a key from memory. Accepted: PEM PKCS#8 ("PRIVATE KEY"), encrypted
+ * PKCS#8 ("ENCRYPTED PRIVATE KEY", needs passphrase), SEC1 ("EC PRIVATE KEY"),
+ * PKCS#1 ("RSA PRIVATE KEY"), the same in DER, and public keys
+ * ("PUBLIC KEY" SubjectPublicKeyInfo, PEM or DER).
+ * passphrase may be NULL; it is used only for encrypted keys and is not kept.
+ * Refused: RSA under 2048 bits (PKJWT_ERR_WEAK_KEY), other key types and
+ * curves (PKJWT_ERR_KEY_TYPE), a missing or wrong passphrase
+ * (PKJWT_ERR_PASSPHRASE), anything else (PKJWT_ERR_PARSE).
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
+                   const char *passphrase, pkjwt_error *err);
+
+/**
+ * Load a key from a file, as pkjwt_key_load_mem(). When the file holds a
+ * private key and group or others may read it, the key still loads and
+ * err->warning says so (callers print it).
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_key_load_file(pkjwt_key **out, const char *path, const char *passphrase,
+                    pkjwt_error *err);
+
+/** Free a key handle; its private part is wiped by OpenSSL. NULL is a no-op. */
+PKJWT_EXPORT void pkjwt_key_free(pkjwt_key *key);
+
+/* ---- read-only facts about a key (borrowed; valid while the key lives) ---- */
+
+PKJWT_EXPORT pkjwt_key_type pkjwt_key_get_type(const pkjwt_key *key);
+/** Modulus bits for RSA, field bits (256, 384, 521) for EC. */
+PKJWT_EXPORT unsigned int pkjwt_key_get_bits(const pkjwt_key *key);
+/** "P-256", "P-384" or "P-521" for EC keys, NULL for RSA. */
+PKJWT_EXPORT const char *pkjwt_key_get_curve(const pkjwt_key *key);
+/** 1 when the handle holds a private key, 0 for a public key only. */
+PKJWT_EXPORT int pkjwt_key_has_private(const pkjwt_key *key);
+/** RFC 7638 SHA-256 thumbprint, base64url without padding (43 chars). */
+PKJWT_EXPORT const char *pkjwt_key_get_thumbprint(const pkjwt_key *key);
+/** Default JWS alg: ES256/ES384/ES512 by curve, RS256 for RSA. */
+PKJWT_EXPORT const char *pkjwt_key_get_default_alg(const pkjwt_key *key);
+
+/* ---- writing ---------------------------------------------------------- */
+
+typedef enum pkjwt_kdf {
+  PKJWT_KDF_SCRYPT = 0, /**< AES-256-CBC with scrypt (default) */
+  PKJWT_KDF_PBKDF2 = 1  /**< AES-256-CBC with PBKDF2-HMAC-SHA256 */
+} pkjwt_kdf;
+
+/** PBKDF2 iterations: the default, and the least accepted. */
+#define PKJWT_PBKDF2_MIN_ITERATIONS 600000UL
+
+#define PKJWT_WRITE_OPTIONS_VERSION 1
+typedef struct pkjwt_write_options {
+  unsigned int version;           /**< PKJWT_WRITE_OPTIONS_VERSION */
+  const char *passphrase;         /**< NULL or "": write unencrypted */
+  pkjwt_kdf kdf;                  /**< when encrypted */
+  unsigned long pbkdf2_iterations;/**< 0 = 600000; fewer is refused */
+  int force;                      /**< 1: replace an existing file */
+} pkjwt_write_options;
+#define PKJWT_WRITE_OPTIONS_INIT \
+  { PKJWT_WRITE_OPTIONS_VERSION, NULL, PKJWT_KDF_SCRYPT, 0, 0 }
+
+/**
+ * Write the private key as PKCS#8 PEM, encrypted when opts->passphrase is set.
+ * The file is created new with mode 0600 whatever the umask, written to a
+ * temporary file in the same folder, fsync'd and renamed into place. An
+ * existing path fails with PKJWT_ERR_EXISTS unless opts->force. On any failure
+ * nothing is left behind. opts may be NULL (defaults).
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_key_write_private(const pkjwt_key *key, const char *path,
+                        const pkjwt_write_options *opts, pkjwt_error *err);
+
+/** The public key as PEM SubjectPublicKeyInfo. Free *out with pkjwt_str_free. */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_key_public_pem(char **out, const pkjwt_key *key, pkjwt_error *err);
+
+/** 1 when both handles hold the same public key, else 0. */
+PKJWT_EXPORT int pkjwt_key_equal_public(const pkjwt_key *a, const pkjwt_key *b);
+
+PKJWT_END_DECLS
+
+#endif

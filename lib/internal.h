@@ -1,0 +1,123 @@
+/*
+ * lib/internal.h: what several lib/ files share and the public API hides.
+ * Cross-file internals are named pkjwt__*; they are never exported (the
+ * library is built with -fvisibility=hidden and only PKJWT_EXPORT symbols
+ * leave it). Nothing here may be included by tools/.
+ */
+#ifndef PKJWT_INTERNAL_H
+#define PKJWT_INTERNAL_H
+
+#include <config.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "pkjwt.h"
+
+#if defined(__GNUC__)
+#define PKJWT__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PKJWT__PRINTF(f, a)
+#endif
+
+/* ---- the handles' insides (lib/key.c, lib/cert.c) ---- */
+
+/* base64url of a SHA-256 digest without padding: 43 chars + NUL */
+#define PKJWT__THUMBPRINT_LEN 44
+
+struct pkjwt_key {
+  EVP_PKEY *pkey;           /* owned */
+  pkjwt_key_type type;
+  unsigned int bits;
+  const char *curve;        /* static "P-256"... or NULL */
+  int has_private;
+  const char *default_alg;  /* static */
+  char thumbprint[PKJWT__THUMBPRINT_LEN];
+};
+
+struct pkjwt_cert {
+  X509 *x509;               /* owned */
+  unsigned char *der;       /* owned DER encoding */
+  size_t der_len;
+  char *subject;            /* owned, "CN=a,O=b" */
+  char *serial;             /* owned, upper-case hex */
+  int64_t not_before, not_after;
+  char x5t_s256[PKJWT__THUMBPRINT_LEN];
+};
+
+/*
+ * Wrap an EVP_PKEY in a new handle, taking ownership of pkey whatever the
+ * outcome. Applies the key rules for loaded keys (RSA of 2048 to 8192 bits,
+ * EC on P-256/384/521 only; everything else refused) and computes the
+ * thumbprint. (lib/key.c)
+ */
+int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err);
+
+/* RFC 7638 thumbprint of pkey's public half into out. (lib/jwk.c) */
+int pkjwt__jwk_thumbprint(char out[PKJWT__THUMBPRINT_LEN], const EVP_PKEY *pkey,
+                          pkjwt_error *err);
+
+/* ---- errors (lib/error.c) ---- */
+
+/* Reset err (if any) to PKJWT_OK with empty fields. */
+void pkjwt__error_clear(pkjwt_error *err);
+/* Set code and a formatted message; returns code. */
+int pkjwt__fail(pkjwt_error *err, int code, const char *fmt, ...)
+    PKJWT__PRINTF(3, 4);
+/* As pkjwt__fail, then ": <OpenSSL's reason>" from the error queue, which
+ * is emptied. */
+int pkjwt__fail_ssl(pkjwt_error *err, int code, const char *fmt, ...)
+    PKJWT__PRINTF(3, 4);
+/* Set err->warning (code untouched). */
+void pkjwt__warn(pkjwt_error *err, const char *fmt, ...) PKJWT__PRINTF(2, 3);
+
+/* ---- base64 (lib/base64.c) ---- */
+
+/* Encoded length of n bytes without padding (url) / with padding (std),
+ * not counting the NUL. */
+#define PKJWT__B64URL_LEN(n) (((n) / 3) * 4 + (((n) % 3) ? ((n) % 3) + 1 : 0))
+#define PKJWT__B64_LEN(n) ((((n) + 2) / 3) * 4)
+
+/* base64url without padding into dst (room for PKJWT__B64URL_LEN(n)+1);
+ * returns the length written, NUL-terminated. */
+size_t pkjwt__b64url_encode(char *dst, const unsigned char *src, size_t n);
+/* Standard base64 with padding, one line, into dst (PKJWT__B64_LEN(n)+1). */
+size_t pkjwt__b64_encode(char *dst, const unsigned char *src, size_t n);
+/* Decode base64url (no padding, no whitespace; strict: rejects '=', '+',
+ * '/' and non-zero trailing bits). *out is malloc'd (free with free()),
+ * NUL-terminated for convenience. Returns 0 or -1. */
+int pkjwt__b64url_decode(unsigned char **out, size_t *outlen, const char *src,
+                         size_t n);
+/* Decode standard base64 (padding required, no whitespace). */
+int pkjwt__b64_decode(unsigned char **out, size_t *outlen, const char *src,
+                      size_t n);
+
+/* ---- files (lib/fileio.c) ---- */
+
+/* Read a whole regular file, at most max bytes. *out is malloc'd and
+ * NUL-terminated; free it with pkjwt__cleanse_free(*out, *len + 1).
+ * When mode is not NULL it gets the file's st_mode. */
+int pkjwt__read_file(unsigned char **out, size_t *len, mode_t *mode,
+                     const char *path, size_t max, pkjwt_error *err);
+
+/* Create path with exactly mode (umask ignored): write to a temporary file
+ * in the same folder, fsync, rename, fsync the folder. PKJWT_ERR_EXISTS when
+ * path exists and !force. Nothing is left behind on failure. */
+int pkjwt__write_file_atomic(const char *path, const void *data, size_t len,
+                             mode_t mode, int force, pkjwt_error *err);
+
+/* ---- memory (lib/util.c) ---- */
+
+/* OPENSSL_cleanse then free; NULL is a no-op. */
+void pkjwt__cleanse_free(void *p, size_t n);
+/* strdup that returns NULL on NULL. */
+char *pkjwt__strdup(const char *s);
+/* Seconds since the epoch, or now when now != 0 (the injected clock). */
+int64_t pkjwt__now(int64_t now);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * tests/testutil.h: helpers every Check suite shares.
+ * Keys are made per run in a temp dir under $TMPDIR; judges (openssl, jose,
+ * python3-jwcrypto) are run through test_run().
+ */
+#ifndef PKJWT_TESTUTIL_H
+#define PKJWT_TESTUTIL_H
+
+#define _GNU_SOURCE 1
+#include <check.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A suite file defines `Suite *make_suite(void)` and ends with this. */
+#define PKJWT_TEST_MAIN(make_suite)                                           \
+  int main(void) {                                                            \
+    SRunner *sr = srunner_create(make_suite());                               \
+    srunner_run_all(sr, CK_NORMAL);                                           \
+    int failed = srunner_ntests_failed(sr);                                   \
+    srunner_free(sr);                                                         \
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;                         \
+  }
+
+static int test__rm_one(const char *p, const struct stat *sb, int flag,
+                        struct FTW *ftw) {
+  (void)sb; (void)flag; (void)ftw;
+  return remove(p);
+}
+
+/* Remove a folder and all below it. */
+static inline void test_rmtree(const char *dir) {
+  nftw(dir, test__rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A new private temp folder; the caller frees the string and removes it. */
+static inline char *test_tmpdir(void) {
+  const char *base = getenv("TMPDIR");
+  char tmpl[4096];
+  snprintf(tmpl, sizeof(tmpl), "%s/pkjwt-test-XXXXXX",
+           base && *base ? base : "/tmp");
+  char *d = mkdtemp(tmpl);
+  ck_assert_msg(d != NULL, "mkdtemp failed");
+  return strdup(d);
+}
+
+/* path = dir "/" name, in a static-free caller buffer. */
+static inline char *test_path(const char *dir, const char *name) {
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *p = malloc(n);
+  ck_assert_ptr_nonnull(p);
+  snprintf(p, n, "%s/%s", dir, name);
+  return p;
+}
+
+/* Write a whole file; returns 0 on success. */
+static inline int test_write_file(const char *path, const void *data,
+                                  size_t len) {
+  FILE *f = fopen(path, "wb");
+  if (!f)
+    return -1;
+  size_t w = fwrite(data, 1, len, f);
+  return (fclose(f) == 0 && w == len) ? 0 : -1;
+}
+
+/* Read a whole file (NUL-terminated, malloc'd) or NULL. */
+static inline char *test_read_file(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  size_t r;
+  while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+    n += r;
+    if (cap - n - 1 == 0) {
+      cap *= 2;
+      char *nb = realloc(buf, cap);
+      if (!nb) { free(buf); buf = NULL; }
+      else buf = nb;
+    }
+  }
+  fclose(f);
+  if (buf) {
+    buf[n] = '\0';
+    if (len)
+      *len = n;
+  }
+  return buf;
+}
+
+/*
+ * Run a shell command (an independent judge), capture stdout (malloc'd,
+ * NUL-terminated, trailing newline kept) into *out if out is not NULL.
+ * Returns the exit status, or -1 when it could not run.
+ */
+static inline int test_run(char **out, const char *cmd) {
+  FILE *p = popen(cmd, "r");
+  if (!p)
+    return -1;
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  size_t r;
+  while (buf && (r = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+    n += r;
+    if (cap - n - 1 == 0) {
+      cap *= 2;
+      char *nb = realloc(buf, cap);
+      if (!nb) { free(buf); buf = NULL; }
+      else buf = nb;
+    }
+  }
+  int st = pclose(p);
+  if (buf)
+    buf[n] = '\0';
+  if (out)
+    *out = buf;
+  else
+    free(buf);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The judges' paths, from configure via the test environment. */
+static inline const char *test_python3(void) {
+  const char *p = getenv("PYTHON3");
+  return p && *p ? p : "/usr/bin/python3";
+}
+static inline const char *test_openssl(void) {
+  const char *p = getenv("OPENSSL_CLI");
+  return p && *p ? p : "openssl";
+}
+static inline const char *test_jose(void) {
+  const char *p = getenv("JOSE_CLI");
+  return p && *p ? p : "jose";
+}
+static inline const char *test_srcdir(void) {
+  const char *p = getenv("top_srcdir");
+  return p && *p ? p : ".";
+}
+
+#endif
