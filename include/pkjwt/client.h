@@ -9,7 +9,127 @@
 
 PKJWT_BEGIN_DECLS
 
-/* Owned by the access-token issue: declared here when it lands. */
+/**
+ * A token client: one per (token endpoint, client id, scope, key).
+ * Thread-safe: any number of threads may call pkjwt_client_get_token() on one
+ * handle at once. It caches the access token, refreshes it before it
+ * expires, and sends at most one request at a time (single flight).
+ */
+typedef struct pkjwt_client pkjwt_client;
+
+#define PKJWT_DEFAULT_BASE_URL "https://app.puzzel.com"
+#define PKJWT_TOKEN_PATH "/id/connect/token"
+#define PKJWT_CHECK_PATH "/contactcentre5/accesstokeninformation"
+#define PKJWT_ISSUER_PATH "/id"
+
+/** How the assertion's aud (and typ) are chosen. */
+typedef enum pkjwt_audience_mode {
+  PKJWT_AUD_TOKEN_ENDPOINT = 0, /**< aud = token endpoint URL, typ JWT */
+  PKJWT_AUD_ISSUER = 1,         /**< aud = issuer, typ client-authentication+jwt
+                                     (draft-ietf-oauth-rfc7523bis) */
+  PKJWT_AUD_AUTO = 2,           /**< token endpoint first; on invalid_client
+                                     try the issuer form once, remember it */
+  PKJWT_AUD_CUSTOM = 3          /**< aud = options.audience, typ JWT */
+} pkjwt_audience_mode;
+
+/** Authentication events for the optional callback. */
+typedef enum pkjwt_event {
+  PKJWT_EVENT_FETCHED = 1,  /**< first token obtained */
+  PKJWT_EVENT_REFRESHED,    /**< a token replaced a previous one */
+  PKJWT_EVENT_RETRIED,      /**< an attempt failed and will be retried */
+  PKJWT_EVENT_FAILED        /**< a request failed for good */
+} pkjwt_event;
+
+/**
+ * Event callback. message is one line for a log; it never contains a token
+ * or an assertion. It is called from the thread that does the request, with
+ * no lock of the client held.
+ */
+typedef void (*pkjwt_event_cb)(void *userdata, pkjwt_event event,
+                               const char *message);
+
+#define PKJWT_CLIENT_OPTIONS_VERSION 1
+typedef struct pkjwt_client_options {
+  unsigned int version;     /**< PKJWT_CLIENT_OPTIONS_VERSION */
+  const char *base_url;     /**< NULL = https://app.puzzel.com */
+  const char *token_endpoint; /**< NULL = base_url + /id/connect/token */
+  const char *check_endpoint; /**< NULL = base_url + /contactcentre5/accesstokeninformation */
+  const char *issuer;       /**< NULL = base_url + /id */
+  const char *client_id;    /**< required */
+  const char *scope;        /**< required, e.g. contact-centre:TENANT_ID:USER_ID */
+  const pkjwt_key *key;     /**< required, private; borrowed: must outlive the client */
+  pkjwt_alg alg;            /**< PKJWT_ALG_DEFAULT follows the key */
+  pkjwt_audience_mode audience_mode;
+  const char *audience;     /**< with PKJWT_AUD_CUSTOM */
+  const char *ca_file;      /**< NULL = the system's CA bundle */
+  long connect_timeout_ms;  /**< 0 = 10000 */
+  long timeout_ms;          /**< total per attempt; 0 = 30000 */
+  int retries;              /**< extra attempts after the first; -1 = 3 */
+  const char *user_agent;   /**< NULL = "pkjwt/VERSION" */
+  pkjwt_event_cb on_event;  /**< optional */
+  void *event_userdata;
+  int64_t (*clock)(void *clock_userdata); /**< NULL = time(NULL); for tests */
+  void *clock_userdata;
+} pkjwt_client_options;
+#define PKJWT_CLIENT_OPTIONS_INIT                                             \
+  { PKJWT_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL,  \
+    PKJWT_ALG_DEFAULT, PKJWT_AUD_TOKEN_ENDPOINT, NULL, NULL, 0, 0, -1, NULL,  \
+    NULL, NULL, NULL, NULL }
+
+/**
+ * Make a client. Strings in opts are copied; opts->key is borrowed. URLs must
+ * be https, except plain http to a loopback host (127.0.0.0/8, ::1,
+ * localhost): anything else fails with PKJWT_ERR_INSECURE.
+ * No request is sent here. Free with pkjwt_client_free().
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *opts,
+                 pkjwt_error *err);
+
+PKJWT_EXPORT void pkjwt_client_free(pkjwt_client *client);
+
+/** A token as the server gave it. Free with pkjwt_token_free(). */
+typedef struct pkjwt_token {
+  char *access_token;  /**< the Bearer token (secret) */
+  char *token_type;    /**< "Bearer" */
+  char *scope;         /**< as the server answered, may be NULL */
+  int64_t expires_in;  /**< seconds, as the server answered */
+  int64_t expires_at;  /**< epoch seconds by the client's clock */
+  char *response_json; /**< the whole response body (contains the token) */
+} pkjwt_token;
+
+/** Wipe and free a token; NULL is a no-op. */
+PKJWT_EXPORT void pkjwt_token_free(pkjwt_token *token);
+
+/**
+ * Get a valid access token: the cached one while more than
+ * max(60 s, 10 % of its lifetime) remains, else a new one (single flight:
+ * concurrent callers wait for one request). If a refresh fails while the
+ * cached token is still valid, the cached token is returned and err->warning
+ * says the refresh failed. *out is a copy the caller frees with
+ * pkjwt_token_free().
+ * Errors: PKJWT_ERR_NETWORK, PKJWT_ERR_TIMEOUT, PKJWT_ERR_OAUTH (err has
+ * http_status, oauth_error, the server's error_description as message, and a
+ * hint), PKJWT_ERR_HTTP, PKJWT_ERR_RESPONSE, signing errors.
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_client_get_token(pkjwt_token **out, pkjwt_client *client,
+                       pkjwt_error *err);
+
+/** Drop the cached token so the next get fetches a new one. */
+PKJWT_EXPORT void pkjwt_client_invalidate(pkjwt_client *client);
+
+/**
+ * Call the check endpoint (GET, Authorization: Bearer access_token) and give
+ * back its JSON body in *out_json (free with pkjwt_str_free). 401 and 403 fail
+ * with PKJWT_ERR_HTTP, err->http_status and a hint.
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_client_check(char **out_json, pkjwt_client *client,
+                   const char *access_token, pkjwt_error *err);
+
+/** Number of token requests sent so far (each attempt counts). */
+PKJWT_EXPORT unsigned long pkjwt_client_request_count(const pkjwt_client *client);
 
 PKJWT_END_DECLS
 
