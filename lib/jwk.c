@@ -10,6 +10,10 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/param_build.h>
+#include <openssl/params.h>
+
+#include <jansson.h>
 #include <openssl/sha.h>
 
 /*
@@ -163,4 +167,393 @@ int pkjwt__jwk_thumbprint(char out[PKJWT__THUMBPRINT_LEN], const EVP_PKEY *pkey,
   free(json);
   pkjwt__b64url_encode(out, md, sizeof(md));
   return PKJWT_OK;
+}
+
+/* ---- export ------------------------------------------------------------ */
+
+/* JWS algs that fit a key: any RS/PS for RSA, the one ES for each curve. */
+static int alg_fits(const char *alg, const pkjwt_key *key) {
+  static const char *const rsa_algs[] = {"RS256", "RS384", "RS512",
+                                         "PS256", "PS384", "PS512"};
+  if (key->type == PKJWT_KEY_RSA) {
+    for (size_t i = 0; i < sizeof(rsa_algs) / sizeof(rsa_algs[0]); i++)
+      if (strcmp(alg, rsa_algs[i]) == 0)
+        return 1;
+    return 0;
+  }
+  if (key->type == PKJWT_KEY_EC && key->curve) {
+    const char *want = strcmp(key->curve, "P-256") == 0   ? "ES256"
+                       : strcmp(key->curve, "P-384") == 0 ? "ES384"
+                       : strcmp(key->curve, "P-521") == 0 ? "ES512"
+                                                          : NULL;
+    return want && strcmp(alg, want) == 0;
+  }
+  return 0;
+}
+
+static int check_alg(const char *alg, const pkjwt_key *key, pkjwt_error *err) {
+  if (alg[0] == '\0' || strcmp(alg, "none") == 0)
+    return pkjwt__fail(err, PKJWT_ERR_ALG, "alg \"%s\" is refused", alg);
+  if (strncmp(alg, "HS", 2) == 0)
+    return pkjwt__fail(err, PKJWT_ERR_ALG,
+                       "alg %.32s is a shared-secret algorithm and is refused",
+                       alg);
+  if (!alg_fits(alg, key))
+    return pkjwt__fail(err, PKJWT_ERR_ALG, "alg %.32s does not fit %s %s key",
+                       alg, key->type == PKJWT_KEY_EC ? "an" : "an RSA",
+                       key->type == PKJWT_KEY_EC && key->curve ? key->curve
+                                                               : "");
+  return PKJWT_OK;
+}
+
+static int check_options(const pkjwt_jwk_options *opts, pkjwt_error *err) {
+  if (!opts)
+    return PKJWT_OK;
+  if (opts->version < 1 || opts->version > PKJWT_JWK_OPTIONS_VERSION)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "pkjwt_jwk_options version %u is not known",
+                       opts->version);
+  if (opts->kid && opts->kid[0] == '\0')
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "kid is empty");
+  if (opts->x5c && !opts->cert)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "x5c asked for without a certificate");
+  return PKJWT_OK;
+}
+
+/* Set key k of obj to a new string value s; 0 or -1. */
+static int set_str(json_t *obj, const char *k, const char *s) {
+  json_t *v = json_string(s);
+  return v ? json_object_set_new(obj, k, v) : -1;
+}
+
+/* The JWK of key as a new Jansson object, members in a stable order. */
+static int build_jwk(json_t **out, const pkjwt_key *key,
+                     const pkjwt_jwk_options *opts, pkjwt_error *err) {
+  *out = NULL;
+  if (!key || !key->pkey)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key");
+  int rc = check_options(opts, err);
+  if (rc != PKJWT_OK)
+    return rc;
+  const char *alg = opts && opts->alg ? opts->alg : key->default_alg;
+  if (!alg)
+    return pkjwt__fail(err, PKJWT_ERR_ALG, "the key has no default alg");
+  if ((rc = check_alg(alg, key, err)) != PKJWT_OK)
+    return rc;
+  const pkjwt_cert *cert = opts && opts->x5c ? opts->cert : NULL;
+  if (cert && !pkjwt_cert_matches_key(cert, key))
+    return pkjwt__fail(err, PKJWT_ERR_CERT,
+                       "the certificate is not for this key");
+
+  struct pub_members m;
+  if ((rc = get_pub_members(&m, key->pkey, err)) != PKJWT_OK)
+    return rc;
+  json_t *jwk = json_object();
+  char *x5c = NULL;
+  int bad = jwk == NULL;
+  if (!bad && m.is_ec)
+    bad = set_str(jwk, "kty", "EC") || set_str(jwk, "crv", m.crv) ||
+          set_str(jwk, "x", m.a) || set_str(jwk, "y", m.b);
+  else if (!bad)
+    bad = set_str(jwk, "kty", "RSA") || set_str(jwk, "n", m.a) ||
+          set_str(jwk, "e", m.b);
+  pub_members_clear(&m);
+  if (!bad)
+    bad = set_str(jwk, "use", "sig") || set_str(jwk, "alg", alg);
+  if (!bad &&
+      set_str(jwk, "kid", opts && opts->kid ? opts->kid : key->thumbprint)) {
+    json_decref(jwk);
+    /* json_string refuses only invalid UTF-8 once memory is there */
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "kid is not valid UTF-8");
+  }
+  if (!bad && cert) {
+    x5c = malloc(PKJWT__B64_LEN(cert->der_len) + 1);
+    json_t *arr = json_array();
+    bad = !x5c || !arr;
+    if (!bad) {
+      pkjwt__b64_encode(x5c, cert->der, cert->der_len);
+      bad = json_array_append_new(arr, json_string(x5c)) ||
+            json_object_set_new(jwk, "x5c", arr);
+      arr = NULL; /* owned by jwk, or freed by the failed set_new */
+    }
+    json_decref(arr);
+    if (!bad)
+      bad = set_str(jwk, "x5t#S256", pkjwt_cert_get_x5t_s256(cert));
+    free(x5c);
+  }
+  if (bad) {
+    json_decref(jwk);
+    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+  }
+  *out = jwk;
+  return PKJWT_OK;
+}
+
+/* One line of JSON into *out (ours: plain malloc, freed by pkjwt_str_free). */
+static int dump(char **out, const json_t *j, pkjwt_error *err) {
+  char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (!s)
+    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+  *out = s;
+  return PKJWT_OK;
+}
+
+int pkjwt_jwk_export(char **out, const pkjwt_key *key,
+                     const pkjwt_jwk_options *opts, pkjwt_error *err) {
+  pkjwt__error_clear(err);
+  if (!out)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output");
+  *out = NULL;
+  json_t *jwk;
+  int rc = build_jwk(&jwk, key, opts, err);
+  if (rc != PKJWT_OK)
+    return rc;
+  rc = dump(out, jwk, err);
+  json_decref(jwk);
+  return rc;
+}
+
+/* Prefix err->message with "key N: " so a JWKS failure names its key. */
+static int fail_key(pkjwt_error *err, int rc, size_t i) {
+  if (err) {
+    char msg[PKJWT_ERROR_MESSAGE_MAX];
+    memcpy(msg, err->message, sizeof(msg));
+    msg[sizeof(msg) - 1] = '\0';
+    snprintf(err->message, sizeof(err->message), "key %zu: %.480s", i + 1, msg);
+  }
+  return rc;
+}
+
+int pkjwt_jwks_export(char **out, const pkjwt_key *const *keys,
+                      const pkjwt_jwk_options *opts, size_t n,
+                      pkjwt_error *err) {
+  pkjwt__error_clear(err);
+  if (!out)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output");
+  *out = NULL;
+  if (!keys || n == 0)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "a JWKS needs a key");
+  json_t *arr = json_array();
+  json_t *set = json_object();
+  if (!arr || !set || json_object_set(set, "keys", arr)) {
+    json_decref(arr);
+    json_decref(set);
+    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+  }
+  int rc = PKJWT_OK;
+  for (size_t i = 0; i < n && rc == PKJWT_OK; i++) {
+    json_t *jwk;
+    rc = build_jwk(&jwk, keys[i], opts ? &opts[i] : NULL, err);
+    if (rc != PKJWT_OK) {
+      rc = fail_key(err, rc, i);
+      break;
+    }
+    const char *kid = json_string_value(json_object_get(jwk, "kid"));
+    for (size_t j = 0; j < i; j++) {
+      const char *other =
+          json_string_value(json_object_get(json_array_get(arr, j), "kid"));
+      if (kid && other && strcmp(kid, other) == 0) {
+        rc = pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                         "two keys share kid %.200s (keys %zu and %zu)", kid,
+                         j + 1, i + 1);
+        break;
+      }
+    }
+    if (rc != PKJWT_OK || json_array_append_new(arr, jwk)) {
+      if (rc == PKJWT_OK)
+        rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+      else
+        json_decref(jwk);
+    }
+  }
+  if (rc == PKJWT_OK)
+    rc = dump(out, set, err);
+  json_decref(arr);
+  json_decref(set);
+  return rc;
+}
+
+/* ---- import ------------------------------------------------------------ */
+
+/* Decode member name of jwk (a base64url string) into *bin; PKJWT_ERR_JSON
+ * when it is missing, not a string, empty or not strict base64url. */
+static int get_b64(unsigned char **bin, size_t *len, const json_t *jwk,
+                   const char *name, pkjwt_error *err) {
+  *bin = NULL;
+  const json_t *v = json_object_get(jwk, name);
+  if (!v)
+    return pkjwt__fail(err, PKJWT_ERR_JSON, "JWK member \"%s\" is missing",
+                       name);
+  if (!json_is_string(v))
+    return pkjwt__fail(err, PKJWT_ERR_JSON, "JWK member \"%s\" is not a string",
+                       name);
+  const char *s = json_string_value(v);
+  size_t slen = json_string_length(v);
+  if (slen == 0 || pkjwt__b64url_decode(bin, len, s, slen) != 0 || *len == 0) {
+    free(*bin);
+    *bin = NULL;
+    return pkjwt__fail(err, PKJWT_ERR_JSON,
+                       "JWK member \"%s\" is not base64url without padding",
+                       name);
+  }
+  return PKJWT_OK;
+}
+
+static int rsa_from_jwk(EVP_PKEY **out, const json_t *jwk, pkjwt_error *err) {
+  unsigned char *n = NULL, *e = NULL;
+  size_t nlen = 0, elen = 0;
+  BIGNUM *bn_n = NULL, *bn_e = NULL;
+  OSSL_PARAM_BLD *bld = NULL;
+  OSSL_PARAM *params = NULL;
+  EVP_PKEY_CTX *ctx = NULL;
+  int rc = get_b64(&n, &nlen, jwk, "n", err);
+  if (rc == PKJWT_OK)
+    rc = get_b64(&e, &elen, jwk, "e", err);
+  if (rc != PKJWT_OK)
+    goto done;
+  bn_n = BN_bin2bn(n, (int)nlen, NULL);
+  bn_e = BN_bin2bn(e, (int)elen, NULL);
+  bld = OSSL_PARAM_BLD_new();
+  if (!bn_n || !bn_e || !bld ||
+      !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) ||
+      !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) ||
+      !(params = OSSL_PARAM_BLD_to_param(bld)) ||
+      !(ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) ||
+      EVP_PKEY_fromdata_init(ctx) <= 0 ||
+      EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+    rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
+                         "cannot make an RSA key from the JWK");
+    goto done;
+  }
+  /* n and e must be odd, e > 1: what a real RSA public key looks like */
+  if (BN_is_zero(bn_e) || BN_is_one(bn_e) || !BN_is_odd(bn_e) ||
+      !BN_is_odd(bn_n)) {
+    rc = pkjwt__fail(err, PKJWT_ERR_JSON, "JWK holds no valid RSA public key");
+    goto done;
+  }
+done:
+  if (rc != PKJWT_OK) {
+    EVP_PKEY_free(*out);
+    *out = NULL;
+  }
+  EVP_PKEY_CTX_free(ctx);
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(bld);
+  BN_free(bn_n);
+  BN_free(bn_e);
+  free(n);
+  free(e);
+  return rc;
+}
+
+static int ec_from_jwk(EVP_PKEY **out, const json_t *jwk, pkjwt_error *err) {
+  const json_t *crv = json_object_get(jwk, "crv");
+  if (!json_is_string(crv))
+    return pkjwt__fail(err, PKJWT_ERR_JSON,
+                       "JWK member \"crv\" is missing or not a string");
+  const struct curve_info *c = NULL;
+  for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+    if (strcmp(curves[i].jwk_name, json_string_value(crv)) == 0)
+      c = &curves[i];
+  if (!c)
+    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "curve %.40s is not supported (P-256, P-384, P-521 are)",
+                       json_string_value(crv));
+  unsigned char *x = NULL, *y = NULL, *point = NULL;
+  size_t xlen = 0, ylen = 0;
+  OSSL_PARAM params[3];
+  EVP_PKEY_CTX *ctx = NULL;
+  int rc = get_b64(&x, &xlen, jwk, "x", err);
+  if (rc == PKJWT_OK)
+    rc = get_b64(&y, &ylen, jwk, "y", err);
+  if (rc != PKJWT_OK)
+    goto done;
+  /* RFC 7518 6.2.1.2-3: exactly the field length, leading zeros included */
+  if (xlen != c->field_len || ylen != c->field_len) {
+    rc = pkjwt__fail(err, PKJWT_ERR_JSON,
+                     "JWK %s coordinate is %zu bytes, %s needs exactly %zu",
+                     xlen != c->field_len ? "x" : "y",
+                     xlen != c->field_len ? xlen : ylen, c->jwk_name,
+                     c->field_len);
+    goto done;
+  }
+  size_t plen = 1 + 2 * c->field_len;
+  point = malloc(plen);
+  if (!point) {
+    rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  point[0] = 0x04; /* uncompressed: x || y */
+  memcpy(point + 1, x, c->field_len);
+  memcpy(point + 1 + c->field_len, y, c->field_len);
+  params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                               (char *)c->ossl_name, 0);
+  params[1] =
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, plen);
+  params[2] = OSSL_PARAM_construct_end();
+  if (!(ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) ||
+      EVP_PKEY_fromdata_init(ctx) <= 0 ||
+      EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+    rc = pkjwt__fail_ssl(err, PKJWT_ERR_JSON,
+                         "JWK x and y are not a point on %s", c->jwk_name);
+    goto done;
+  }
+  /* fromdata already decodes the point onto the curve; check again so a
+   * future provider that defers the check cannot let a bad point through. */
+  EVP_PKEY_CTX_free(ctx);
+  ctx = EVP_PKEY_CTX_new_from_pkey(NULL, *out, NULL);
+  if (!ctx || EVP_PKEY_public_check(ctx) != 1) {
+    rc = pkjwt__fail_ssl(err, PKJWT_ERR_JSON,
+                         "JWK x and y are not a point on %s", c->jwk_name);
+    goto done;
+  }
+done:
+  if (rc != PKJWT_OK) {
+    EVP_PKEY_free(*out);
+    *out = NULL;
+  }
+  EVP_PKEY_CTX_free(ctx);
+  free(point);
+  free(x);
+  free(y);
+  return rc;
+}
+
+int pkjwt_key_from_jwk(pkjwt_key **out, const char *json, size_t len,
+                       pkjwt_error *err) {
+  pkjwt__error_clear(err);
+  if (!out)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output");
+  *out = NULL;
+  if (!json)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no JWK");
+  json_error_t jerr;
+  json_t *jwk = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!jwk)
+    return pkjwt__fail(err, PKJWT_ERR_JSON, "JWK is not valid JSON: %s",
+                       jerr.text);
+  int rc;
+  EVP_PKEY *pkey = NULL;
+  const json_t *kty = json_object_get(jwk, "kty");
+  if (!json_is_object(jwk)) {
+    rc = pkjwt__fail(err, PKJWT_ERR_JSON, "JWK is not a JSON object");
+  } else if (json_object_get(jwk, "keys") && !kty) {
+    rc = pkjwt__fail(err, PKJWT_ERR_JSON, "this is a JWKS, not one JWK");
+  } else if (!json_is_string(kty)) {
+    rc = pkjwt__fail(err, PKJWT_ERR_JSON,
+                     "JWK member \"kty\" is missing or not a string");
+  } else if (strcmp(json_string_value(kty), "RSA") == 0) {
+    rc = rsa_from_jwk(&pkey, jwk, err);
+  } else if (strcmp(json_string_value(kty), "EC") == 0) {
+    rc = ec_from_jwk(&pkey, jwk, err);
+  } else {
+    rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                     "JWK kty %.20s is not supported (RSA and EC are)",
+                     json_string_value(kty));
+  }
+  json_decref(jwk);
+  if (rc != PKJWT_OK)
+    return rc;
+  return pkjwt__key_wrap(out, pkey, err); /* takes pkey */
 }
