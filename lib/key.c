@@ -1,0 +1,556 @@
+/*
+ * lib/key.c: key handles. Generation, loading through OpenSSL 3's decoders,
+ * the key rules (RSA 2048-8192 bits, EC P-256/384/521, nothing else), and
+ * writing PKCS#8 PEM, optionally encrypted.
+ */
+#define _GNU_SOURCE 1
+#include "internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <openssl/core_names.h>
+#include <openssl/decoder.h>
+#include <openssl/ec.h>
+#include <openssl/encoder.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+/* Key files are small; anything bigger is not a key. */
+#define KEY_FILE_MAX (1024 * 1024)
+
+#define RSA_MIN_BITS 2048
+#define RSA_MAX_LOAD_BITS 8192
+
+/* scrypt as `openssl pkcs8 -scrypt` uses it: N = 2^14, r = 8, p = 1 needs
+ * 16 MiB, within the 32 MiB OpenSSL allows when decrypting. A larger N would
+ * make the file unreadable to OpenSSL's own tools. */
+#define SCRYPT_N 16384
+#define SCRYPT_R 8
+#define SCRYPT_P 1
+#define PBE_SALT_LEN 16
+
+static const char weak_rsa_msg[] =
+    "RSA keys shorter than 2048 bits are refused";
+
+/* ---- the key rules ---------------------------------------------------- */
+
+/* Our curve name for an OpenSSL group name, or NULL when not supported. */
+static const char *curve_of_nid(int nid) {
+  switch (nid) {
+  case NID_X9_62_prime256v1:
+    return "P-256";
+  case NID_secp384r1:
+    return "P-384";
+  case NID_secp521r1:
+    return "P-521";
+  default:
+    return NULL;
+  }
+}
+
+static int nid_of_curve_name(const char *name) {
+  int nid = EC_curve_nist2nid(name);
+  if (nid == NID_undef)
+    nid = OBJ_sn2nid(name);
+  if (nid == NID_undef)
+    nid = OBJ_ln2nid(name);
+  return nid;
+}
+
+static int alg_bits_of_curve(const char *curve, const char **alg,
+                             unsigned int *bits) {
+  if (strcmp(curve, "P-256") == 0) {
+    *alg = "ES256";
+    *bits = 256;
+  } else if (strcmp(curve, "P-384") == 0) {
+    *alg = "ES384";
+    *bits = 384;
+  } else if (strcmp(curve, "P-521") == 0) {
+    *alg = "ES512";
+    *bits = 521;
+  } else {
+    return -1;
+  }
+  return 0;
+}
+
+/* A readable name for a key type we refuse. */
+static const char *type_label(const EVP_PKEY *pkey) {
+  static const struct {
+    const char *ossl, *label;
+  } names[] = {
+      {"ED25519", "Ed25519"}, {"ED448", "Ed448"},     {"X25519", "X25519"},
+      {"X448", "X448"},       {"DSA", "DSA"},         {"DH", "DH"},
+      {"DHX", "DH"},          {"RSA-PSS", "RSA-PSS"}, {"SM2", "SM2"}};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if (EVP_PKEY_is_a(pkey, names[i].ossl))
+      return names[i].label;
+  const char *n = EVP_PKEY_get0_type_name(pkey);
+  return n ? n : "this type of";
+}
+
+static int has_bn_param(const EVP_PKEY *pkey, const char *name) {
+  BIGNUM *bn = NULL;
+  int ok = EVP_PKEY_get_bn_param(pkey, name, &bn) == 1 && bn != NULL;
+  BN_clear_free(bn);
+  ERR_clear_error();
+  return ok;
+}
+
+int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
+  if (!out) {
+    EVP_PKEY_free(pkey);
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
+  }
+  *out = NULL;
+  if (!pkey)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key given");
+
+  pkjwt_key_type type;
+  unsigned int bits = 0;
+  const char *curve = NULL, *alg = NULL;
+  int has_private;
+  int rc;
+
+  if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA) {
+    int b = EVP_PKEY_get_bits(pkey);
+    if (b < RSA_MIN_BITS) {
+      rc = pkjwt__fail(err, PKJWT_ERR_WEAK_KEY, "%s", weak_rsa_msg);
+      goto fail;
+    }
+    if (b > RSA_MAX_LOAD_BITS) {
+      rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "RSA keys longer than %d bits are not supported",
+                       RSA_MAX_LOAD_BITS);
+      goto fail;
+    }
+    type = PKJWT_KEY_RSA;
+    bits = (unsigned int)b;
+    alg = "RS256";
+    has_private = has_bn_param(pkey, OSSL_PKEY_PARAM_RSA_D);
+  } else if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC &&
+             !EVP_PKEY_is_a(pkey, "SM2")) {
+    char group[80];
+    size_t glen = 0;
+    if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) != 1) {
+      ERR_clear_error();
+      rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "EC keys with explicit curve parameters are not "
+                       "supported; use a named curve P-256, P-384 or P-521");
+      goto fail;
+    }
+    curve = curve_of_nid(nid_of_curve_name(group));
+    if (!curve) {
+      rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "EC curve %s is not supported; use P-256, P-384 or "
+                       "P-521",
+                       group);
+      goto fail;
+    }
+    type = PKJWT_KEY_EC;
+    (void)alg_bits_of_curve(curve, &alg, &bits);
+    has_private = has_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY);
+  } else {
+    rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                     "%s keys are not supported; use EC P-256/P-384/P-521 "
+                     "or RSA",
+                     type_label(pkey));
+    goto fail;
+  }
+
+  pkjwt_key *k = calloc(1, sizeof(*k));
+  if (!k) {
+    rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  k->pkey = pkey;
+  k->type = type;
+  k->bits = bits;
+  k->curve = curve;
+  k->has_private = has_private;
+  k->default_alg = alg;
+  rc = pkjwt__jwk_thumbprint(k->thumbprint, pkey, err);
+  if (rc != PKJWT_OK) {
+    pkjwt_key_free(k);
+    return rc;
+  }
+  *out = k;
+  return PKJWT_OK;
+
+fail:
+  EVP_PKEY_free(pkey);
+  return rc;
+}
+
+void pkjwt_key_free(pkjwt_key *key) {
+  if (!key)
+    return;
+  EVP_PKEY_free(key->pkey);
+  OPENSSL_cleanse(key, sizeof(*key));
+  free(key);
+}
+
+/* ---- generation ------------------------------------------------------- */
+
+static int generate(pkjwt_key **out, const char *type, unsigned int bits,
+                    const char *group, pkjwt_error *err) {
+  EVP_PKEY *pkey = NULL;
+  EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+  if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0 ||
+      (bits && EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, (int)bits) <= 0) ||
+      (group && EVP_PKEY_CTX_set_group_name(ctx, group) <= 0) ||
+      EVP_PKEY_generate(ctx, &pkey) <= 0) {
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "%s key generation failed",
+                           type);
+  }
+  EVP_PKEY_CTX_free(ctx);
+  return pkjwt__key_wrap(out, pkey, err);
+}
+
+int pkjwt_key_generate_rsa(pkjwt_key **out, unsigned int bits,
+                           pkjwt_error *err) {
+  pkjwt__error_clear(err);
+  if (!out)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
+  *out = NULL;
+  if (bits == 0)
+    bits = PKJWT_RSA_DEFAULT_BITS;
+  if (bits < RSA_MIN_BITS)
+    return pkjwt__fail(err, PKJWT_ERR_WEAK_KEY, "%s", weak_rsa_msg);
+  if (bits != 2048 && bits != 3072 && bits != 4096)
+    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "RSA keys of %u bits are not made; use 2048, 3072 or "
+                       "4096",
+                       bits);
+  return generate(out, "RSA", bits, NULL, err);
+}
+
+/* "P-256" and OpenSSL's names for the same curves. */
+static const char *canonical_curve(const char *name) {
+  static const struct {
+    const char *alias, *curve;
+  } names[] = {{"P-256", "P-256"},     {"P-384", "P-384"},
+               {"P-521", "P-521"},     {"prime256v1", "P-256"},
+               {"secp256r1", "P-256"}, {"secp384r1", "P-384"},
+               {"secp521r1", "P-521"}};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if (strcasecmp(name, names[i].alias) == 0)
+      return names[i].curve;
+  return NULL;
+}
+
+int pkjwt_key_generate_ec(pkjwt_key **out, const char *curve,
+                          pkjwt_error *err) {
+  pkjwt__error_clear(err);
+  if (!out)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
+  *out = NULL;
+  const char *c = canonical_curve(curve ? curve : PKJWT_EC_DEFAULT_CURVE);
+  if (!c)
+    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "EC curve %.64s is not supported; use P-256, P-384 or "
+                       "P-521",
+                       curve);
+  return generate(out, "EC", 0, c, err);
+}
+
+/* ---- loading ---------------------------------------------------------- */
+
+struct pass_state {
+  const char *pass;
+  int asked;
+};
+
+/* Hands OpenSSL the caller's passphrase, or refuses, so that OpenSSL never
+ * falls back to prompting on a terminal. Records that one was needed. */
+static int pass_cb(char *buf, size_t size, size_t *len,
+                   const OSSL_PARAM params[], void *arg) {
+  (void)params;
+  struct pass_state *ps = arg;
+  ps->asked = 1;
+  if (!ps->pass)
+    return 0;
+  size_t n = strlen(ps->pass);
+  if (n > size)
+    return 0;
+  memcpy(buf, ps->pass, n);
+  *len = n;
+  return 1;
+}
+
+static EVP_PKEY *decode(const unsigned char *data, size_t len,
+                        const char *input, int selection,
+                        struct pass_state *ps) {
+  EVP_PKEY *pkey = NULL;
+  OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(
+      &pkey, input, NULL, NULL, selection, NULL, NULL);
+  if (!dctx)
+    return NULL;
+  if (OSSL_DECODER_CTX_get_num_decoders(dctx) > 0 &&
+      OSSL_DECODER_CTX_set_passphrase_cb(dctx, pass_cb, ps) == 1) {
+    const unsigned char *p = data;
+    size_t left = len;
+    if (OSSL_DECODER_from_data(dctx, &p, &left) != 1) {
+      EVP_PKEY_free(pkey);
+      pkey = NULL;
+    }
+  }
+  OSSL_DECODER_CTX_free(dctx);
+  return pkey;
+}
+
+static int looks_like_pem(const unsigned char *data, size_t len) {
+  static const char begin[] = "-----BEGIN ";
+  for (size_t i = 0; i + sizeof(begin) - 1 <= len; i++)
+    if (memcmp(data + i, begin, sizeof(begin) - 1) == 0)
+      return 1;
+  return 0;
+}
+
+static int contains(const unsigned char *data, size_t len, const char *s) {
+  size_t n = strlen(s);
+  for (size_t i = 0; i + n <= len; i++)
+    if (memcmp(data + i, s, n) == 0)
+      return 1;
+  return 0;
+}
+
+int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
+                       const char *passphrase, pkjwt_error *err) {
+  pkjwt__error_clear(err);
+  if (!out)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
+  *out = NULL;
+  if (!data || len == 0)
+    return pkjwt__fail(err, PKJWT_ERR_PARSE, "empty input: no key found");
+
+  const unsigned char *d = data;
+  const char *input = looks_like_pem(d, len) ? "PEM" : "DER";
+  struct pass_state ps = {passphrase, 0};
+  /* A key pair first; a public key only if no private key is there. */
+  EVP_PKEY *pkey = decode(d, len, input, EVP_PKEY_KEYPAIR, &ps);
+  if (!pkey && !ps.asked)
+    pkey = decode(d, len, input, EVP_PKEY_PUBLIC_KEY, &ps);
+  if (!pkey) {
+    if (ps.asked) {
+      return pkjwt__fail_ssl(err, PKJWT_ERR_PASSPHRASE, "%s",
+                             passphrase ? "wrong passphrase for the encrypted "
+                                          "private key"
+                                        : "the private key is encrypted and "
+                                          "no passphrase was given");
+    }
+    ERR_clear_error();
+    if (strcmp(input, "PEM") == 0 &&
+        contains(d, len, "-----BEGIN CERTIFICATE-----"))
+      return pkjwt__fail(err, PKJWT_ERR_PARSE,
+                         "this is a certificate, not a key");
+    return pkjwt__fail(err, PKJWT_ERR_PARSE,
+                       "no key found (expected PEM or DER: PKCS#8, SEC1, "
+                       "PKCS#1 or a public key)");
+  }
+  ERR_clear_error();
+  return pkjwt__key_wrap(out, pkey, err);
+}
+
+int pkjwt_key_load_file(pkjwt_key **out, const char *path,
+                        const char *passphrase, pkjwt_error *err) {
+  pkjwt__error_clear(err);
+  if (!out)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
+  *out = NULL;
+  unsigned char *buf = NULL;
+  size_t len = 0;
+  mode_t mode = 0;
+  int rc = pkjwt__read_file(&buf, &len, &mode, path, KEY_FILE_MAX, err);
+  if (rc != PKJWT_OK)
+    return rc;
+  rc = pkjwt_key_load_mem(out, buf, len, passphrase, err);
+  pkjwt__cleanse_free(buf, len + 1);
+  if (rc == PKJWT_OK && (*out)->has_private && (mode & 077))
+    pkjwt__warn(err,
+                "private key file is readable by group or others (mode "
+                "%04o); run chmod 600",
+                (unsigned int)(mode & 07777));
+  return rc;
+}
+
+/* ---- facts ------------------------------------------------------------ */
+
+pkjwt_key_type pkjwt_key_get_type(const pkjwt_key *key) {
+  return key ? key->type : (pkjwt_key_type)0;
+}
+
+unsigned int pkjwt_key_get_bits(const pkjwt_key *key) {
+  return key ? key->bits : 0;
+}
+
+const char *pkjwt_key_get_curve(const pkjwt_key *key) {
+  return key ? key->curve : NULL;
+}
+
+int pkjwt_key_has_private(const pkjwt_key *key) {
+  return key ? key->has_private : 0;
+}
+
+const char *pkjwt_key_get_thumbprint(const pkjwt_key *key) {
+  return key ? key->thumbprint : NULL;
+}
+
+const char *pkjwt_key_get_default_alg(const pkjwt_key *key) {
+  return key ? key->default_alg : NULL;
+}
+
+int pkjwt_key_equal_public(const pkjwt_key *a, const pkjwt_key *b) {
+  if (!a || !b)
+    return 0;
+  int r = EVP_PKEY_eq(a->pkey, b->pkey) == 1;
+  ERR_clear_error();
+  return r;
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+/* The encrypted PKCS#8 (PBES2) of pkey as PEM into a secure-memory BIO.
+ * Built by hand because OpenSSL 3.0's encoder cannot set the KDF or its
+ * iteration count. */
+static int encrypt_pkcs8(BIO *bio, EVP_PKEY *pkey, const char *pass,
+                         const pkjwt_write_options *opts, pkjwt_error *err) {
+  const EVP_CIPHER *cipher = EVP_aes_256_cbc();
+  X509_ALGOR *alg = NULL;
+  if (opts->kdf == PKJWT_KDF_SCRYPT) {
+    alg = PKCS5_pbe2_set_scrypt(cipher, NULL, PBE_SALT_LEN, NULL, SCRYPT_N,
+                                SCRYPT_R, SCRYPT_P);
+  } else {
+    unsigned long iter = opts->pbkdf2_iterations;
+    if (iter == 0)
+      iter = PKJWT_PBKDF2_MIN_ITERATIONS;
+    alg = PKCS5_pbe2_set_iv(cipher, (int)iter, NULL, PBE_SALT_LEN, NULL,
+                            NID_hmacWithSHA256);
+  }
+  if (!alg)
+    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
+                           "cannot set up the key encryption");
+  PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(pkey);
+  if (!p8) {
+    X509_ALGOR_free(alg);
+    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
+                           "cannot encode the private key");
+  }
+  size_t plen = strlen(pass);
+  X509_SIG *sig =
+      plen <= INT_MAX ? PKCS8_set0_pbe(pass, (int)plen, p8, alg) : NULL;
+  PKCS8_PRIV_KEY_INFO_free(p8);
+  if (!sig) {
+    X509_ALGOR_free(alg);
+    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
+                           "cannot encrypt the private key");
+  }
+  /* alg now belongs to sig */
+  int ok = PEM_write_bio_PKCS8(bio, sig) == 1;
+  X509_SIG_free(sig);
+  if (!ok)
+    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
+                           "cannot write the encrypted private key");
+  return PKJWT_OK;
+}
+
+int pkjwt_key_write_private(const pkjwt_key *key, const char *path,
+                            const pkjwt_write_options *opts, pkjwt_error *err) {
+  pkjwt__error_clear(err);
+  pkjwt_write_options defaults = PKJWT_WRITE_OPTIONS_INIT;
+  if (!opts)
+    opts = &defaults;
+  if (!key)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key given");
+  if (!path || !*path)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no file name given");
+  if (opts->version < 1)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "write options without a version");
+  if (!key->has_private)
+    return pkjwt__fail(err, PKJWT_ERR_NO_PRIVATE_KEY,
+                       "the key has no private half to write");
+  int encrypt = opts->passphrase && *opts->passphrase;
+  if (encrypt) {
+    if (opts->kdf != PKJWT_KDF_SCRYPT && opts->kdf != PKJWT_KDF_PBKDF2)
+      return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "unknown KDF %d",
+                         (int)opts->kdf);
+    if (opts->kdf == PKJWT_KDF_PBKDF2 && opts->pbkdf2_iterations != 0 &&
+        opts->pbkdf2_iterations < PKJWT_PBKDF2_MIN_ITERATIONS)
+      return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                         "PBKDF2 needs at least %lu iterations, not %lu",
+                         PKJWT_PBKDF2_MIN_ITERATIONS, opts->pbkdf2_iterations);
+    if (opts->kdf == PKJWT_KDF_PBKDF2 && opts->pbkdf2_iterations > INT_MAX)
+      return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                         "PBKDF2 iteration count %lu is too large",
+                         opts->pbkdf2_iterations);
+  }
+
+  /* Secure-heap memory BIO: its buffer is wiped when freed. */
+  BIO *bio = BIO_new(BIO_s_secmem());
+  if (!bio)
+    return pkjwt__fail_ssl(err, PKJWT_ERR_NOMEM, "out of memory");
+  int rc = PKJWT_OK;
+  if (encrypt) {
+    rc = encrypt_pkcs8(bio, key->pkey, opts->passphrase, opts, err);
+  } else {
+    OSSL_ENCODER_CTX *ectx = OSSL_ENCODER_CTX_new_for_pkey(
+        key->pkey, EVP_PKEY_KEYPAIR, "PEM", "PrivateKeyInfo", NULL);
+    if (!ectx || OSSL_ENCODER_CTX_get_num_encoders(ectx) == 0 ||
+        OSSL_ENCODER_to_bio(ectx, bio) != 1)
+      rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
+                           "cannot encode the private key");
+    OSSL_ENCODER_CTX_free(ectx);
+  }
+  if (rc == PKJWT_OK) {
+    char *pem = NULL;
+    long n = BIO_get_mem_data(bio, &pem);
+    if (n <= 0 || !pem)
+      rc = pkjwt__fail(err, PKJWT_ERR_INTERNAL, "empty key encoding");
+    else
+      rc = pkjwt__write_file_atomic(path, pem, (size_t)n, 0600, opts->force,
+                                    err);
+  }
+  BIO_free(bio);
+  ERR_clear_error();
+  return rc;
+}
+
+int pkjwt_key_public_pem(char **out, const pkjwt_key *key, pkjwt_error *err) {
+  pkjwt__error_clear(err);
+  if (!out)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output given");
+  *out = NULL;
+  if (!key)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key given");
+  BIO *bio = BIO_new(BIO_s_mem());
+  if (!bio)
+    return pkjwt__fail_ssl(err, PKJWT_ERR_NOMEM, "out of memory");
+  int rc = PKJWT_OK;
+  if (PEM_write_bio_PUBKEY(bio, key->pkey) != 1) {
+    rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "cannot encode the public key");
+  } else {
+    char *p = NULL;
+    long n = BIO_get_mem_data(bio, &p);
+    char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (!s) {
+      rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+    } else {
+      memcpy(s, p, (size_t)n);
+      s[n] = '\0';
+      *out = s;
+    }
+  }
+  BIO_free(bio);
+  return rc;
+}
