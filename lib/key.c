@@ -309,20 +309,47 @@ static EVP_PKEY *decode(const unsigned char *data, size_t len,
   return pkey;
 }
 
-static int looks_like_pem(const unsigned char *data, size_t len) {
+/*
+ * Where the key starts in PEM input. Files made by `openssl ecparam -genkey`
+ * put an "EC PARAMETERS" block first, and some bundles hold a public key
+ * before the private one, so the decoder is pointed at the first private
+ * key block, else the first public key block. Returns the offset, or -1
+ * when data is not PEM; *label gets the chosen block's label (or the first
+ * label seen when none is a key).
+ */
+static long pem_key_offset(const unsigned char *data, size_t len, char *label,
+                           size_t label_size) {
   static const char begin[] = "-----BEGIN ";
-  for (size_t i = 0; i + sizeof(begin) - 1 <= len; i++)
-    if (memcmp(data + i, begin, sizeof(begin) - 1) == 0)
-      return 1;
-  return 0;
-}
-
-static int contains(const unsigned char *data, size_t len, const char *s) {
-  size_t n = strlen(s);
-  for (size_t i = 0; i + n <= len; i++)
-    if (memcmp(data + i, s, n) == 0)
-      return 1;
-  return 0;
+  const size_t blen = sizeof(begin) - 1;
+  long first = -1, pub = -1;
+  char first_label[64] = "", pub_label[64] = "";
+  for (size_t i = 0; i + blen <= len; i++) {
+    if (memcmp(data + i, begin, blen) != 0 || (i > 0 && data[i - 1] != '\n'))
+      continue;
+    char lab[64];
+    size_t n = 0, j = i + blen;
+    while (j < len && data[j] != '-' && data[j] != '\n' && n + 1 < sizeof(lab))
+      lab[n++] = (char)data[j++];
+    lab[n] = '\0';
+    if (first < 0) {
+      first = (long)i;
+      memcpy(first_label, lab, n + 1);
+    }
+    if (n >= 11 && strcmp(lab + n - 11, "PRIVATE KEY") == 0) {
+      snprintf(label, label_size, "%s", lab);
+      return (long)i;
+    }
+    if (pub < 0 && n >= 10 && strcmp(lab + n - 10, "PUBLIC KEY") == 0) {
+      pub = (long)i;
+      memcpy(pub_label, lab, n + 1);
+    }
+  }
+  if (pub >= 0) {
+    snprintf(label, label_size, "%s", pub_label);
+    return pub;
+  }
+  snprintf(label, label_size, "%s", first_label);
+  return first >= 0 ? first : -1;
 }
 
 int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
@@ -335,7 +362,21 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
     return pkjwt__fail(err, PKJWT_ERR_PARSE, "empty input: no key found");
 
   const unsigned char *d = data;
-  const char *input = looks_like_pem(d, len) ? "PEM" : "DER";
+  char label[64] = "";
+  long off = pem_key_offset(d, len, label, sizeof(label));
+  const char *input = off >= 0 ? "PEM" : "DER";
+  if (off > 0) {
+    d += off;
+    len -= (size_t)off;
+  }
+  if (strcmp(label, "OPENSSH PRIVATE KEY") == 0)
+    return pkjwt__fail(err, PKJWT_ERR_PARSE,
+                       "OpenSSH-format keys are not supported; convert with "
+                       "ssh-keygen -p -m PKCS8 -f FILE");
+  if (strcmp(label, "CERTIFICATE") == 0 ||
+      strcmp(label, "TRUSTED CERTIFICATE") == 0)
+    return pkjwt__fail(err, PKJWT_ERR_PARSE,
+                       "this is a certificate, not a key");
   struct pass_state ps = {passphrase, 0};
   /* A key pair first; a public key only if no private key is there. */
   EVP_PKEY *pkey = decode(d, len, input, EVP_PKEY_KEYPAIR, &ps);
@@ -350,10 +391,6 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
                                           "no passphrase was given");
     }
     ERR_clear_error();
-    if (strcmp(input, "PEM") == 0 &&
-        contains(d, len, "-----BEGIN CERTIFICATE-----"))
-      return pkjwt__fail(err, PKJWT_ERR_PARSE,
-                         "this is a certificate, not a key");
     return pkjwt__fail(err, PKJWT_ERR_PARSE,
                        "no key found (expected PEM or DER: PKCS#8, SEC1, "
                        "PKCS#1 or a public key)");
