@@ -31,10 +31,6 @@ extendedKeyUsage = serverAuth
 subjectAltName = IP:127.0.0.1, DNS:localhost
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
-[ca]
-basicConstraints = critical, CA:TRUE, pathlen:0
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
 EOF
 
 genkey() {
@@ -45,13 +41,9 @@ genkey() {
 # The CA.
 genkey "$out/ca.key"
 "$openssl" req -new -x509 -key "$out/ca.key" -days "$days" -sha256 \
-  -subj "/CN=pkjwt test CA" -config /dev/null -extensions ca \
-  -extfile "$ext" -out "$out/ca.pem" 2>/dev/null || {
-  # Some openssl builds want a real config file for req.
-  "$openssl" req -new -x509 -key "$out/ca.key" -days "$days" -sha256 \
-    -subj "/CN=pkjwt test CA" -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$out/ca.pem"
-}
+  -subj "/CN=pkjwt test CA" \
+  -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+  -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$out/ca.pem"
 
 # The server certificate, signed by the CA.
 genkey "$out/server.key"
