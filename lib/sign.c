@@ -1,0 +1,586 @@
+/*
+ * lib/sign.c: RFC 7523 client assertions (compact JWS) signed on a loaded
+ * key, and the JWS algorithm table that lib/verify.c shares.
+ *
+ * This is the hot path of every token request, so it stays close to the
+ * cost of the signature itself: header and claims are written with bounded
+ * appends into one buffer (Jansson only validates caller-supplied extra
+ * claims), the digest is fetched once per process, and the one
+ * EVP_DigestSign covers "header.payload" in place in the output buffer.
+ */
+#define _GNU_SOURCE 1
+#include "sign_internal.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+
+/* ---- the algorithm table ----------------------------------------------- */
+
+static const pkjwt__alg_info alg_table[] = {
+    {PKJWT_ALG_RS256, "RS256", PKJWT__KIND_RS, "SHA2-256", NULL, 0},
+    {PKJWT_ALG_RS384, "RS384", PKJWT__KIND_RS, "SHA2-384", NULL, 0},
+    {PKJWT_ALG_RS512, "RS512", PKJWT__KIND_RS, "SHA2-512", NULL, 0},
+    {PKJWT_ALG_PS256, "PS256", PKJWT__KIND_PS, "SHA2-256", NULL, 0},
+    {PKJWT_ALG_PS384, "PS384", PKJWT__KIND_PS, "SHA2-384", NULL, 0},
+    {PKJWT_ALG_PS512, "PS512", PKJWT__KIND_PS, "SHA2-512", NULL, 0},
+    {PKJWT_ALG_ES256, "ES256", PKJWT__KIND_ES, "SHA2-256", "P-256", 32},
+    {PKJWT_ALG_ES384, "ES384", PKJWT__KIND_ES, "SHA2-384", "P-384", 48},
+    {PKJWT_ALG_ES512, "ES512", PKJWT__KIND_ES, "SHA2-512", "P-521", 66},
+};
+#define ALG_COUNT (sizeof(alg_table) / sizeof(alg_table[0]))
+
+const pkjwt__alg_info *pkjwt__alg_lookup(pkjwt_alg alg) {
+  for (size_t i = 0; i < ALG_COUNT; i++)
+    if (alg_table[i].alg == alg)
+      return &alg_table[i];
+  return NULL;
+}
+
+const pkjwt__alg_info *pkjwt__alg_lookup_name(const char *name) {
+  if (!name)
+    return NULL;
+  /* JWS alg values are case-sensitive (RFC 7515 4.1.1). */
+  for (size_t i = 0; i < ALG_COUNT; i++)
+    if (strcmp(alg_table[i].name, name) == 0)
+      return &alg_table[i];
+  return NULL;
+}
+
+const char *pkjwt_alg_name(pkjwt_alg alg) {
+  const pkjwt__alg_info *info = pkjwt__alg_lookup(alg);
+  return info ? info->name : NULL;
+}
+
+int pkjwt_alg_from_name(pkjwt_alg *out, const char *name, pkjwt_error *err) {
+  pkjwt__error_clear(err);
+  if (!out || !name)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no algorithm name given");
+  const pkjwt__alg_info *info = pkjwt__alg_lookup_name(name);
+  if (!info) {
+    if (strcasecmp(name, "none") == 0)
+      return pkjwt__fail(err, PKJWT_ERR_ALG,
+                         "alg none is refused: assertions must be signed");
+    if (strncasecmp(name, "HS", 2) == 0)
+      return pkjwt__fail(err, PKJWT_ERR_ALG,
+                         "alg %.32s is refused: HMAC needs a shared secret, "
+                         "private_key_jwt uses RS, PS or ES",
+                         name);
+    return pkjwt__fail(err, PKJWT_ERR_ALG,
+                       "unknown alg %.32s; use RS256/384/512, PS256/384/512 "
+                       "or ES256/384/512",
+                       name);
+  }
+  *out = info->alg;
+  return PKJWT_OK;
+}
+
+/* Fetched once: implicit fetches by EVP_sha256() and friends cost a lookup
+ * in the provider store on every call in OpenSSL 3.0. Kept for the life of
+ * the process. */
+static EVP_MD *md_cache[3];
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void fetch_mds(void) {
+  md_cache[0] = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+  md_cache[1] = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+  md_cache[2] = EVP_MD_fetch(NULL, "SHA2-512", NULL);
+}
+
+const EVP_MD *pkjwt__alg_md(const pkjwt__alg_info *info) {
+  pthread_once(&md_once, fetch_mds);
+  if (strcmp(info->md_name, "SHA2-256") == 0)
+    return md_cache[0];
+  if (strcmp(info->md_name, "SHA2-384") == 0)
+    return md_cache[1];
+  return md_cache[2];
+}
+
+int pkjwt__alg_check_key(const pkjwt__alg_info *info, const pkjwt_key *key,
+                         pkjwt_error *err) {
+  if (info->kind == PKJWT__KIND_ES) {
+    if (key->type != PKJWT_KEY_EC)
+      return pkjwt__fail(err, PKJWT_ERR_ALG,
+                         "alg %s needs an EC %s key, not an RSA key",
+                         info->name, info->curve);
+    if (!key->curve || strcmp(key->curve, info->curve) != 0)
+      return pkjwt__fail(err, PKJWT_ERR_ALG,
+                         "alg %s needs a %s key, not %s; use %s", info->name,
+                         info->curve, key->curve ? key->curve : "another curve",
+                         key->default_alg ? key->default_alg : "its own alg");
+    return PKJWT_OK;
+  }
+  if (key->type != PKJWT_KEY_RSA)
+    return pkjwt__fail(err, PKJWT_ERR_ALG, "alg %s needs an RSA key, not EC %s",
+                       info->name, key->curve ? key->curve : "");
+  return PKJWT_OK;
+}
+
+/* ---- jti ------------------------------------------------------------------
+ */
+
+int pkjwt__jti(char out[PKJWT__JTI_LEN + 1], pkjwt_error *err) {
+  unsigned char rnd[PKJWT__JTI_BYTES];
+  if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
+                           "the random generator failed (jti)");
+  pkjwt__b64url_encode(out, rnd, sizeof(rnd));
+  OPENSSL_cleanse(rnd, sizeof(rnd));
+  return PKJWT_OK;
+}
+
+/* ---- bounded JSON writing ------------------------------------------------ */
+
+/* Caller strings longer than this are refused: no real client id, URL, typ
+ * or kid comes close, and it keeps the size arithmetic far from overflow. */
+#define MAX_FIELD_LEN 8192
+/* Extra claims, as JSON text. */
+#define MAX_EXTRA_LEN 65536
+
+typedef struct buf {
+  char *p;
+  size_t len, cap;
+  int overflow;
+} buf;
+
+static void put_raw(buf *b, const char *s, size_t n) {
+  if (b->overflow || n > b->cap - b->len) {
+    b->overflow = 1;
+    return;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+}
+
+static void put_lit(buf *b, const char *s) {
+  put_raw(b, s, strlen(s));
+}
+
+static void put_i64(buf *b, int64_t v) {
+  char num[24];
+  int n = snprintf(num, sizeof(num), "%" PRId64, v);
+  if (n < 0 || (size_t)n >= sizeof(num)) {
+    b->overflow = 1;
+    return;
+  }
+  put_raw(b, num, (size_t)n);
+}
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not valid
+ * (overlong forms, surrogates and values past U+10FFFF included). */
+static size_t utf8_seq(const unsigned char *s) {
+  unsigned char c = s[0];
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xc2 && c <= 0xdf)
+    return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    unsigned char lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80)
+      return 0;
+    return 3;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    unsigned char lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80 ||
+        (s[3] & 0xc0) != 0x80)
+      return 0;
+    return 4;
+  }
+  return 0;
+}
+
+/* Room a quoted, escaped string of n bytes may take. */
+#define QUOTED_MAX(n) (6 * (n) + 2)
+
+/* Append s as a JSON string with its quotes. -1 when s is not UTF-8. */
+static int put_str(buf *b, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  put_raw(b, "\"", 1);
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    const unsigned char *run = p;
+    /* Copy plain runs in one go; most strings are nothing but. */
+    while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+      p++;
+    if (p > run)
+      put_raw(b, (const char *)run, (size_t)(p - run));
+    if (!*p)
+      break;
+    if (*p >= 0x80) {
+      size_t n = utf8_seq(p);
+      if (n == 0)
+        return -1;
+      put_raw(b, (const char *)p, n);
+      p += n;
+      continue;
+    }
+    char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+    size_t n = 2;
+    switch (*p) {
+    case '"':
+      esc[1] = '"';
+      break;
+    case '\\':
+      esc[1] = '\\';
+      break;
+    case '\n':
+      esc[1] = 'n';
+      break;
+    case '\r':
+      esc[1] = 'r';
+      break;
+    case '\t':
+      esc[1] = 't';
+      break;
+    case '\b':
+      esc[1] = 'b';
+      break;
+    case '\f':
+      esc[1] = 'f';
+      break;
+    default:
+      esc[1] = 'u';
+      esc[2] = '0';
+      esc[3] = '0';
+      esc[4] = hex[*p >> 4];
+      esc[5] = hex[*p & 15];
+      n = 6;
+    }
+    put_raw(b, esc, n);
+    p++;
+  }
+  put_raw(b, "\"", 1);
+  return 0;
+}
+
+/* ---- extra claims ---------------------------------------------------- */
+
+static const char *const reserved_claims[] = {"iss", "sub", "aud", "exp",
+                                              "iat", "nbf", "jti"};
+
+/* Validate the caller's extra claims and give back the members as compact
+ * JSON without the outer braces ("" for {}). Free *members with free(). */
+static int extra_members(char **members, const char *json, pkjwt_error *err) {
+  *members = NULL;
+  size_t n = strnlen(json, MAX_EXTRA_LEN + 1);
+  if (n > MAX_EXTRA_LEN)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "extra claims are longer than %d bytes", MAX_EXTRA_LEN);
+  json_error_t jerr;
+  json_t *obj = json_loadb(json, n, JSON_REJECT_DUPLICATES, &jerr);
+  if (!obj)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "extra claims are not valid JSON: %s (column %d)",
+                       jerr.text, jerr.column);
+  int rc = PKJWT_OK;
+  if (!json_is_object(obj)) {
+    rc = pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                     "extra claims must be a JSON object");
+    goto done;
+  }
+  for (size_t i = 0; i < sizeof(reserved_claims) / sizeof(reserved_claims[0]);
+       i++) {
+    if (json_object_get(obj, reserved_claims[i])) {
+      rc = pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "extra claims may not set %s: pkjwt sets it",
+                       reserved_claims[i]);
+      goto done;
+    }
+  }
+  char *dump = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (!dump) {
+    rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+    goto done;
+  }
+  /* "{...}" -> "..." in place */
+  size_t dl = strlen(dump);
+  memmove(dump, dump + 1, dl - 2);
+  dump[dl - 2] = '\0';
+  *members = dump;
+done:
+  json_decref(obj);
+  return rc;
+}
+
+/* ---- signing ------------------------------------------------------------ */
+
+/* Largest signature we produce: RSA 8192 (the key rules' upper bound). */
+#define SIG_MAX 1024
+
+/* ECDSA's DER signature to JWS's fixed-width R||S (RFC 7518 3.4). */
+static int der_to_raw(unsigned char *raw, size_t coord_len,
+                      const unsigned char *der, size_t der_len,
+                      pkjwt_error *err) {
+  const unsigned char *p = der;
+  ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+  if (!es)
+    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "ECDSA signature unreadable");
+  const BIGNUM *r, *s;
+  ECDSA_SIG_get0(es, &r, &s);
+  int ok = BN_bn2binpad(r, raw, (int)coord_len) == (int)coord_len &&
+           BN_bn2binpad(s, raw + coord_len, (int)coord_len) == (int)coord_len;
+  ECDSA_SIG_free(es);
+  if (!ok)
+    return pkjwt__fail(err, PKJWT_ERR_CRYPTO,
+                       "ECDSA signature does not fit %zu bytes", coord_len);
+  return PKJWT_OK;
+}
+
+static int sign_input(unsigned char *sig, size_t *sig_len,
+                      const pkjwt__alg_info *info, EVP_PKEY *pkey,
+                      const unsigned char *input, size_t input_len,
+                      pkjwt_error *err) {
+  const EVP_MD *md = pkjwt__alg_md(info);
+  if (!md)
+    return pkjwt__fail(err, PKJWT_ERR_CRYPTO, "OpenSSL has no %s",
+                       info->md_name);
+  int size = EVP_PKEY_get_size(pkey);
+  if (size <= 0 || size > SIG_MAX)
+    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "key too large to sign with (%d bytes)", size);
+
+  int rc = PKJWT_OK;
+  unsigned char der[SIG_MAX];
+  size_t der_len = sizeof(der);
+  EVP_PKEY_CTX *pctx = NULL;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (!ctx)
+    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+  if (EVP_DigestSignInit(ctx, &pctx, md, NULL, pkey) != 1) {
+    rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "cannot start %s signing",
+                         info->name);
+    goto done;
+  }
+  if (info->kind == PKJWT__KIND_PS &&
+      (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1 ||
+       EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1)) {
+    rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "cannot set up RSA-PSS");
+    goto done;
+  }
+  unsigned char *dst = info->kind == PKJWT__KIND_ES ? der : sig;
+  size_t *dst_len = info->kind == PKJWT__KIND_ES ? &der_len : sig_len;
+  if (EVP_DigestSign(ctx, dst, dst_len, input, input_len) != 1) {
+    rc =
+        pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "%s signing failed", info->name);
+    goto done;
+  }
+  if (info->kind == PKJWT__KIND_ES) {
+    rc = der_to_raw(sig, info->coord_len, der, der_len, err);
+    *sig_len = 2 * info->coord_len;
+  }
+done:
+  EVP_MD_CTX_free(ctx);
+  return rc;
+}
+
+/* A caller string: present, not empty, not absurdly long. */
+static int check_field(const char *s, const char *what, int required,
+                       pkjwt_error *err) {
+  if (!s) {
+    if (required)
+      return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "%s is required", what);
+    return PKJWT_OK;
+  }
+  if (!*s)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "%s is empty", what);
+  if (strnlen(s, MAX_FIELD_LEN + 1) > MAX_FIELD_LEN)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "%s is longer than %d bytes",
+                       what, MAX_FIELD_LEN);
+  return PKJWT_OK;
+}
+
+static int check_options(const pkjwt_sign_options *o, const pkjwt_key *key,
+                         pkjwt_error *err) {
+  if (o->version != PKJWT_SIGN_OPTIONS_VERSION)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "sign options version %u is not %d (use "
+                       "PKJWT_SIGN_OPTIONS_INIT)",
+                       o->version, PKJWT_SIGN_OPTIONS_VERSION);
+  int rc;
+  if ((rc = check_field(o->client_id, "client_id", 1, err)) ||
+      (rc = check_field(o->audience, "audience", 1, err)) ||
+      (rc = check_field(o->typ, "typ", 0, err)) ||
+      (rc = check_field(o->kid, "kid", 0, err)))
+    return rc;
+  if (o->lifetime <= 0)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "lifetime must be more than 0 seconds, not %ld",
+                       o->lifetime);
+  if (o->lifetime > PKJWT_ASSERTION_MAX_LIFETIME && !o->allow_long_lifetime)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "lifetime %ld s is over %d s; an assertion is used "
+                       "once, at once (allow_long_lifetime overrides)",
+                       o->lifetime, PKJWT_ASSERTION_MAX_LIFETIME);
+  /* Keep exp within what every JSON reader takes as an exact integer. */
+  if (o->lifetime > 100L * 365 * 86400)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "lifetime %ld s is over 100 years", o->lifetime);
+  if (o->x5t && !o->cert)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "x5t#S256 needs a certificate");
+  if (o->x5t && o->cert) {
+    EVP_PKEY *cert_key = X509_get0_pubkey(o->cert->x509);
+    if (!cert_key || EVP_PKEY_eq(cert_key, key->pkey) != 1) {
+      ERR_clear_error();
+      return pkjwt__fail(err, PKJWT_ERR_CERT,
+                         "the certificate is not for this key");
+    }
+  }
+  return PKJWT_OK;
+}
+
+int pkjwt_assertion_sign(char **out, const pkjwt_key *key,
+                         const pkjwt_sign_options *opts, pkjwt_error *err) {
+  pkjwt__error_clear(err);
+  if (!out)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output given");
+  *out = NULL;
+  if (!key)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key given");
+  if (!opts)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "sign options are required (client_id, audience)");
+  int rc = check_options(opts, key, err);
+  if (rc != PKJWT_OK)
+    return rc;
+
+  const pkjwt__alg_info *info;
+  if (opts->alg == PKJWT_ALG_DEFAULT) {
+    info = pkjwt__alg_lookup_name(key->default_alg);
+    if (!info)
+      return pkjwt__fail(err, PKJWT_ERR_ALG, "the key has no default alg");
+  } else {
+    info = pkjwt__alg_lookup(opts->alg);
+    if (!info)
+      return pkjwt__fail(err, PKJWT_ERR_ALG, "unknown alg value %d",
+                         (int)opts->alg);
+  }
+  if ((rc = pkjwt__alg_check_key(info, key, err)) != PKJWT_OK)
+    return rc;
+  if (!key->has_private)
+    return pkjwt__fail(err, PKJWT_ERR_NO_PRIVATE_KEY,
+                       "signing needs the private key; this is a public key");
+
+  char *extra = NULL;
+  if (opts->extra_claims &&
+      (rc = extra_members(&extra, opts->extra_claims, err)) != PKJWT_OK)
+    return rc;
+
+  char jti[PKJWT__JTI_LEN + 1];
+  if ((rc = pkjwt__jti(jti, err)) != PKJWT_OK) {
+    free(extra);
+    return rc;
+  }
+  int64_t iat = pkjwt__now(opts->now);
+  int64_t exp = iat + (int64_t)opts->lifetime;
+  const char *typ = opts->typ ? opts->typ : PKJWT_TYP_JWT;
+  const char *kid = opts->no_kid ? NULL
+                    : opts->kid  ? opts->kid
+                                 : key->thumbprint;
+  const char *x5t = opts->x5t ? opts->cert->x5t_s256 : NULL;
+
+  /* Sizes: every field was bounded above, so none of this can overflow. */
+  size_t extra_len = extra ? strlen(extra) : 0;
+  size_t head_cap = 64 + QUOTED_MAX(strlen(typ)) +
+                    (kid ? QUOTED_MAX(strlen(kid)) : 0) +
+                    (x5t ? QUOTED_MAX(strlen(x5t)) : 0);
+  size_t claims_cap = 128 + 2 * QUOTED_MAX(strlen(opts->client_id)) +
+                      QUOTED_MAX(strlen(opts->audience)) + PKJWT__JTI_LEN +
+                      extra_len;
+  char *json = malloc(head_cap + claims_cap);
+  if (!json) {
+    free(extra);
+    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+  }
+  buf h = {json, 0, head_cap, 0};
+  buf c = {json + head_cap, 0, claims_cap, 0};
+  int bad = 0;
+  const char *bad_field = NULL;
+
+  put_lit(&h, "{\"alg\":\"");
+  put_lit(&h, info->name);
+  put_lit(&h, "\",\"typ\":");
+  if (put_str(&h, typ) && !bad_field)
+    bad_field = "typ";
+  if (kid) {
+    put_lit(&h, ",\"kid\":");
+    if (put_str(&h, kid) && !bad_field)
+      bad_field = "kid";
+  }
+  if (x5t) {
+    put_lit(&h, ",\"x5t#S256\":");
+    bad |= put_str(&h, x5t);
+  }
+  put_lit(&h, "}");
+
+  put_lit(&c, "{\"iss\":");
+  if (put_str(&c, opts->client_id) && !bad_field)
+    bad_field = "client_id";
+  put_lit(&c, ",\"sub\":");
+  put_str(&c, opts->client_id);
+  put_lit(&c, ",\"aud\":");
+  if (put_str(&c, opts->audience) && !bad_field)
+    bad_field = "audience";
+  put_lit(&c, ",\"jti\":\"");
+  put_lit(&c, jti);
+  put_lit(&c, "\",\"iat\":");
+  put_i64(&c, iat);
+  if (opts->nbf) {
+    put_lit(&c, ",\"nbf\":");
+    put_i64(&c, iat);
+  }
+  put_lit(&c, ",\"exp\":");
+  put_i64(&c, exp);
+  if (extra_len) {
+    put_lit(&c, ",");
+    put_raw(&c, extra, extra_len);
+  }
+  put_lit(&c, "}");
+  free(extra);
+
+  if (bad_field) {
+    free(json);
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "%s is not valid UTF-8",
+                       bad_field);
+  }
+  if (bad || h.overflow || c.overflow) {
+    free(json);
+    return pkjwt__fail(err, PKJWT_ERR_INTERNAL, "assertion buffer too small");
+  }
+
+  size_t h64 = PKJWT__B64URL_LEN(h.len), c64 = PKJWT__B64URL_LEN(c.len);
+  size_t s64_max = PKJWT__B64URL_LEN((size_t)SIG_MAX);
+  char *jws = malloc(h64 + 1 + c64 + 1 + s64_max + 1);
+  if (!jws) {
+    free(json);
+    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+  }
+  size_t pos = pkjwt__b64url_encode(jws, (const unsigned char *)h.p, h.len);
+  jws[pos++] = '.';
+  pos += pkjwt__b64url_encode(jws + pos, (const unsigned char *)c.p, c.len);
+  free(json);
+
+  unsigned char sig[SIG_MAX];
+  size_t sig_len = sizeof(sig);
+  rc = sign_input(sig, &sig_len, info, key->pkey, (const unsigned char *)jws,
+                  pos, err);
+  if (rc != PKJWT_OK) {
+    pkjwt__cleanse_free(jws, pos);
+    return rc;
+  }
+  jws[pos++] = '.';
+  pkjwt__b64url_encode(jws + pos, sig, sig_len);
+  *out = jws;
+  return PKJWT_OK;
+}
