@@ -1,0 +1,762 @@
+/*
+ * tools/keygen-cmds.c: the subcommands of pkjwt-keygen (new, cert, export,
+ * info). Public API only. Every failure prints exactly one line through
+ * cli_error/cli_pkjwt_error, writes nothing to stdout and leaves no file:
+ * results are made in memory first and written last.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "keygen.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+/* Largest key, certificate or JWK file read from standard input. */
+#define KG_MAX_INPUT (1024 * 1024)
+/* Days before notAfter from which info warns. */
+#define KG_EXPIRY_WARN_DAYS 30
+#define KG_MAX_DAYS 36500
+
+static const char upload_hint[] = "Upload this in Organisation Settings → "
+                                  "OIDC Clients → Manage Client Secrets → "
+                                  "Private Key JWT";
+
+/* ---- small helpers ------------------------------------------------------ */
+
+/* Wipe len bytes (they may hold a private key), then free. */
+static void wipe_free(char *p, size_t len) {
+  if (!p)
+    return;
+  volatile char *v = p;
+  for (size_t i = 0; i < len; i++)
+    v[i] = 0;
+  free(p);
+}
+
+/* Print s to stdout, adding a newline unless it ends with one. */
+static int print_result(const char *s) {
+  size_t n = strlen(s);
+  if (n > 0 && s[n - 1] == '\n') {
+    if (fputs(s, stdout) == EOF || fflush(stdout) != 0)
+      return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
+                       strerror(errno));
+    return 0;
+  }
+  return cli_print_line(s) == 0 ? 0 : CLI_EXIT_FAIL;
+}
+
+/* ISO 8601 UTC, "2026-11-28T05:15:00Z". */
+static void iso_time(char buf[32], int64_t t) {
+  time_t tt = (time_t)t;
+  struct tm tm;
+  if (!gmtime_r(&tt, &tm) || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+    snprintf(buf, 32, "@%lld", (long long)t);
+}
+
+static int path_exists(const char *path) {
+  struct stat st;
+  return lstat(path, &st) == 0;
+}
+
+/* Read the passphrase of --passphrase-file, or NULL when not given.
+ * *rc is set to an exit status when reading failed. */
+static char *read_passphrase(const kg_args *a, int *rc) {
+  *rc = 0;
+  if (!a->seen[KG_O_PASSFILE])
+    return NULL;
+  char *p = cli_read_secret_file(a->val[KG_O_PASSFILE]);
+  if (!p)
+    *rc = CLI_EXIT_INPUT;
+  return p;
+}
+
+/* At most one of the inputs may be standard input. */
+static int check_one_stdin(const kg_args *a) {
+  int n = a->seen[KG_O_PASSFILE] && strcmp(a->val[KG_O_PASSFILE], "-") == 0;
+  for (size_t i = 0; i < a->n_items; i++)
+    n += strcmp(a->items[i].value, "-") == 0;
+  if (a->n_items == 0) {
+    n += a->seen[KG_O_KEY] && strcmp(a->val[KG_O_KEY], "-") == 0;
+    n += a->seen[KG_O_CERT] && strcmp(a->val[KG_O_CERT], "-") == 0;
+  }
+  if (n > 1)
+    return cli_error(CLI_EXIT_USAGE, "-",
+                     "only one input can come from standard input");
+  return 0;
+}
+
+/* A library failure while reading or writing path: the one error line. */
+static int lib_fail(const char *subject, const pkjwt_error *err) {
+  return cli_pkjwt_error(cli_exit_for(err->code), subject, err);
+}
+
+static int starts_with_brace(const char *s, size_t len) {
+  size_t i = 0;
+  while (i < len &&
+         (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+    i++;
+  return i < len && s[i] == '{';
+}
+
+/* One load attempt from memory: a JWK (starts with '{') or PEM/DER. */
+static int load_key_mem(pkjwt_key **out, const char *buf, size_t len,
+                        const char *pass, pkjwt_error *err) {
+  if (starts_with_brace(buf, len))
+    return pkjwt_key_from_jwk(out, buf, len, err);
+  return pkjwt_key_load_mem(out, buf, len, pass, err);
+}
+
+/*
+ * Load a key from path ("-" = standard input): PEM or DER, private or
+ * public, or a public JWK. *encrypted tells whether it needed the
+ * passphrase. Prints the library's warning (e.g. a key file others can
+ * read). Returns 0, or an exit status after printing the error line.
+ */
+static int load_key(pkjwt_key **out, int *encrypted, const char *path,
+                    const char *pass) {
+  pkjwt_error err;
+  int rc;
+  char *buf = NULL;
+  size_t len = 0;
+  *out = NULL;
+  *encrypted = 0;
+  memset(&err, 0, sizeof(err));
+  if (strcmp(path, "-") == 0) {
+    buf = cli_read_file(path, KG_MAX_INPUT, &len);
+    if (!buf)
+      return CLI_EXIT_INPUT;
+    /* First without the passphrase: if that works, the key is not
+     * encrypted at rest. */
+    rc = load_key_mem(out, buf, len, NULL, &err);
+    if (rc == PKJWT_ERR_PASSPHRASE && pass) {
+      memset(&err, 0, sizeof(err));
+      rc = load_key_mem(out, buf, len, pass, &err);
+      *encrypted = rc == PKJWT_OK;
+    }
+  } else {
+    rc = pkjwt_key_load_file(out, path, NULL, &err);
+    if (rc == PKJWT_ERR_PASSPHRASE && pass) {
+      memset(&err, 0, sizeof(err));
+      rc = pkjwt_key_load_file(out, path, pass, &err);
+      *encrypted = rc == PKJWT_OK;
+    } else if (rc == PKJWT_ERR_PARSE) {
+      /* Perhaps a JWK: the library's file loader reads PEM and DER. */
+      buf = cli_read_file(path, KG_MAX_INPUT, &len);
+      if (buf && starts_with_brace(buf, len)) {
+        pkjwt_error jerr;
+        memset(&jerr, 0, sizeof(jerr));
+        rc = pkjwt_key_from_jwk(out, buf, len, &jerr);
+        err = jerr;
+      } else if (!buf) {
+        return CLI_EXIT_INPUT; /* cli_read_file printed the line */
+      }
+    }
+  }
+  wipe_free(buf, len);
+  if (rc != PKJWT_OK) {
+    pkjwt_key_free(*out);
+    *out = NULL;
+    if (rc == PKJWT_ERR_PASSPHRASE && !pass) {
+      cli_warning(path, &err);
+      return cli_error(CLI_EXIT_INPUT, path,
+                       "the key is encrypted; give its passphrase with "
+                       "--passphrase-file");
+    }
+    return lib_fail(path, &err);
+  }
+  cli_warning(path, &err);
+  return 0;
+}
+
+/* Load a certificate from path ("-" = standard input). */
+static int load_cert(pkjwt_cert **out, const char *path) {
+  pkjwt_error err;
+  int rc;
+  *out = NULL;
+  memset(&err, 0, sizeof(err));
+  if (strcmp(path, "-") == 0) {
+    size_t len;
+    char *buf = cli_read_file(path, KG_MAX_INPUT, &len);
+    if (!buf)
+      return CLI_EXIT_INPUT;
+    rc = pkjwt_cert_load_mem(out, buf, len, &err);
+    free(buf);
+  } else {
+    rc = pkjwt_cert_load_file(out, path, &err);
+  }
+  if (rc != PKJWT_OK) {
+    pkjwt_cert_free(*out);
+    *out = NULL;
+    return lib_fail(path, &err);
+  }
+  cli_warning(path, &err);
+  return 0;
+}
+
+/* "EC P-256" or "RSA 3072" */
+static void describe_key(char *buf, size_t size, const pkjwt_key *key) {
+  if (pkjwt_key_get_type(key) == PKJWT_KEY_EC)
+    snprintf(buf, size, "EC %s", pkjwt_key_get_curve(key));
+  else
+    snprintf(buf, size, "RSA %u", pkjwt_key_get_bits(key));
+}
+
+/* --subject and --days into opts; returns 0 or an exit status. */
+static int cert_options(pkjwt_cert_options *opts, const kg_args *a) {
+  if (a->seen[KG_O_SUBJECT]) {
+    if (a->val[KG_O_SUBJECT][0] == '\0')
+      return cli_error(CLI_EXIT_USAGE, "--subject", "is empty");
+    opts->subject = a->val[KG_O_SUBJECT];
+  }
+  if (a->seen[KG_O_DAYS]) {
+    long days;
+    if (cli_parse_long(a->val[KG_O_DAYS], 1, KG_MAX_DAYS, &days) != 0)
+      return cli_error(CLI_EXIT_USAGE, "--days",
+                       "\"%s\" is not a whole number from 1 to %d",
+                       a->val[KG_O_DAYS], KG_MAX_DAYS);
+    opts->days = (int)days;
+  }
+  return 0;
+}
+
+/* Refuse to start when path exists and --force was not given: checked
+ * before any slow work. The library checks again when it writes. */
+static int check_new_file(const char *path, int force) {
+  if (!force && path_exists(path))
+    return cli_error(CLI_EXIT_INPUT, path,
+                     "file exists (use --force to replace it)");
+  return 0;
+}
+
+/* The note on stderr after new and cert: which files, the kid, what next. */
+static void print_note(const char *key_path, const pkjwt_key *key,
+                       int encrypted, const char *cert_path,
+                       const pkjwt_cert *cert) {
+  char desc[32], until[32];
+  describe_key(desc, sizeof(desc), key);
+  if (key_path)
+    fprintf(stderr, "Private key:  %s (%s, PKCS#8 PEM, mode 0600, %s)\n",
+            key_path, desc, encrypted ? "encrypted" : "not encrypted");
+  if (cert_path) {
+    iso_time(until, pkjwt_cert_get_not_after(cert));
+    fprintf(stderr, "Certificate:  %s (%s, valid until %s)\n", cert_path,
+            pkjwt_cert_get_subject(cert), until);
+  }
+  fprintf(stderr, "Key ID (kid): %s\n", pkjwt_key_get_thumbprint(key));
+  fprintf(stderr, "%s: the %s on standard output.\n", upload_hint,
+          cert ? "base64 certificate" : "public JWK");
+}
+
+/* ---- new ---------------------------------------------------------------- */
+
+int kg_cmd_new(const kg_args *a) {
+  const char *out = a->val[KG_O_OUT];
+  const char *cert_path = a->val[KG_O_CERT];
+  const int force = a->seen[KG_O_FORCE] > 0;
+  int is_rsa = 0;
+  pkjwt_write_options wopts = PKJWT_WRITE_OPTIONS_INIT;
+  pkjwt_cert_options copts = PKJWT_CERT_OPTIONS_INIT;
+  int rc;
+
+  /* Usage first: nothing is made until the whole line makes sense. */
+  if (!out)
+    return cli_error(CLI_EXIT_USAGE, "--out",
+                     "is required: where to write the private key");
+  if (strcmp(out, "-") == 0)
+    return cli_error(CLI_EXIT_USAGE, "--out",
+                     "a private key is never written to standard output");
+  if (a->seen[KG_O_TYPE]) {
+    const char *t = a->val[KG_O_TYPE];
+    if (strcmp(t, "rsa") == 0 || strcmp(t, "RSA") == 0)
+      is_rsa = 1;
+    else if (strcmp(t, "ec") != 0 && strcmp(t, "EC") != 0)
+      return cli_error(CLI_EXIT_USAGE, "--type",
+                       "\"%s\" is not a key type (ec or rsa)", t);
+  }
+  if (is_rsa && a->seen[KG_O_CURVE])
+    return cli_error(CLI_EXIT_USAGE, "--curve", "applies to EC keys only");
+  if (!is_rsa && a->seen[KG_O_BITS])
+    return cli_error(CLI_EXIT_USAGE, "--bits",
+                     "applies to RSA keys only (add --type rsa)");
+  long bits = PKJWT_RSA_DEFAULT_BITS;
+  if (a->seen[KG_O_BITS] &&
+      cli_parse_long(a->val[KG_O_BITS], 1, 1L << 20, &bits) != 0)
+    return cli_error(CLI_EXIT_USAGE, "--bits", "\"%s\" is not a number",
+                     a->val[KG_O_BITS]);
+  if (!cert_path && (a->seen[KG_O_SUBJECT] || a->seen[KG_O_DAYS]))
+    return cli_error(CLI_EXIT_USAGE,
+                     a->seen[KG_O_SUBJECT] ? "--subject" : "--days",
+                     "applies to the certificate: add --cert CRT");
+  if (cert_path && (strcmp(cert_path, "-") == 0 || cert_path[0] == '\0'))
+    return cli_error(CLI_EXIT_USAGE, "--cert",
+                     "needs a file name (export --format pem-cert prints "
+                     "one)");
+  if (cert_path && strcmp(cert_path, out) == 0)
+    return cli_error(CLI_EXIT_USAGE, cert_path,
+                     "--out and --cert name the same file");
+  if ((rc = cert_options(&copts, a)) != 0)
+    return rc;
+  if (a->seen[KG_O_KDF]) {
+    const char *k = a->val[KG_O_KDF];
+    if (!a->seen[KG_O_PASSFILE])
+      return cli_error(CLI_EXIT_USAGE, "--kdf",
+                       "applies to an encrypted key: add --passphrase-file");
+    if (strcmp(k, "scrypt") == 0)
+      wopts.kdf = PKJWT_KDF_SCRYPT;
+    else if (strcmp(k, "pbkdf2") == 0)
+      wopts.kdf = PKJWT_KDF_PBKDF2;
+    else
+      return cli_error(CLI_EXIT_USAGE, "--kdf",
+                       "\"%s\" is not scrypt or pbkdf2", k);
+  }
+  if ((rc = check_new_file(out, force)) != 0 ||
+      (cert_path && (rc = check_new_file(cert_path, force)) != 0))
+    return rc;
+
+  char *pass = read_passphrase(a, &rc);
+  if (rc)
+    return rc;
+
+  pkjwt_key *key = NULL;
+  pkjwt_cert *cert = NULL;
+  char *paste = NULL;
+  pkjwt_error err;
+  memset(&err, 0, sizeof(err));
+
+  if (is_rsa)
+    rc = pkjwt_key_generate_rsa(&key, (unsigned int)bits, &err);
+  else
+    rc = pkjwt_key_generate_ec(&key, a->val[KG_O_CURVE], &err);
+  if (rc != PKJWT_OK) {
+    /* The options chose the size or curve: a usage error. */
+    rc = cli_pkjwt_error(rc == PKJWT_ERR_WEAK_KEY || rc == PKJWT_ERR_KEY_TYPE
+                             ? CLI_EXIT_USAGE
+                             : cli_exit_for(rc),
+                         out, &err);
+    goto done;
+  }
+  if (cert_path) {
+    rc = pkjwt_cert_self_signed(&cert, key, &copts, &err);
+    if (rc == PKJWT_OK)
+      rc = pkjwt_cert_base64_der(&paste, cert, &err);
+    if (rc != PKJWT_OK) {
+      rc = lib_fail(cert_path, &err);
+      goto done;
+    }
+  } else {
+    rc = pkjwt_jwk_export(&paste, key, NULL, &err);
+    if (rc != PKJWT_OK) {
+      rc = lib_fail(out, &err);
+      goto done;
+    }
+  }
+
+  /* Everything is made: now write, key first. */
+  wopts.passphrase = pass;
+  wopts.force = force;
+  rc = pkjwt_key_write_private(key, out, &wopts, &err);
+  if (rc != PKJWT_OK) {
+    rc = lib_fail(out, &err);
+    goto done;
+  }
+  if (cert_path) {
+    rc = pkjwt_cert_write(cert, cert_path, force, &err);
+    if (rc != PKJWT_OK) {
+      unlink(out); /* nothing left behind */
+      rc = lib_fail(cert_path, &err);
+      goto done;
+    }
+  }
+  if (!a->seen[KG_O_QUIET])
+    print_note(out, key, pass != NULL, cert_path, cert);
+  rc = print_result(paste);
+  if (rc != 0) {
+    unlink(out);
+    if (cert_path)
+      unlink(cert_path);
+  }
+
+done:
+  pkjwt_str_free(paste);
+  pkjwt_cert_free(cert);
+  pkjwt_key_free(key);
+  cli_secret_free(pass);
+  return rc;
+}
+
+/* ---- cert --------------------------------------------------------------- */
+
+int kg_cmd_cert(const kg_args *a) {
+  const char *key_path = a->val[KG_O_KEY];
+  const char *out = a->val[KG_O_OUT];
+  const int force = a->seen[KG_O_FORCE] > 0;
+  const int to_stdout = out && strcmp(out, "-") == 0;
+  pkjwt_cert_options copts = PKJWT_CERT_OPTIONS_INIT;
+  int rc, encrypted;
+
+  if (!key_path)
+    return cli_error(CLI_EXIT_USAGE, "--key",
+                     "is required: the private key to certify");
+  if (!out)
+    return cli_error(CLI_EXIT_USAGE, "--out",
+                     "is required: where to write the certificate");
+  if (strcmp(out, key_path) == 0)
+    return cli_error(CLI_EXIT_USAGE, out, "--key and --out name the same file");
+  if ((rc = cert_options(&copts, a)) != 0 || (rc = check_one_stdin(a)) != 0)
+    return rc;
+  if (!to_stdout && (rc = check_new_file(out, force)) != 0)
+    return rc;
+
+  char *pass = read_passphrase(a, &rc);
+  if (rc)
+    return rc;
+  pkjwt_key *key = NULL;
+  pkjwt_cert *cert = NULL;
+  char *text = NULL;
+  pkjwt_error err;
+  memset(&err, 0, sizeof(err));
+
+  if ((rc = load_key(&key, &encrypted, key_path, pass)) != 0)
+    goto done;
+  if (!pkjwt_key_has_private(key)) {
+    rc = cli_error(CLI_EXIT_INPUT, key_path,
+                   "a private key is needed to sign the certificate");
+    goto done;
+  }
+  rc = pkjwt_cert_self_signed(&cert, key, &copts, &err);
+  if (rc == PKJWT_OK)
+    rc = to_stdout ? pkjwt_cert_pem(&text, cert, &err)
+                   : pkjwt_cert_base64_der(&text, cert, &err);
+  if (rc != PKJWT_OK) {
+    rc = lib_fail(key_path, &err);
+    goto done;
+  }
+  if (!to_stdout) {
+    rc = pkjwt_cert_write(cert, out, force, &err);
+    if (rc != PKJWT_OK) {
+      rc = lib_fail(out, &err);
+      goto done;
+    }
+    if (!a->seen[KG_O_QUIET])
+      print_note(NULL, key, encrypted, out, cert);
+  }
+  rc = print_result(text);
+  if (rc != 0 && !to_stdout)
+    unlink(out);
+
+done:
+  pkjwt_str_free(text);
+  pkjwt_cert_free(cert);
+  pkjwt_key_free(key);
+  cli_secret_free(pass);
+  return rc;
+}
+
+/* ---- export ------------------------------------------------------------- */
+
+enum kg_format { F_B64CERT, F_PEMCERT, F_PUBPEM, F_JWK, F_JWKS };
+
+static const char *const format_names[] = {"base64-cert", "pem-cert",
+                                           "public-pem", "jwk", "jwks"};
+
+/* One exported entry: a key, its certificate, or both. */
+typedef struct kg_entry {
+  const char *key_path;  /* NULL when made from the certificate */
+  const char *cert_path; /* NULL when none */
+  pkjwt_key *key;
+  pkjwt_cert *cert;
+} kg_entry;
+
+/*
+ * Pair --key and --cert in command-line order: a --cert after a --key is
+ * that key's certificate; with no --key at all each --cert stands alone.
+ */
+static int pair_entries(kg_entry *e, size_t *n, const kg_args *a) {
+  size_t n_keys = 0;
+  *n = 0;
+  for (size_t i = 0; i < a->n_items; i++)
+    n_keys += a->items[i].id == KG_O_KEY;
+  for (size_t i = 0; i < a->n_items; i++) {
+    const char *v = a->items[i].value;
+    if (v[0] == '\0')
+      return cli_error(CLI_EXIT_USAGE, kg_opt_name(a->items[i].id),
+                       "needs a file name");
+    if (a->items[i].id == KG_O_KEY) {
+      e[*n].key_path = v;
+      e[*n].cert_path = NULL;
+      (*n)++;
+    } else if (n_keys == 0) {
+      e[*n].key_path = NULL;
+      e[*n].cert_path = v;
+      (*n)++;
+    } else if (*n == 0) {
+      return cli_error(CLI_EXIT_USAGE, v,
+                       "--cert before any --key: give each key's "
+                       "certificate after its --key");
+    } else if (e[*n - 1].cert_path) {
+      return cli_error(CLI_EXIT_USAGE, v, "a second --cert for the key %s",
+                       e[*n - 1].key_path);
+    } else {
+      e[*n - 1].cert_path = v;
+    }
+  }
+  return 0;
+}
+
+/* Load an entry's files; with both, the certificate must fit the key. */
+static int load_entry(kg_entry *e, const char *pass) {
+  int rc, encrypted;
+  pkjwt_error err;
+  memset(&err, 0, sizeof(err));
+  if (e->key_path && (rc = load_key(&e->key, &encrypted, e->key_path, pass)))
+    return rc;
+  if (e->cert_path && (rc = load_cert(&e->cert, e->cert_path)))
+    return rc;
+  if (!e->key) {
+    if (pkjwt_cert_public_key(&e->key, e->cert, &err) != PKJWT_OK)
+      return lib_fail(e->cert_path, &err);
+  } else if (e->cert && !pkjwt_cert_matches_key(e->cert, e->key)) {
+    return cli_error(CLI_EXIT_INPUT, e->cert_path,
+                     "certificate is not for the key %s", e->key_path);
+  }
+  return 0;
+}
+
+int kg_cmd_export(const kg_args *a) {
+  kg_entry e[KG_MAX_ITEMS];
+  size_t n = 0;
+  int rc, fmt = -1;
+  memset(e, 0, sizeof(e));
+
+  if (!a->seen[KG_O_FORMAT])
+    return cli_error(CLI_EXIT_USAGE, "--format",
+                     "is required: base64-cert, pem-cert, public-pem, jwk "
+                     "or jwks");
+  for (int i = 0; i < (int)(sizeof(format_names) / sizeof(*format_names)); i++)
+    if (strcmp(a->val[KG_O_FORMAT], format_names[i]) == 0)
+      fmt = i;
+  if (fmt < 0)
+    return cli_error(CLI_EXIT_USAGE, "--format",
+                     "\"%s\" is not base64-cert, pem-cert, public-pem, jwk "
+                     "or jwks",
+                     a->val[KG_O_FORMAT]);
+  if ((rc = pair_entries(e, &n, a)) != 0 || (rc = check_one_stdin(a)) != 0)
+    return rc;
+  if (n == 0)
+    return cli_error(CLI_EXIT_USAGE, "--key",
+                     "give a key with --key or a certificate with --cert");
+  if (n > 1 && fmt != F_JWKS)
+    return cli_error(CLI_EXIT_USAGE,
+                     e[1].key_path ? e[1].key_path : e[1].cert_path,
+                     "only --format jwks takes several keys");
+  if ((fmt == F_B64CERT || fmt == F_PEMCERT) && !e[0].cert_path)
+    return cli_error(CLI_EXIT_USAGE, "--cert",
+                     "--format %s needs a certificate", format_names[fmt]);
+  if (fmt != F_JWK && fmt != F_JWKS) {
+    for (int id = KG_O_X5C; id <= KG_O_ALG; id++)
+      if (a->seen[id])
+        return cli_error(CLI_EXIT_USAGE, kg_opt_name(id),
+                         "applies to --format jwk and jwks only");
+  }
+  if (n > 1 && (a->seen[KG_O_KID] || a->seen[KG_O_ALG]))
+    return cli_error(CLI_EXIT_USAGE,
+                     kg_opt_name(a->seen[KG_O_KID] ? KG_O_KID : KG_O_ALG),
+                     "applies to a single key, not a set of %zu", n);
+  if (a->seen[KG_O_X5C]) {
+    int any = 0;
+    for (size_t i = 0; i < n; i++)
+      any |= e[i].cert_path != NULL;
+    if (!any)
+      return cli_error(CLI_EXIT_USAGE, "--x5c", "needs a certificate (--cert)");
+  }
+
+  char *pass = read_passphrase(a, &rc);
+  if (rc)
+    return rc;
+  char *text = NULL;
+  const pkjwt_key *keys[KG_MAX_ITEMS];
+  pkjwt_jwk_options jopts[KG_MAX_ITEMS];
+  pkjwt_error err;
+  memset(&err, 0, sizeof(err));
+  const char *subject = e[0].key_path ? e[0].key_path : e[0].cert_path;
+
+  for (size_t i = 0; i < n; i++)
+    if ((rc = load_entry(&e[i], pass)) != 0)
+      goto done;
+
+  switch (fmt) {
+  case F_B64CERT:
+    rc = pkjwt_cert_base64_der(&text, e[0].cert, &err);
+    break;
+  case F_PEMCERT:
+    rc = pkjwt_cert_pem(&text, e[0].cert, &err);
+    break;
+  case F_PUBPEM:
+    rc = pkjwt_key_public_pem(&text, e[0].key, &err);
+    break;
+  default:
+    for (size_t i = 0; i < n; i++) {
+      pkjwt_jwk_options o = PKJWT_JWK_OPTIONS_INIT;
+      o.kid = a->val[KG_O_KID];
+      o.alg = a->val[KG_O_ALG];
+      o.cert = e[i].cert;
+      o.x5c = a->seen[KG_O_X5C] && e[i].cert;
+      jopts[i] = o;
+      keys[i] = e[i].key;
+    }
+    if (fmt == F_JWK)
+      rc = pkjwt_jwk_export(&text, keys[0], &jopts[0], &err);
+    else
+      rc = pkjwt_jwks_export(&text, keys, jopts, n, &err);
+    break;
+  }
+  if (rc != PKJWT_OK) {
+    rc = lib_fail(subject, &err);
+    goto done;
+  }
+  rc = print_result(text);
+
+done:
+  pkjwt_str_free(text);
+  for (size_t i = 0; i < n; i++) {
+    pkjwt_key_free(e[i].key);
+    pkjwt_cert_free(e[i].cert);
+  }
+  cli_secret_free(pass);
+  return rc;
+}
+
+/* ---- info --------------------------------------------------------------- */
+
+static int json_set(json_t *obj, const char *name, json_t *v) {
+  return v ? json_object_set_new(obj, name, v) : -1;
+}
+
+/* The facts of a key into obj; -1 on out of memory. */
+static int key_facts(json_t *obj, const pkjwt_key *key, int with_private,
+                     int encrypted) {
+  int ec = pkjwt_key_get_type(key) == PKJWT_KEY_EC;
+  int bad = 0;
+  bad |= json_set(obj, "type", json_string(ec ? "EC" : "RSA"));
+  bad |= json_set(obj, "bits", json_integer(pkjwt_key_get_bits(key)));
+  if (ec)
+    bad |= json_set(obj, "curve", json_string(pkjwt_key_get_curve(key)));
+  bad |= json_set(obj, "kid", json_string(pkjwt_key_get_thumbprint(key)));
+  bad |= json_set(obj, "alg", json_string(pkjwt_key_get_default_alg(key)));
+  if (with_private) {
+    bad |= json_set(obj, "private", json_boolean(pkjwt_key_has_private(key)));
+    bad |= json_set(obj, "encrypted", json_boolean(encrypted));
+  }
+  return bad ? -1 : 0;
+}
+
+/* Text form: one "name: value" line per member, in order. */
+static int print_text(const json_t *obj) {
+  const char *name;
+  json_t *v;
+  json_object_foreach((json_t *)obj, name, v) {
+    char label[32];
+    snprintf(label, sizeof(label), "%s:", name);
+    if (json_is_string(v))
+      printf("%-12s %s\n", label, json_string_value(v));
+    else if (json_is_integer(v))
+      printf("%-12s %lld\n", label, (long long)json_integer_value(v));
+    else if (json_is_boolean(v))
+      printf("%-12s %s\n", label, json_is_true(v) ? "yes" : "no");
+  }
+  if (fflush(stdout) != 0 || ferror(stdout))
+    return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
+                     strerror(errno));
+  return 0;
+}
+
+int kg_cmd_info(const kg_args *a) {
+  const char *key_path = a->val[KG_O_KEY];
+  const char *cert_path = a->val[KG_O_CERT];
+  int rc, encrypted = 0;
+
+  if (!key_path == !cert_path)
+    return cli_error(CLI_EXIT_USAGE, key_path ? "--cert" : "--key",
+                     key_path ? "give --key or --cert, not both"
+                              : "is required (or --cert)");
+  if (cert_path && a->seen[KG_O_PASSFILE])
+    return cli_error(CLI_EXIT_USAGE, "--passphrase-file",
+                     "applies to --key only");
+  if ((rc = check_one_stdin(a)) != 0)
+    return rc;
+
+  char *pass = read_passphrase(a, &rc);
+  if (rc)
+    return rc;
+  pkjwt_key *key = NULL;
+  pkjwt_cert *cert = NULL;
+  json_t *obj = json_object();
+  char *dump = NULL;
+  pkjwt_error err;
+  memset(&err, 0, sizeof(err));
+  const char *subject = key_path ? key_path : cert_path;
+  int bad = obj == NULL;
+
+  if (key_path) {
+    if ((rc = load_key(&key, &encrypted, key_path, pass)) != 0)
+      goto done;
+    bad |= json_set(obj, "file", json_string(key_path));
+    bad |= key_facts(obj, key, 1, encrypted);
+  } else {
+    if ((rc = load_cert(&cert, cert_path)) != 0)
+      goto done;
+    if (pkjwt_cert_public_key(&key, cert, &err) != PKJWT_OK) {
+      rc = lib_fail(cert_path, &err);
+      goto done;
+    }
+    char nb[32], na[32];
+    int64_t not_after = pkjwt_cert_get_not_after(cert);
+    long days = pkjwt_cert_days_left(cert, 0);
+    int expired = (int64_t)time(NULL) > not_after;
+    iso_time(nb, pkjwt_cert_get_not_before(cert));
+    iso_time(na, not_after);
+    bad |= json_set(obj, "file", json_string(cert_path));
+    bad |= json_set(obj, "subject", json_string(pkjwt_cert_get_subject(cert)));
+    bad |= json_set(obj, "serial", json_string(pkjwt_cert_get_serial(cert)));
+    bad |= json_set(obj, "not_before", json_string(nb));
+    bad |= json_set(obj, "not_after", json_string(na));
+    bad |= json_set(obj, "days_left", json_integer(days));
+    bad |= json_set(obj, "expired", json_boolean(expired));
+    bad |=
+        json_set(obj, "x5t#S256", json_string(pkjwt_cert_get_x5t_s256(cert)));
+    bad |= key_facts(obj, key, 0, 0);
+    if (expired)
+      cli_error(0, cert_path, "warning: the certificate expired on %s", na);
+    else if (days <= KG_EXPIRY_WARN_DAYS)
+      cli_error(0, cert_path,
+                "warning: the certificate expires in %ld day%s, on %s", days,
+                days == 1 ? "" : "s", na);
+  }
+  if (bad) {
+    rc = cli_error(CLI_EXIT_FAIL, subject, "out of memory");
+    goto done;
+  }
+  if (a->seen[KG_O_JSON]) {
+    dump = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    rc = dump ? print_result(dump)
+              : cli_error(CLI_EXIT_FAIL, subject, "out of memory");
+  } else {
+    rc = print_text(obj);
+  }
+
+done:
+  free(dump);
+  json_decref(obj);
+  pkjwt_cert_free(cert);
+  pkjwt_key_free(key);
+  cli_secret_free(pass);
+  return rc;
+}
