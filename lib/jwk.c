@@ -198,11 +198,16 @@ static int check_alg(const char *alg, const pkjwt_key *key, pkjwt_error *err) {
     return pkjwt__fail(err, PKJWT_ERR_ALG,
                        "alg %.32s is a shared-secret algorithm and is refused",
                        alg);
-  if (!alg_fits(alg, key))
-    return pkjwt__fail(err, PKJWT_ERR_ALG, "alg %.32s does not fit %s %s key",
-                       alg, key->type == PKJWT_KEY_EC ? "an" : "an RSA",
-                       key->type == PKJWT_KEY_EC && key->curve ? key->curve
-                                                               : "");
+  if (!alg_fits(alg, key)) {
+    if (key->type == PKJWT_KEY_EC && key->curve)
+      return pkjwt__fail(err, PKJWT_ERR_ALG,
+                         "alg %.32s does not fit a %s key (it takes %s)", alg,
+                         key->curve, key->default_alg);
+    return pkjwt__fail(err, PKJWT_ERR_ALG,
+                       "alg %.32s does not fit an RSA key (it takes RS256, "
+                       "RS384, RS512, PS256, PS384 or PS512)",
+                       alg);
+  }
   return PKJWT_OK;
 }
 
@@ -290,11 +295,18 @@ static int build_jwk(json_t **out, const pkjwt_key *key,
   return PKJWT_OK;
 }
 
-/* One line of JSON into *out (ours: plain malloc, freed by pkjwt_str_free). */
+/* One line of JSON into *out. The buffer is ours (plain malloc, freed by
+ * pkjwt_str_free), not Jansson's, whose allocator the application may have
+ * replaced with json_set_alloc_funcs. */
 static int dump(char **out, const json_t *j, pkjwt_error *err) {
-  char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-  if (!s)
+  const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
+  size_t n = json_dumpb(j, NULL, 0, flags);
+  char *s = n > 0 ? malloc(n + 1) : NULL;
+  if (!s || json_dumpb(j, s, n, flags) != n) {
+    free(s);
     return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+  }
+  s[n] = '\0';
   *out = s;
   return PKJWT_OK;
 }
