@@ -324,7 +324,22 @@ int pkjwt_cert_self_signed(pkjwt_cert **out, const pkjwt_key *key,
     goto fail;
   }
   X509_NAME_free(name);
-  return cert_wrap(out, x, err);
+  /* X509_set_pubkey keeps a reference to the whole key, private half
+   * included; re-read the signed certificate so the handle (and any key
+   * taken from it) holds the public key only. */
+  unsigned char *der = NULL;
+  int dlen = i2d_X509(x, &der);
+  X509_free(x);
+  if (dlen <= 0)
+    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
+                           "cannot encode the certificate");
+  const unsigned char *dp = der;
+  X509 *clean = d2i_X509(NULL, &dp, dlen);
+  OPENSSL_free(der);
+  if (!clean)
+    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
+                           "cannot re-read the certificate");
+  return cert_wrap(out, clean, err);
 
 fail:
   X509_NAME_free(name);
@@ -472,7 +487,13 @@ int pkjwt_cert_public_key(pkjwt_key **out, const pkjwt_cert *cert,
   *out = NULL;
   if (!cert)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no certificate given");
-  EVP_PKEY *pkey = X509_get_pubkey(cert->x509); /* a new reference */
+  /* Through the DER SubjectPublicKeyInfo, so the new handle can never share
+   * a private key with anything. */
+  unsigned char *spki = NULL;
+  int n = i2d_PUBKEY(X509_get0_pubkey(cert->x509), &spki);
+  const unsigned char *sp = spki;
+  EVP_PKEY *pkey = n > 0 ? d2i_PUBKEY(NULL, &sp, n) : NULL;
+  OPENSSL_free(spki);
   if (!pkey)
     return pkjwt__fail_ssl(err, PKJWT_ERR_CERT,
                            "the certificate's public key is unreadable");
