@@ -19,7 +19,6 @@
 #include <strings.h>
 
 #include <jansson.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -128,13 +127,61 @@ int pkjwt__alg_check_key(const pkjwt__alg_info *info, const pkjwt_key *key,
 /* ---- jti ------------------------------------------------------------------
  */
 
+/*
+ * RAND_bytes has a fixed cost per call in OpenSSL 3.0 (locks, a reseed
+ * check and a getpid() system call for fork detection) that was a tenth of
+ * an ES256 signature on its own. So each thread draws randomness for 32
+ * jtis at a time and hands it out 16 bytes per jti, each byte once.
+ * After fork() the child forgets the pool it inherited (the atfork handler
+ * runs in the one thread the child has), so parent and child never share a
+ * jti.
+ */
+#define JTI_POOL_BYTES (PKJWT__JTI_BYTES * 32)
+
+static _Thread_local struct {
+  unsigned char bytes[JTI_POOL_BYTES];
+  size_t used; /* bytes already handed out; JTI_POOL_BYTES = empty */
+  int filled;  /* 0 until the first draw (TLS starts zeroed) */
+} jti_pool;
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static int atfork_failed; /* written once, under pthread_once */
+
+static void jti_pool_forget(void) {
+  OPENSSL_cleanse(jti_pool.bytes, sizeof(jti_pool.bytes));
+  jti_pool.filled = 0;
+}
+
+static void register_atfork(void) {
+  /* If registration fails the pool cannot be made fork-safe: use none. */
+  if (pthread_atfork(NULL, NULL, jti_pool_forget) != 0)
+    atfork_failed = 1;
+}
+
 int pkjwt__jti(char out[PKJWT__JTI_LEN + 1], pkjwt_error *err) {
-  unsigned char rnd[PKJWT__JTI_BYTES];
-  if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
-                           "the random generator failed (jti)");
-  pkjwt__b64url_encode(out, rnd, sizeof(rnd));
-  OPENSSL_cleanse(rnd, sizeof(rnd));
+  pthread_once(&atfork_once, register_atfork);
+  if (atfork_failed) {
+    unsigned char rnd[PKJWT__JTI_BYTES];
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+      return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
+                             "the random generator failed (jti)");
+    pkjwt__b64url_encode(out, rnd, sizeof(rnd));
+    OPENSSL_cleanse(rnd, sizeof(rnd));
+    return PKJWT_OK;
+  }
+  if (!jti_pool.filled || jti_pool.used + PKJWT__JTI_BYTES > JTI_POOL_BYTES) {
+    if (RAND_bytes(jti_pool.bytes, sizeof(jti_pool.bytes)) != 1) {
+      jti_pool.filled = 0;
+      return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
+                             "the random generator failed (jti)");
+    }
+    jti_pool.filled = 1;
+    jti_pool.used = 0;
+  }
+  unsigned char *rnd = jti_pool.bytes + jti_pool.used;
+  pkjwt__b64url_encode(out, rnd, PKJWT__JTI_BYTES);
+  OPENSSL_cleanse(rnd, PKJWT__JTI_BYTES);
+  jti_pool.used += PKJWT__JTI_BYTES;
   return PKJWT_OK;
 }
 
@@ -317,23 +364,62 @@ done:
 /* Largest signature we produce: RSA 8192 (the key rules' upper bound). */
 #define SIG_MAX 1024
 
-/* ECDSA's DER signature to JWS's fixed-width R||S (RFC 7518 3.4). */
+/* One DER INTEGER at *p (within end) into a fixed-width big-endian field:
+ * leading zero bytes dropped, left-padded with zeros. -1 when malformed or
+ * too wide. ECDSA signatures are OpenSSL's own output, but read strictly. */
+static int der_int(unsigned char *dst, size_t width, const unsigned char **p,
+                   const unsigned char *end) {
+  const unsigned char *q = *p;
+  if (end - q < 2 || q[0] != 0x02 || q[1] & 0x80)
+    return -1; /* integers of r and s are < 128 bytes: short form only */
+  size_t n = q[1];
+  q += 2;
+  if ((size_t)(end - q) < n || n == 0)
+    return -1;
+  const unsigned char *v = q;
+  size_t vn = n;
+  while (vn > 0 && *v == 0) {
+    v++;
+    vn--;
+  }
+  if (vn > width)
+    return -1;
+  memset(dst, 0, width - vn);
+  memcpy(dst + (width - vn), v, vn);
+  *p = q + n;
+  return 0;
+}
+
+/* ECDSA's DER signature, SEQUENCE { INTEGER r, INTEGER s }, to JWS's
+ * fixed-width R||S (RFC 7518 3.4). Parsed in place: this runs once per
+ * assertion, and d2i_ECDSA_SIG would allocate three objects for it. */
 static int der_to_raw(unsigned char *raw, size_t coord_len,
                       const unsigned char *der, size_t der_len,
                       pkjwt_error *err) {
-  const unsigned char *p = der;
-  ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-  if (!es)
-    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "ECDSA signature unreadable");
-  const BIGNUM *r, *s;
-  ECDSA_SIG_get0(es, &r, &s);
-  int ok = BN_bn2binpad(r, raw, (int)coord_len) == (int)coord_len &&
-           BN_bn2binpad(s, raw + coord_len, (int)coord_len) == (int)coord_len;
-  ECDSA_SIG_free(es);
-  if (!ok)
-    return pkjwt__fail(err, PKJWT_ERR_CRYPTO,
-                       "ECDSA signature does not fit %zu bytes", coord_len);
+  const unsigned char *p = der, *end = der + der_len;
+  size_t body;
+  if (der_len < 2 || p[0] != 0x30)
+    goto bad;
+  if (p[1] < 0x80) {
+    body = p[1];
+    p += 2;
+  } else if (p[1] == 0x81 && der_len >= 3) {
+    body = p[2];
+    p += 3;
+  } else {
+    goto bad;
+  }
+  if ((size_t)(end - p) != body)
+    goto bad;
+  if (der_int(raw, coord_len, &p, end) != 0 ||
+      der_int(raw + coord_len, coord_len, &p, end) != 0 || p != end)
+    goto bad;
   return PKJWT_OK;
+bad:
+  return pkjwt__fail(err, PKJWT_ERR_CRYPTO,
+                     "ECDSA signature from OpenSSL is not DER of %zu-byte "
+                     "integers",
+                     coord_len);
 }
 
 static int sign_input(unsigned char *sig, size_t *sig_len,
