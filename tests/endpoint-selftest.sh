@@ -40,17 +40,17 @@ t() { d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
 
 # The PyJWT signer and a few JSON helpers, kept apart from the server's code.
 cat >"$T/jw.py" <<'EOF'
-import argparse, base64, hashlib, hmac, json, sys, time, uuid
-import jwt
-from jwt.algorithms import RSAAlgorithm, ECAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+import json, sys
+# Heavy imports only where needed: this runs a hundred times.
 
 def b64u(b):
+    import base64
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
 cmd = sys.argv[1]
 if cmd == "sign":
+    import argparse, hashlib, hmac, time, uuid
+    import jwt
     ap = argparse.ArgumentParser()
     ap.add_argument("--key"); ap.add_argument("--alg", default="ES256")
     ap.add_argument("--iss"); ap.add_argument("--sub")
@@ -89,6 +89,9 @@ if cmd == "sign":
         print(jwt.encode(c, open(a.key, "rb").read(), algorithm=a.alg,
                          headers=h))
 elif cmd == "jwk":        # jwk PUBLIC.pem [kid]: a public JWK
+    from jwt.algorithms import RSAAlgorithm, ECAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
     pub = serialization.load_pem_public_key(open(sys.argv[2], "rb").read())
     alg = RSAAlgorithm if isinstance(pub, rsa.RSAPublicKey) else ECAlgorithm
     j = json.loads(alg.to_jwk(pub))
