@@ -407,6 +407,10 @@ START_TEST(options_kid_alg) {
   }
 
   pkjwt_error e;
+  o.alg = "ES384";
+  ck_assert_int_eq(pkjwt_jwk_export(&s, ec, &o, &e), PKJWT_ERR_ALG);
+  ck_assert_str_eq(e.message,
+                   "alg ES384 does not fit a P-256 key (it takes ES256)");
   o = (pkjwt_jwk_options)PKJWT_JWK_OPTIONS_INIT;
   o.kid = "";
   ck_assert_int_eq(pkjwt_jwk_export(&s, ec, &o, &e), PKJWT_ERR_INVALID_ARG);
@@ -806,6 +810,55 @@ START_TEST(from_jwk_refusals) {
 }
 END_TEST
 
+/* The thumbprint refuses what is neither RSA nor EC; import tolerates a
+ * leading zero byte in n but exports (and hashes) the minimal form; json
+ * is read up to len only. */
+START_TEST(thumbprint_and_import_edges) {
+  pkjwt_error e;
+  char thp[PKJWT__THUMBPRINT_LEN];
+  EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+  ck_assert_ptr_nonnull(ed);
+  ck_assert_int_eq(pkjwt__jwk_thumbprint(thp, ed, &e), PKJWT_ERR_KEY_TYPE);
+  EVP_PKEY_free(ed);
+  ck_assert_int_eq(pkjwt__jwk_thumbprint(thp, NULL, &e), PKJWT_ERR_INVALID_ARG);
+
+  /* n with a zero byte in front: same key, same RFC 7638 thumbprint */
+  unsigned char *n = NULL;
+  size_t nlen = 0;
+  ck_assert_int_eq(
+      pkjwt__b64url_decode(&n, &nlen, rfc7638_n, strlen(rfc7638_n)), 0);
+  unsigned char *n0 = calloc(1, nlen + 1);
+  ck_assert_ptr_nonnull(n0);
+  memcpy(n0 + 1, n, nlen);
+  char *n0s = b64url(n0, nlen + 1);
+  char json[1024];
+  snprintf(json, sizeof(json), rfc7638_jwk_fmt, n0s);
+  pkjwt_key *k = NULL;
+  ck_assert_msg(pkjwt_key_from_jwk(&k, json, strlen(json), &e) == PKJWT_OK,
+                "%s", e.message);
+  ck_assert_str_eq(pkjwt_key_get_thumbprint(k), rfc7638_thumbprint);
+  char *s = export(k, NULL);
+  json_t *j = parse(s);
+  ck_assert_str_eq(member(j, "n"), rfc7638_n);
+  json_decref(j);
+  pkjwt_str_free(s);
+  pkjwt_key_free(k);
+
+  /* len bounds the input: trailing bytes past len are not read */
+  snprintf(json, sizeof(json), rfc7638_jwk_fmt, rfc7638_n);
+  size_t len = strlen(json);
+  ck_assert_uint_lt(len + 8, sizeof(json));
+  memcpy(json + len, "garbage", 8);
+  ck_assert_int_eq(pkjwt_key_from_jwk(&k, json, len, &e), PKJWT_OK);
+  pkjwt_key_free(k);
+  ck_assert_int_eq(pkjwt_key_from_jwk(&k, json, len + 7, &e), PKJWT_ERR_JSON);
+
+  free(n0s);
+  free(n0);
+  free(n);
+}
+END_TEST
+
 static Suite *make_suite(void) {
   Suite *s = suite_create("jwk");
   TCase *tc = tcase_create("jwk");
@@ -820,6 +873,7 @@ static Suite *make_suite(void) {
   tcase_add_loop_test(tc, x5c_and_x5t, 0, 2);
   tcase_add_test(tc, jwks_several_keys);
   tcase_add_test(tc, from_jwk_refusals);
+  tcase_add_test(tc, thumbprint_and_import_edges);
   suite_add_tcase(s, tc);
   return s;
 }
