@@ -116,6 +116,26 @@ PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_client_get_token(pkjwt_token **out, pkjwt_client *client,
                        pkjwt_error *err);
 
+/** A buffer this large holds any token Puzzel ID issues today (~1 KiB). */
+#define PKJWT_TOKEN_BUF_SIZE 8192
+
+/**
+ * The fast form of pkjwt_client_get_token(): copy only the access token,
+ * NUL-terminated, into the caller's buf of buflen bytes, and its expiry
+ * (epoch seconds by the client's clock) into *expires_at when that is not
+ * NULL. Caching, refresh, single flight and the warning on a failed refresh
+ * are the same. While the cached token is fresh this takes no lock, allocates
+ * nothing and writes no shared memory, so it costs tens of nanoseconds and
+ * does not slow down as threads are added.
+ * buf holds a secret: wipe it (OPENSSL_cleanse or explicit_bzero) when done.
+ * Errors: as pkjwt_client_get_token(), and PKJWT_ERR_INVALID_ARG when buf is
+ * too small (the message says how large it must be;
+ * PKJWT_TOKEN_BUF_SIZE is enough for Puzzel ID).
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_client_get_token_buf(char *buf, size_t buflen, int64_t *expires_at,
+                           pkjwt_client *client, pkjwt_error *err);
+
 /** Drop the cached token so the next get fetches a new one. */
 PKJWT_EXPORT void pkjwt_client_invalidate(pkjwt_client *client);
 

@@ -1,0 +1,1295 @@
+/*
+ * tests/check_client.c: the token client (lib/client.c, lib/http.c) against
+ * the Puzzel-shaped test endpoint (tests/endpoint/puzzel_endpoint.py), which
+ * judges our assertions with python3-jwcrypto. The endpoints are started
+ * once per run on 127.0.0.1 (plain http, https with the test CA, https with
+ * an untrusted certificate), reset before each test, and stopped at the end.
+ * Retry sleeps go through a hook that records the delays asked for.
+ */
+#include "testutil.h"
+
+#include "client_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#define SCOPE "contact-centre:1234:5678"
+
+/* ---- the endpoint processes ---- */
+
+typedef struct endpoint {
+  pid_t pid;
+  char base[128];
+  const char *ctl_cafile; /* for the control requests; NULL: no TLS */
+  int ctl_insecure;       /* untrusted server: control skips verification */
+} endpoint;
+
+static char *g_dir;
+static endpoint g_http, g_tls, g_untrusted;
+
+typedef struct keyspec {
+  const char *id;      /* client id registered with the endpoint */
+  const char *newkey;  /* openssl req -newkey argument */
+  const char *pkeyopt; /* or NULL */
+  pkjwt_key *key;
+} keyspec;
+
+static keyspec g_keys[] = {
+    {"client-p256", "ec", "ec_paramgen_curve:P-256", NULL},
+    {"client-p384", "ec", "ec_paramgen_curve:P-384", NULL},
+    {"client-p521", "ec", "ec_paramgen_curve:P-521", NULL},
+    {"client-rsa", "rsa:2048", NULL, NULL},
+};
+#define NKEYS (sizeof(g_keys) / sizeof(g_keys[0]))
+#define P256 (&g_keys[0])
+#define RSA (&g_keys[3])
+
+/* Outside a test Check's asserts cannot report, so main's helpers exit. */
+static char *xpath(const char *dir, const char *name) {
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *p = malloc(n);
+  if (!p)
+    exit(99);
+  snprintf(p, n, "%s/%s", dir, name);
+  return p;
+}
+
+static void make_keys(void) {
+  for (size_t i = 0; i < NKEYS; i++) {
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && '%s' req -x509 -newkey %s %s%s -nodes -keyout "
+             "%s.key -subj /CN=%s -days 2 -outform DER -out %s.der "
+             "2>/dev/null && base64 -w0 %s.der > %s.b64",
+             g_dir, test_openssl(), g_keys[i].newkey,
+             g_keys[i].pkeyopt ? "-pkeyopt " : "",
+             g_keys[i].pkeyopt ? g_keys[i].pkeyopt : "", g_keys[i].id,
+             g_keys[i].id, g_keys[i].id, g_keys[i].id, g_keys[i].id);
+    if (test_run(NULL, cmd) != 0) {
+      fprintf(stderr, "could not make key %s\n", g_keys[i].id);
+      exit(99);
+    }
+    char *path = xpath(g_dir, g_keys[i].id);
+    char kp[4096];
+    snprintf(kp, sizeof(kp), "%s.key", path);
+    pkjwt_error e;
+    if (pkjwt_key_load_file(&g_keys[i].key, kp, NULL, &e) != PKJWT_OK) {
+      fprintf(stderr, "%s: %s\n", kp, e.message);
+      exit(99);
+    }
+    free(path);
+  }
+}
+
+static void endpoint_start(endpoint *ep, const char *name,
+                           const char *tls_args) {
+  char *pf = xpath(g_dir, name);
+  char cmd[8192];
+  int n = snprintf(cmd, sizeof(cmd),
+                   "exec '%s' '%s/tests/endpoint/puzzel_endpoint.py' "
+                   "--port-file '%s.port' --max-seconds 600 %s",
+                   test_python3(), test_srcdir(), pf, tls_args);
+  for (size_t i = 0; i < NKEYS; i++)
+    n += snprintf(cmd + n, sizeof(cmd) - (size_t)n,
+                  " --client '%s:" SCOPE ":%s/%s.b64'", g_keys[i].id, g_dir,
+                  g_keys[i].id);
+  /* a client whose scope is not Puzzel's, for the 403 of the check */
+  n += snprintf(cmd + n, sizeof(cmd) - (size_t)n,
+                " --client 'client-plain:profile:%s/%s.b64'", g_dir, P256->id);
+  n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, " 2>'%s.log'", pf);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  ep->pid = pid;
+  char portfile[4096];
+  snprintf(portfile, sizeof(portfile), "%s.port", pf);
+  long port = 0;
+  /* Bounded: python and jwcrypto start in well under a second, but a
+   * loaded CI machine gets 30 s. */
+  for (int i = 0; i < 600 && port == 0; i++) {
+    char *s = test_read_file(portfile, NULL);
+    if (s) {
+      char *end;
+      port = strtol(s, &end, 10);
+      if (end == s || port <= 0 || port > 65535)
+        port = 0;
+      free(s);
+    }
+    int st;
+    if (port == 0 && waitpid(pid, &st, WNOHANG) == pid) {
+      fprintf(stderr, "endpoint %s exited; see %s.log\n", name, pf);
+      exit(99);
+    }
+    if (port == 0)
+      usleep(50000);
+  }
+  if (port == 0) {
+    fprintf(stderr, "endpoint %s did not start\n", name);
+    exit(99);
+  }
+  snprintf(ep->base, sizeof(ep->base), "%s://127.0.0.1:%ld",
+           tls_args[0] ? "https" : "http", port);
+  free(pf);
+}
+
+static void endpoint_stop(endpoint *ep) {
+  if (ep->pid <= 0)
+    return;
+  kill(ep->pid, SIGTERM);
+  for (int i = 0; i < 100; i++) {
+    if (waitpid(ep->pid, NULL, WNOHANG) == ep->pid) {
+      ep->pid = 0;
+      return;
+    }
+    usleep(50000);
+  }
+  kill(ep->pid, SIGKILL);
+  waitpid(ep->pid, NULL, 0);
+  ep->pid = 0;
+}
+
+/* ---- talking to the endpoint's test control API ---- */
+
+typedef struct membuf {
+  char *p;
+  size_t n;
+} membuf;
+
+static size_t mb_write(char *p, size_t s, size_t n, void *ud) {
+  membuf *m = ud;
+  char *np = realloc(m->p, m->n + s * n + 1);
+  if (!np)
+    return 0;
+  m->p = np;
+  memcpy(m->p + m->n, p, s * n);
+  m->n += s * n;
+  m->p[m->n] = '\0';
+  return s * n;
+}
+
+/* POST json (or GET when json is NULL) to ep's path; returns the parsed
+ * answer (the caller decrefs). */
+static json_t *ctl(const endpoint *ep, const char *path, const char *json) {
+  char url[256];
+  snprintf(url, sizeof(url), "%s%s", ep->base, path);
+  CURL *h = curl_easy_init();
+  ck_assert_ptr_nonnull(h);
+  membuf m = {0};
+  struct curl_slist *hd =
+      curl_slist_append(NULL, "Content-Type: application/json");
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, mb_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &m);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+  if (ep->ctl_cafile)
+    curl_easy_setopt(h, CURLOPT_CAINFO, ep->ctl_cafile);
+  if (ep->ctl_insecure) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (json)
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
+  CURLcode c = curl_easy_perform(h);
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(hd);
+  curl_easy_cleanup(h);
+  ck_assert_msg(c == CURLE_OK, "%s: %s", url, curl_easy_strerror(c));
+  ck_assert_msg(status == 200, "%s: HTTP %ld: %s", url, status, m.p ? m.p : "");
+  json_t *j = json_loads(m.p ? m.p : "", 0, NULL);
+  ck_assert_ptr_nonnull(j);
+  free(m.p);
+  return j;
+}
+
+static void ctl_do(const endpoint *ep, const char *path, const char *json) {
+  json_decref(ctl(ep, path, json));
+}
+
+static void ep_reset(const endpoint *ep) {
+  ctl_do(ep, "/_test/reset", "{}");
+  ctl_do(ep, "/_test/config", "{\"strict\": false, \"token_lifetime\": 900}");
+}
+
+static void misbehave(const endpoint *ep, const char *json) {
+  ctl_do(ep, "/_test/misbehave", json);
+}
+
+static json_t *stats(const endpoint *ep) {
+  return ctl(ep, "/_test/stats", NULL);
+}
+
+static long stat_int(const endpoint *ep, const char *name) {
+  json_t *s = stats(ep);
+  json_t *v = json_object_get(s, name);
+  ck_assert_msg(json_is_integer(v), "stats.%s", name);
+  long n = (long)json_integer_value(v);
+  json_decref(s);
+  return n;
+}
+
+/* stats.<list>[i] as a string ("" for null); the caller frees. */
+static char *stat_str(const endpoint *ep, const char *list, size_t i) {
+  json_t *s = stats(ep);
+  json_t *a = json_object_get(s, list);
+  ck_assert_msg(json_is_array(a) && i < json_array_size(a),
+                "stats.%s has no item %zu", list, i);
+  const char *v = json_string_value(json_array_get(a, i));
+  char *out = strdup(v ? v : "");
+  json_decref(s);
+  return out;
+}
+
+/* Every jti the server saw is different from every other. */
+static void assert_jtis_distinct(const endpoint *ep, size_t want) {
+  json_t *s = stats(ep);
+  json_t *a = json_object_get(s, "jtis");
+  ck_assert_uint_eq(json_array_size(a), want);
+  for (size_t i = 0; i < json_array_size(a); i++)
+    for (size_t k = i + 1; k < json_array_size(a); k++)
+      ck_assert_str_ne(json_string_value(json_array_get(a, i)),
+                       json_string_value(json_array_get(a, k)));
+  json_decref(s);
+}
+
+/* ---- hooks: sleep, clock, events ---- */
+
+static long g_sleeps[32];
+static int g_nsleeps;
+static int g_real_sleep;
+
+static void record_sleep(void *ud, long ms) {
+  (void)ud;
+  if (g_nsleeps < 32)
+    g_sleeps[g_nsleeps++] = ms;
+  if (g_real_sleep)
+    usleep((useconds_t)ms * 1000);
+}
+
+static int64_t g_now;
+static int64_t fake_clock(void *ud) {
+  return *(int64_t *)ud;
+}
+
+static pthread_mutex_t g_ev_mu = PTHREAD_MUTEX_INITIALIZER;
+static int g_events[64];
+static char g_event_text[64][768];
+static int g_nevents;
+
+static void on_event(void *ud, pkjwt_event ev, const char *msg) {
+  (void)ud;
+  pthread_mutex_lock(&g_ev_mu);
+  if (g_nevents < 64) {
+    g_events[g_nevents] = ev;
+    snprintf(g_event_text[g_nevents], sizeof(g_event_text[0]), "%s", msg);
+    g_nevents++;
+  }
+  pthread_mutex_unlock(&g_ev_mu);
+}
+
+static int count_events(pkjwt_event ev) {
+  int n = 0;
+  for (int i = 0; i < g_nevents; i++)
+    n += g_events[i] == ev;
+  return n;
+}
+
+/* Options for a client of key k against ep, with the hooks. */
+static pkjwt_client_options opts_for(const endpoint *ep, const keyspec *k) {
+  pkjwt_client_options o = PKJWT_CLIENT_OPTIONS_INIT;
+  o.base_url = ep->base;
+  o.client_id = k->id;
+  o.scope = SCOPE;
+  o.key = k->key;
+  o.on_event = on_event;
+  o.connect_timeout_ms = 5000;
+  o.timeout_ms = 20000;
+  return o;
+}
+
+static pkjwt_client *client_for(const pkjwt_client_options *o) {
+  pkjwt_client *c = NULL;
+  pkjwt_error e;
+  int rc = pkjwt_client_new(&c, o, &e);
+  ck_assert_msg(rc == PKJWT_OK, "client_new: %s", e.message);
+  pkjwt__client_set_sleep(c, record_sleep, NULL);
+  return c;
+}
+
+static void per_test_setup(void) {
+  g_nsleeps = 0;
+  g_real_sleep = 0;
+  g_nevents = 0;
+  ep_reset(&g_http);
+}
+
+static char *url_of(const endpoint *ep, const char *path) {
+  size_t n = strlen(ep->base) + strlen(path) + 1;
+  char *s = malloc(n);
+  snprintf(s, n, "%s%s", ep->base, path);
+  return s;
+}
+
+/* ---- tests: getting tokens ---- */
+
+static const struct {
+  keyspec *k;
+  pkjwt_alg alg;
+  const char *name;
+} alg_cases[] = {
+    {&g_keys[0], PKJWT_ALG_DEFAULT, "ES256"},
+    {&g_keys[1], PKJWT_ALG_ES384, "ES384"},
+    {&g_keys[2], PKJWT_ALG_DEFAULT, "ES512"},
+    {&g_keys[3], PKJWT_ALG_RS256, "RS256"},
+    {&g_keys[3], PKJWT_ALG_RS384, "RS384"},
+    {&g_keys[3], PKJWT_ALG_RS512, "RS512"},
+    {&g_keys[3], PKJWT_ALG_PS256, "PS256"},
+    {&g_keys[3], PKJWT_ALG_PS384, "PS384"},
+    {&g_keys[3], PKJWT_ALG_PS512, "PS512"},
+};
+
+START_TEST(every_alg_gets_a_token) {
+  size_t n = sizeof(alg_cases) / sizeof(alg_cases[0]);
+  for (size_t i = 0; i < n; i++) {
+    pkjwt_client_options o = opts_for(&g_http, alg_cases[i].k);
+    o.alg = alg_cases[i].alg;
+    pkjwt_client *c = client_for(&o);
+    pkjwt_token *t = NULL;
+    pkjwt_error e;
+    int rc = pkjwt_client_get_token(&t, c, &e);
+    ck_assert_msg(rc == PKJWT_OK, "%s: %s (%s)", alg_cases[i].name, e.message,
+                  e.hint);
+    ck_assert_int_gt((int)strlen(t->access_token), 20);
+    ck_assert_str_eq(t->token_type, "Bearer");
+    ck_assert_str_eq(t->scope, "contact-centre");
+    ck_assert_int_eq(t->expires_in, 900);
+    ck_assert_int_ge(t->expires_at, (int64_t)time(NULL) + 890);
+    ck_assert_ptr_nonnull(strstr(t->response_json, t->access_token));
+    char *alg = stat_str(&g_http, "algs", i);
+    ck_assert_str_eq(alg, alg_cases[i].name);
+    free(alg);
+    char *typ = stat_str(&g_http, "typs", i);
+    ck_assert_str_eq(typ, "JWT");
+    free(typ);
+    char *aud = stat_str(&g_http, "audiences", i);
+    char *want = url_of(&g_http, "/id/connect/token");
+    ck_assert_str_eq(aud, want);
+    free(aud);
+    free(want);
+    pkjwt_token_free(t);
+    pkjwt_client_free(c);
+  }
+  ck_assert_int_eq(stat_int(&g_http, "token_successes"), (long)n);
+}
+END_TEST
+
+START_TEST(issuer_mode_passes_strict_server) {
+  ctl_do(&g_http, "/_test/config", "{\"strict\": true}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.audience_mode = PKJWT_AUD_ISSUER;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
+  char *aud = stat_str(&g_http, "audiences", 0),
+       *typ = stat_str(&g_http, "typs", 0);
+  char *want = url_of(&g_http, "/id");
+  ck_assert_str_eq(aud, want);
+  ck_assert_str_eq(typ, "client-authentication+jwt");
+  free(aud);
+  free(typ);
+  free(want);
+  pkjwt_token_free(t);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(token_endpoint_aud_refused_by_strict_server_not_retried) {
+  ctl_do(&g_http, "/_test/config", "{\"strict\": true}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_OAUTH);
+  ck_assert_ptr_null(t);
+  ck_assert_int_eq(e.code, PKJWT_ERR_OAUTH);
+  ck_assert_str_eq(e.oauth_error, "invalid_client");
+  ck_assert_int_ge(e.http_status, 400);
+  ck_assert_int_lt(e.http_status, 500);
+  ck_assert_int_gt((int)strlen(e.message), 0);
+  ck_assert_ptr_nonnull(strstr(e.hint, "certificate or JWK"));
+  ck_assert_ptr_nonnull(strstr(e.hint, "clock"));
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
+  ck_assert_uint_eq(pkjwt_client_request_count(c), 1);
+  ck_assert_int_eq(g_nsleeps, 0);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_FAILED), 1);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(auto_mode_switches_and_remembers) {
+  ctl_do(&g_http, "/_test/config", "{\"strict\": true}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.audience_mode = PKJWT_AUD_AUTO;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
+  pkjwt_token_free(t);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 2);
+  char *tok_ep = url_of(&g_http, "/id/connect/token");
+  char *iss = url_of(&g_http, "/id");
+  char *a0 = stat_str(&g_http, "audiences", 0);
+  char *a1 = stat_str(&g_http, "audiences", 1);
+  char *t1 = stat_str(&g_http, "typs", 1);
+  ck_assert_str_eq(a0, tok_ep);
+  ck_assert_str_eq(a1, iss);
+  ck_assert_str_eq(t1, "client-authentication+jwt");
+  free(a0);
+  free(a1);
+  free(t1);
+  assert_jtis_distinct(&g_http, 2);
+  /* The next fetch starts with the form that worked. */
+  pkjwt_client_invalidate(c);
+  ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
+  pkjwt_token_free(t);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 3);
+  char *a2 = stat_str(&g_http, "audiences", 2);
+  ck_assert_str_eq(a2, iss);
+  free(a2);
+  free(tok_ep);
+  free(iss);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(auto_mode_on_lenient_server_keeps_token_endpoint) {
+  pkjwt_client_options o = opts_for(&g_http, RSA);
+  o.audience_mode = PKJWT_AUD_AUTO;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
+  pkjwt_token_free(t);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
+  char *typ = stat_str(&g_http, "typs", 0);
+  ck_assert_str_eq(typ, "JWT");
+  free(typ);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(custom_audience_and_trailing_slash) {
+  char base[160];
+  snprintf(base, sizeof(base), "%s/", g_http.base);
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.base_url = base; /* one trailing '/' is dropped */
+  o.audience_mode = PKJWT_AUD_CUSTOM;
+  char *iss = url_of(&g_http, "/id");
+  o.audience = iss;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
+  pkjwt_token_free(t);
+  char *aud = stat_str(&g_http, "audiences", 0),
+       *typ = stat_str(&g_http, "typs", 0);
+  ck_assert_str_eq(aud, iss);
+  ck_assert_str_eq(typ, "JWT");
+  free(aud);
+  free(typ);
+  free(iss);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(invalid_scope_has_hint) {
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.scope = "contact-centre:9999:1";
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_OAUTH);
+  ck_assert_str_eq(e.oauth_error, "invalid_scope");
+  ck_assert_ptr_nonnull(strstr(e.hint, "contact-centre:TENANT_ID:USER_ID"));
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+/* ---- tests: misbehaviour and retries ---- */
+
+START_TEST(retry_after_503_with_fresh_jti) {
+  misbehave(&g_http, "{\"mode\": \"503\", \"count\": 2}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
+  pkjwt_token_free(t);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 3);
+  ck_assert_int_eq(stat_int(&g_http, "token_successes"), 1);
+  assert_jtis_distinct(&g_http, 3);
+  ck_assert_uint_eq(pkjwt_client_request_count(c), 3);
+  /* full jitter under a doubling ceiling */
+  ck_assert_int_eq(g_nsleeps, 2);
+  ck_assert_int_ge(g_sleeps[0], 0);
+  ck_assert_int_le(g_sleeps[0], 250);
+  ck_assert_int_le(g_sleeps[1], 500);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_RETRIED), 2);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_FETCHED), 1);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_FAILED), 0);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(retry_after_header_honoured) {
+  misbehave(&g_http, "{\"mode\": \"429\", \"count\": 1, \"retry_after\": 2}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = client_for(&o);
+  g_real_sleep = 1;
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  time_t t0 = time(NULL);
+  ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
+  pkjwt_token_free(t);
+  ck_assert_int_ge((long)(time(NULL) - t0), 1);
+  ck_assert_int_eq(g_nsleeps, 1);
+  ck_assert_int_eq(g_sleeps[0], 2000);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 2);
+  ck_assert_int_eq(stat_int(&g_http, "token_successes"), 1);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(retry_after_clamped_to_30s) {
+  misbehave(&g_http,
+            "{\"mode\": \"503\", \"count\": 1, \"retry_after\": 3600}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
+  pkjwt_token_free(t);
+  ck_assert_int_eq(g_nsleeps, 1);
+  ck_assert_int_eq(g_sleeps[0], 30000);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(retries_run_out) {
+  misbehave(&g_http, "{\"mode\": \"503\", \"count\": 10}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.retries = 2;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_HTTP);
+  ck_assert_int_eq(e.http_status, 503);
+  ck_assert_ptr_nonnull(strstr(e.message, "503"));
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 3);
+  assert_jtis_distinct(&g_http, 3);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_RETRIED), 2);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_FAILED), 1);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(no_retries_when_zero) {
+  misbehave(&g_http, "{\"mode\": \"503\", \"count\": 10}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.retries = 0;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_HTTP);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(garbage_is_a_response_error) {
+  misbehave(&g_http, "{\"mode\": \"garbage\", \"count\": 5}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_RESPONSE);
+  ck_assert_ptr_null(t);
+  ck_assert_ptr_nonnull(strstr(e.message, "not a JSON object"));
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(oversize_is_cut_at_1_mib) {
+  misbehave(&g_http, "{\"mode\": \"oversize\", \"count\": 5}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_RESPONSE);
+  ck_assert_ptr_nonnull(strstr(e.message, "larger than 1 MiB"));
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(dropped_connection_is_retried) {
+  misbehave(&g_http, "{\"mode\": \"drop\", \"count\": 1}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
+  pkjwt_token_free(t);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 2);
+  ck_assert_int_eq(g_nsleeps, 1);
+  assert_jtis_distinct(&g_http, 2);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(dropped_connection_without_retries_is_network_error) {
+  misbehave(&g_http, "{\"mode\": \"drop\", \"count\": 1}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.retries = 0;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_NETWORK);
+  ck_assert_int_gt((int)strlen(e.hint), 0);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(error_in_a_200_is_refused) {
+  misbehave(&g_http, "{\"mode\": \"error200\", \"count\": 5}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_OAUTH);
+  ck_assert_str_eq(e.oauth_error, "server_error");
+  ck_assert_int_eq(e.http_status, 200);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(invalid_client_not_retried) {
+  misbehave(&g_http, "{\"mode\": \"invalid_client\", \"count\": 5}");
+  pkjwt_client_options o = opts_for(&g_http, RSA);
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_OAUTH);
+  ck_assert_str_eq(e.oauth_error, "invalid_client");
+  ck_assert_ptr_nonnull(strstr(e.hint, "Organisation Settings"));
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
+  ck_assert_int_eq(g_nsleeps, 0);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(slow_answer_times_out) {
+  misbehave(&g_http, "{\"mode\": \"slow\", \"count\": 5, \"delay\": 4}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.timeout_ms = 1000;
+  o.retries = 1;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_TIMEOUT);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  /* two attempts of 1 s and a short backoff: far under 10 s */
+  ck_assert_int_lt((long)(b.tv_sec - a.tv_sec), 10);
+  ck_assert_uint_eq(pkjwt_client_request_count(c), 2);
+  ck_assert_int_eq(e.code, PKJWT_ERR_TIMEOUT);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+/* ---- tests: the cache ---- */
+
+START_TEST(second_get_uses_the_cache) {
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *a = NULL, *b = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&a, c, &e), PKJWT_OK);
+  ck_assert_int_eq(pkjwt_client_get_token(&b, c, &e), PKJWT_OK);
+  ck_assert_str_eq(a->access_token, b->access_token);
+  ck_assert_ptr_ne(a->access_token, b->access_token); /* each is a copy */
+  char buf[PKJWT_TOKEN_BUF_SIZE];
+  int64_t exp = 0;
+  ck_assert_int_eq(pkjwt_client_get_token_buf(buf, sizeof(buf), &exp, c, &e),
+                   PKJWT_OK);
+  ck_assert_str_eq(buf, a->access_token);
+  ck_assert_int_eq(exp, a->expires_at);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
+  ck_assert_uint_eq(pkjwt_client_request_count(c), 1);
+  /* too small a buffer says how large it must be */
+  char small[8];
+  ck_assert_int_eq(
+      pkjwt_client_get_token_buf(small, sizeof(small), NULL, c, &e),
+      PKJWT_ERR_INVALID_ARG);
+  ck_assert_ptr_nonnull(strstr(e.message, "too small"));
+  pkjwt_token_free(a);
+  pkjwt_token_free(b);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(refresh_ahead_of_expiry) {
+  g_now = (int64_t)time(NULL);
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.clock = fake_clock;
+  o.clock_userdata = &g_now;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *a = NULL, *b = NULL;
+  pkjwt_error e;
+  char buf[PKJWT_TOKEN_BUF_SIZE];
+  ck_assert_int_eq(pkjwt_client_get_token(&a, c, &e), PKJWT_OK);
+  ck_assert_int_eq(a->expires_at, g_now + 900);
+  /* 900 s lifetime: refreshed when less than max(60, 90) s remain */
+  g_now += 809;
+  ck_assert_int_eq(pkjwt_client_get_token(&b, c, &e), PKJWT_OK);
+  ck_assert_str_eq(a->access_token, b->access_token);
+  ck_assert_int_eq(pkjwt_client_get_token_buf(buf, sizeof(buf), NULL, c, &e),
+                   PKJWT_OK);
+  ck_assert_str_eq(buf, a->access_token);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
+  pkjwt_token_free(b);
+  g_now += 2;
+  ck_assert_int_eq(pkjwt_client_get_token_buf(buf, sizeof(buf), NULL, c, &e),
+                   PKJWT_OK);
+  ck_assert_str_ne(buf, a->access_token);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 2);
+  ck_assert_int_eq(pkjwt_client_get_token(&b, c, &e), PKJWT_OK);
+  ck_assert_str_eq(buf, b->access_token);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 2);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_FETCHED), 1);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_REFRESHED), 1);
+  pkjwt_token_free(a);
+  pkjwt_token_free(b);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(short_lifetime_reused_for_half) {
+  ctl_do(&g_http, "/_test/config", "{\"token_lifetime\": 60}");
+  g_now = (int64_t)time(NULL);
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.clock = fake_clock;
+  o.clock_userdata = &g_now;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *a = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&a, c, &e), PKJWT_OK);
+  pkjwt_token_free(a);
+  g_now += 29;
+  ck_assert_int_eq(pkjwt_client_get_token(&a, c, &e), PKJWT_OK);
+  pkjwt_token_free(a);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
+  g_now += 1;
+  ck_assert_int_eq(pkjwt_client_get_token(&a, c, &e), PKJWT_OK);
+  pkjwt_token_free(a);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 2);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(old_token_kept_when_refresh_fails) {
+  g_now = (int64_t)time(NULL);
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.clock = fake_clock;
+  o.clock_userdata = &g_now;
+  o.retries = 1;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *a = NULL, *b = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&a, c, &e), PKJWT_OK);
+  ck_assert_str_eq(e.warning, "");
+  misbehave(&g_http, "{\"mode\": \"503\", \"count\": 20}");
+  g_now += 850;
+  ck_assert_int_eq(pkjwt_client_get_token(&b, c, &e), PKJWT_OK);
+  ck_assert_str_eq(b->access_token, a->access_token);
+  ck_assert_ptr_nonnull(strstr(e.warning, "refresh"));
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 3);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_FAILED), 1);
+  pkjwt_token_free(b);
+  /* right after, no new storm of requests: the old token, the warning */
+  char buf[PKJWT_TOKEN_BUF_SIZE];
+  ck_assert_int_eq(pkjwt_client_get_token_buf(buf, sizeof(buf), NULL, c, &e),
+                   PKJWT_OK);
+  ck_assert_str_eq(buf, a->access_token);
+  ck_assert_int_gt((int)strlen(e.warning), 0);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 3);
+  /* once it has expired, the failure is the caller's */
+  g_now += 60;
+  ck_assert_int_eq(pkjwt_client_get_token(&b, c, &e), PKJWT_ERR_HTTP);
+  ck_assert_ptr_null(b);
+  ck_assert_int_eq(e.http_status, 503);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 5);
+  pkjwt_token_free(a);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(invalidate_forces_a_fetch) {
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *a = NULL, *b = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&a, c, &e), PKJWT_OK);
+  pkjwt_client_invalidate(c);
+  char buf[PKJWT_TOKEN_BUF_SIZE];
+  ck_assert_int_eq(pkjwt_client_get_token_buf(buf, sizeof(buf), NULL, c, &e),
+                   PKJWT_OK);
+  ck_assert_str_ne(buf, a->access_token);
+  ck_assert_int_eq(pkjwt_client_get_token(&b, c, &e), PKJWT_OK);
+  ck_assert_str_eq(buf, b->access_token);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 2);
+  pkjwt_token_free(a);
+  pkjwt_token_free(b);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+/* ---- single flight ---- */
+
+#define NTHREADS 64
+
+typedef struct sf_arg {
+  pkjwt_client *c;
+  pthread_barrier_t *bar;
+  int idx, rc;
+  char token[PKJWT_TOKEN_BUF_SIZE];
+} sf_arg;
+
+static void *sf_thread(void *p) {
+  sf_arg *a = p;
+  pkjwt_error e;
+  pthread_barrier_wait(a->bar);
+  if (a->idx % 2) {
+    a->rc =
+        pkjwt_client_get_token_buf(a->token, sizeof(a->token), NULL, a->c, &e);
+  } else {
+    pkjwt_token *t = NULL;
+    a->rc = pkjwt_client_get_token(&t, a->c, &e);
+    if (a->rc == PKJWT_OK)
+      snprintf(a->token, sizeof(a->token), "%s", t->access_token);
+    pkjwt_token_free(t);
+  }
+  return NULL;
+}
+
+START_TEST(single_flight_64_threads_one_request) {
+  /* The one request takes a second, so every thread arrives during it. */
+  misbehave(&g_http, "{\"mode\": \"slow\", \"count\": 1, \"delay\": 1}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = client_for(&o);
+  pthread_barrier_t bar;
+  pthread_barrier_init(&bar, NULL, NTHREADS);
+  static sf_arg args[NTHREADS];
+  pthread_t th[NTHREADS];
+  for (int i = 0; i < NTHREADS; i++) {
+    args[i].c = c;
+    args[i].bar = &bar;
+    args[i].idx = i;
+    args[i].rc = -1;
+    ck_assert_int_eq(pthread_create(&th[i], NULL, sf_thread, &args[i]), 0);
+  }
+  for (int i = 0; i < NTHREADS; i++)
+    pthread_join(th[i], NULL);
+  pthread_barrier_destroy(&bar);
+  for (int i = 0; i < NTHREADS; i++) {
+    ck_assert_int_eq(args[i].rc, PKJWT_OK);
+    ck_assert_str_eq(args[i].token, args[0].token);
+  }
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
+  ck_assert_uint_eq(pkjwt_client_request_count(c), 1);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_FETCHED), 1);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(single_flight_shares_the_error) {
+  /* A slow refusal: every thread waits on the one request and gets its
+   * error (retries 0, so there is exactly one attempt). */
+  misbehave(&g_http, "{\"mode\": \"slow\", \"count\": 1, \"delay\": 1}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.scope = "contact-centre:9999:1"; /* refused with invalid_scope */
+  o.retries = 0;
+  pkjwt_client *c = client_for(&o);
+  pthread_barrier_t bar;
+  pthread_barrier_init(&bar, NULL, 16);
+  static sf_arg args[16];
+  pthread_t th[16];
+  for (int i = 0; i < 16; i++) {
+    args[i].c = c;
+    args[i].bar = &bar;
+    args[i].idx = i;
+    args[i].rc = -1;
+    ck_assert_int_eq(pthread_create(&th[i], NULL, sf_thread, &args[i]), 0);
+  }
+  for (int i = 0; i < 16; i++)
+    pthread_join(th[i], NULL);
+  pthread_barrier_destroy(&bar);
+  for (int i = 0; i < 16; i++)
+    ck_assert_int_eq(args[i].rc, PKJWT_ERR_OAUTH);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+/* ---- events ---- */
+
+START_TEST(events_never_carry_secrets) {
+  misbehave(&g_http, "{\"mode\": \"503\", \"count\": 1}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_OK);
+  pkjwt_client_invalidate(c);
+  pkjwt_token *t2 = NULL;
+  ck_assert_int_eq(pkjwt_client_get_token(&t2, c, &e), PKJWT_OK);
+  ck_assert_int_ge(g_nevents, 3);
+  for (int i = 0; i < g_nevents; i++) {
+    ck_assert_ptr_null(strstr(g_event_text[i], t->access_token));
+    ck_assert_ptr_null(strstr(g_event_text[i], t2->access_token));
+    /* a JWS header starts with base64url('{"') */
+    ck_assert_ptr_null(strstr(g_event_text[i], "eyJ"));
+    ck_assert_ptr_null(strchr(g_event_text[i], '\n'));
+    ck_assert_int_gt((int)strlen(g_event_text[i]), 10);
+  }
+  ck_assert_int_eq(g_events[0], PKJWT_EVENT_RETRIED);
+  ck_assert_int_eq(g_events[1], PKJWT_EVENT_FETCHED);
+  ck_assert_int_eq(g_events[2], PKJWT_EVENT_REFRESHED);
+  pkjwt_token_free(t);
+  pkjwt_token_free(t2);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+/* ---- the check endpoint ---- */
+
+START_TEST(check_endpoint_accepts_then_refuses) {
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_OK);
+  char *json = NULL;
+  ck_assert_msg(pkjwt_client_check(&json, c, t->access_token, &e) == PKJWT_OK,
+                "%s", e.message);
+  json_t *j = json_loads(json, 0, NULL);
+  ck_assert_ptr_nonnull(j);
+  ck_assert(json_is_true(json_object_get(j, "active")));
+  ck_assert_str_eq(json_string_value(json_object_get(j, "client_id")),
+                   P256->id);
+  json_decref(j);
+  pkjwt_str_free(json);
+  ctl_do(&g_http, "/_test/expire", "{}");
+  json = NULL;
+  ck_assert_int_eq(pkjwt_client_check(&json, c, t->access_token, &e),
+                   PKJWT_ERR_HTTP);
+  ck_assert_ptr_null(json);
+  ck_assert_int_eq(e.http_status, 401);
+  ck_assert_ptr_nonnull(strstr(e.hint, "expired"));
+  ck_assert_int_eq(stat_int(&g_http, "check_requests"), 2);
+  /* the token never goes into a header when it could break one */
+  ck_assert_int_eq(pkjwt_client_check(&json, c, "a b\r\nX: y", &e),
+                   PKJWT_ERR_INVALID_ARG);
+  ck_assert_int_eq(stat_int(&g_http, "check_requests"), 2);
+  pkjwt_token_free(t);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(check_endpoint_403_hint) {
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.client_id = "client-plain";
+  o.scope = "profile";
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
+  char *json = NULL;
+  ck_assert_int_eq(pkjwt_client_check(&json, c, t->access_token, &e),
+                   PKJWT_ERR_HTTP);
+  ck_assert_int_eq(e.http_status, 403);
+  ck_assert_ptr_nonnull(strstr(e.hint, "product access"));
+  pkjwt_token_free(t);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+/* ---- configuration and the URL policy ---- */
+
+START_TEST(plain_http_elsewhere_is_refused) {
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  const char *bad[] = {"http://example.com", "http://10.0.0.1:8080",
+                       "http://127.0.0.1.example.com",
+                       "http://127.0.0.1@example.com", "ftp://127.0.0.1"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    o.base_url = bad[i];
+    pkjwt_client *c = (pkjwt_client *)1;
+    pkjwt_error e;
+    ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_ERR_INSECURE);
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strstr(e.message, "https") != NULL, "%s", e.message);
+  }
+  /* an override is judged too */
+  o.base_url = g_http.base;
+  o.token_endpoint = "http://192.0.2.1/id/connect/token";
+  pkjwt_client *c = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_ERR_INSECURE);
+  ck_assert_ptr_nonnull(strstr(e.message, "token endpoint"));
+  ck_assert_ptr_nonnull(strstr(e.message, "loopback"));
+  o.token_endpoint = NULL;
+  o.check_endpoint = "http://192.0.2.1/contactcentre5/accesstokeninformation";
+  ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_ERR_INSECURE);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 0);
+}
+END_TEST
+
+START_TEST(options_are_checked) {
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = NULL;
+  pkjwt_error e;
+  pkjwt_client_options b = o;
+  b.version = 99;
+  ck_assert_int_eq(pkjwt_client_new(&c, &b, &e), PKJWT_ERR_INVALID_ARG);
+  b = o;
+  b.client_id = "";
+  ck_assert_int_eq(pkjwt_client_new(&c, &b, &e), PKJWT_ERR_INVALID_ARG);
+  ck_assert_ptr_nonnull(strstr(e.message, "client id"));
+  b = o;
+  b.scope = NULL;
+  ck_assert_int_eq(pkjwt_client_new(&c, &b, &e), PKJWT_ERR_INVALID_ARG);
+  b = o;
+  b.key = NULL;
+  ck_assert_int_eq(pkjwt_client_new(&c, &b, &e), PKJWT_ERR_INVALID_ARG);
+  b = o;
+  b.audience_mode = PKJWT_AUD_CUSTOM;
+  ck_assert_int_eq(pkjwt_client_new(&c, &b, &e), PKJWT_ERR_INVALID_ARG);
+  b = o;
+  b.retries = -2;
+  ck_assert_int_eq(pkjwt_client_new(&c, &b, &e), PKJWT_ERR_INVALID_ARG);
+  b = o;
+  b.ca_file = "/nonexistent/ca.pem";
+  ck_assert_int_eq(pkjwt_client_new(&c, &b, &e), PKJWT_ERR_IO);
+  /* a public key cannot sign */
+  char *pem = NULL;
+  ck_assert_int_eq(pkjwt_key_public_pem(&pem, P256->key, &e), PKJWT_OK);
+  pkjwt_key *pub = NULL;
+  ck_assert_int_eq(pkjwt_key_load_mem(&pub, pem, strlen(pem), NULL, &e),
+                   PKJWT_OK);
+  pkjwt_str_free(pem);
+  b = o;
+  b.key = pub;
+  ck_assert_int_eq(pkjwt_client_new(&c, &b, &e), PKJWT_ERR_NO_PRIVATE_KEY);
+  ck_assert_ptr_null(c);
+  pkjwt_key_free(pub);
+  /* defaults */
+  pkjwt_client_options d = PKJWT_CLIENT_OPTIONS_INIT;
+  d.client_id = "x";
+  d.scope = "y";
+  d.key = P256->key;
+  ck_assert_int_eq(pkjwt_client_new(&c, &d, &e), PKJWT_OK);
+  pkjwt_client_free(c);
+  pkjwt_client_free(NULL);
+  pkjwt_token_free(NULL);
+}
+END_TEST
+
+/* ---- https ---- */
+
+START_TEST(https_with_the_test_ca) {
+  ep_reset(&g_tls);
+  pkjwt_client_options o = opts_for(&g_tls, P256);
+  char *ca = test_path(g_dir, "tls/ca.pem");
+  o.ca_file = ca;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s (%s)",
+                e.message, e.hint);
+  char *json = NULL;
+  ck_assert_int_eq(pkjwt_client_check(&json, c, t->access_token, &e), PKJWT_OK);
+  pkjwt_str_free(json);
+  pkjwt_token_free(t);
+  ck_assert_int_eq(stat_int(&g_tls, "token_requests"), 1);
+  pkjwt_client_free(c);
+  free(ca);
+}
+END_TEST
+
+START_TEST(https_without_the_ca_is_refused) {
+  ep_reset(&g_tls);
+  pkjwt_client_options o = opts_for(&g_tls, P256);
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_NETWORK);
+  ck_assert_ptr_nonnull(strstr(e.message, "TLS"));
+  ck_assert_ptr_nonnull(strstr(e.hint, "CA"));
+  /* not a network hiccup: no retries */
+  ck_assert_uint_eq(pkjwt_client_request_count(c), 1);
+  ck_assert_int_eq(g_nsleeps, 0);
+  ck_assert_int_eq(stat_int(&g_tls, "token_requests"), 0);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+START_TEST(untrusted_certificate_is_refused) {
+  ep_reset(&g_untrusted);
+  pkjwt_client_options o = opts_for(&g_untrusted, P256);
+  char *ca = test_path(g_dir, "tls/ca.pem");
+  o.ca_file = ca;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_NETWORK);
+  ck_assert_ptr_null(t);
+  ck_assert_ptr_nonnull(strstr(e.message, "TLS"));
+  ck_assert_uint_eq(pkjwt_client_request_count(c), 1);
+  ck_assert_int_eq(g_nsleeps, 0);
+  ck_assert_int_eq(stat_int(&g_untrusted, "token_requests"), 0);
+  char *json = NULL;
+  ck_assert_int_eq(pkjwt_client_check(&json, c, "abc", &e), PKJWT_ERR_NETWORK);
+  ck_assert_int_eq(stat_int(&g_untrusted, "check_requests"), 0);
+  pkjwt_client_free(c);
+  free(ca);
+}
+END_TEST
+
+/* ---- the run ---- */
+
+static Suite *make_suite(void) {
+  Suite *s = suite_create("client");
+  TCase *tc = tcase_create("tokens");
+  tcase_add_checked_fixture(tc, per_test_setup, NULL);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, every_alg_gets_a_token);
+  tcase_add_test(tc, issuer_mode_passes_strict_server);
+  tcase_add_test(tc, token_endpoint_aud_refused_by_strict_server_not_retried);
+  tcase_add_test(tc, auto_mode_switches_and_remembers);
+  tcase_add_test(tc, auto_mode_on_lenient_server_keeps_token_endpoint);
+  tcase_add_test(tc, custom_audience_and_trailing_slash);
+  tcase_add_test(tc, invalid_scope_has_hint);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("misbehaviour");
+  tcase_add_checked_fixture(tc, per_test_setup, NULL);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, retry_after_503_with_fresh_jti);
+  tcase_add_test(tc, retry_after_header_honoured);
+  tcase_add_test(tc, retry_after_clamped_to_30s);
+  tcase_add_test(tc, retries_run_out);
+  tcase_add_test(tc, no_retries_when_zero);
+  tcase_add_test(tc, garbage_is_a_response_error);
+  tcase_add_test(tc, oversize_is_cut_at_1_mib);
+  tcase_add_test(tc, dropped_connection_is_retried);
+  tcase_add_test(tc, dropped_connection_without_retries_is_network_error);
+  tcase_add_test(tc, error_in_a_200_is_refused);
+  tcase_add_test(tc, invalid_client_not_retried);
+  tcase_add_test(tc, slow_answer_times_out);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("cache");
+  tcase_add_checked_fixture(tc, per_test_setup, NULL);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, second_get_uses_the_cache);
+  tcase_add_test(tc, refresh_ahead_of_expiry);
+  tcase_add_test(tc, short_lifetime_reused_for_half);
+  tcase_add_test(tc, old_token_kept_when_refresh_fails);
+  tcase_add_test(tc, invalidate_forces_a_fetch);
+  tcase_add_test(tc, single_flight_64_threads_one_request);
+  tcase_add_test(tc, single_flight_shares_the_error);
+  tcase_add_test(tc, events_never_carry_secrets);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("check_and_config");
+  tcase_add_checked_fixture(tc, per_test_setup, NULL);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, check_endpoint_accepts_then_refuses);
+  tcase_add_test(tc, check_endpoint_403_hint);
+  tcase_add_test(tc, plain_http_elsewhere_is_refused);
+  tcase_add_test(tc, options_are_checked);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("https");
+  tcase_add_checked_fixture(tc, per_test_setup, NULL);
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, https_with_the_test_ca);
+  tcase_add_test(tc, https_without_the_ca_is_refused);
+  tcase_add_test(tc, untrusted_certificate_is_refused);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  curl_global_init(CURL_GLOBAL_ALL);
+  const char *tmp = getenv("TMPDIR");
+  char tmpl[4096];
+  snprintf(tmpl, sizeof(tmpl), "%s/pkjwt-client-XXXXXX",
+           tmp && *tmp ? tmp : "/tmp");
+  if (!mkdtemp(tmpl)) {
+    perror("mkdtemp");
+    return 99;
+  }
+  g_dir = strdup(tmpl);
+  make_keys();
+  char cmd[4096];
+  snprintf(cmd, sizeof(cmd),
+           "sh '%s/tests/endpoint/make-test-ca.sh' '%s/tls' >/dev/null 2>&1",
+           test_srcdir(), g_dir);
+  if (test_run(NULL, cmd) != 0) {
+    fprintf(stderr, "make-test-ca.sh failed\n");
+    return 99;
+  }
+  static char ca[4096], tls_args[8192], untrusted_args[8192];
+  snprintf(ca, sizeof(ca), "%s/tls/ca.pem", g_dir);
+  snprintf(tls_args, sizeof(tls_args),
+           "--tls-cert '%s/tls/server.pem' --tls-key '%s/tls/server.key'",
+           g_dir, g_dir);
+  snprintf(untrusted_args, sizeof(untrusted_args),
+           "--tls-cert '%s/tls/untrusted.pem' --tls-key "
+           "'%s/tls/untrusted.key'",
+           g_dir, g_dir);
+  endpoint_start(&g_http, "http", "");
+  endpoint_start(&g_tls, "tls", tls_args);
+  g_tls.ctl_cafile = ca;
+  endpoint_start(&g_untrusted, "untrusted", untrusted_args);
+  g_untrusted.ctl_insecure = 1;
+
+  SRunner *sr = srunner_create(make_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+
+  endpoint_stop(&g_http);
+  endpoint_stop(&g_tls);
+  endpoint_stop(&g_untrusted);
+  for (size_t i = 0; i < NKEYS; i++)
+    pkjwt_key_free(g_keys[i].key);
+  test_rmtree(g_dir);
+  free(g_dir);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
