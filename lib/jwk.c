@@ -1,5 +1,4 @@
-/* lib/jwk.c: public JWK and JWKS (RFC 7517, 7518) and thumbprints (RFC 7638).
- */
+/* lib/jwk.c: public JWK and JWKS (RFC 7517/7518), RFC 7638 thumbprints. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -12,9 +11,9 @@
 #include <openssl/err.h>
 #include <openssl/param_build.h>
 #include <openssl/params.h>
+#include <openssl/sha.h>
 
 #include <jansson.h>
-#include <openssl/sha.h>
 
 /*
  * The public members of a key, already base64url-encoded: crv/x/y for EC,
@@ -52,14 +51,12 @@ static const struct curve_info *curve_by_ossl(const char *name) {
   return NULL;
 }
 
-/* base64url of bn: padded to pad bytes when pad > 0, else minimal (and at
- * least one byte, so e = 0 would still be "AA"; never happens for RSA). */
+/* base64url of bn: left-padded with zeros to pad bytes when pad > 0 (a
+ * larger bn fails), else minimal but at least one byte. NULL on failure. */
 static char *bn_b64url(const BIGNUM *bn, size_t pad) {
   size_t n = pad > 0 ? pad : (size_t)BN_num_bytes(bn);
   if (n == 0)
     n = 1;
-  if (pad == 0 && (size_t)BN_num_bytes(bn) > n)
-    return NULL;
   unsigned char *bin = malloc(n);
   char *out = malloc(PKJWT__B64URL_LEN(n) + 1);
   if (!bin || !out || BN_bn2binpad(bn, bin, (int)n) != (int)n) {
