@@ -270,6 +270,12 @@ static int report_request_error(const char *subject, int code,
       exit_code = CLI_EXIT_FAIL;
   }
   const char *what = pkjwt_strerror(code);
+  /* the library often names the URL itself; do not say it twice */
+  const char *msg = err->message;
+  size_t sl = subject ? strlen(subject) : 0;
+  if (sl && strncmp(msg, subject, sl) == 0 && msg[sl] == ':' &&
+      msg[sl + 1] == ' ')
+    msg += sl + 2;
   int server_words = err->oauth_error[0] != '\0';
   if (code == PKJWT_ERR_OAUTH || code == PKJWT_ERR_HTTP ||
       code == PKJWT_ERR_RESPONSE) {
@@ -279,11 +285,11 @@ static int report_request_error(const char *subject, int code,
       cli_error(exit_code, subject, "%s", what);
     if (server_words)
       cli_error(exit_code, "server", "%s%s%s", err->oauth_error,
-                err->message[0] ? ": " : "", err->message);
-    else if (err->message[0] && code != PKJWT_ERR_OAUTH)
-      cli_error(exit_code, "detail", "%s", err->message);
+                msg[0] ? ": " : "", msg);
+    else if (msg[0] && code != PKJWT_ERR_OAUTH)
+      cli_error(exit_code, "detail", "%s", msg);
   } else {
-    cli_error(exit_code, subject, "%s", err->message[0] ? err->message : what);
+    cli_error(exit_code, subject, "%s", msg[0] ? msg : what);
   }
   if (err->hint[0])
     cli_error(exit_code, "hint", "%s", err->hint);
@@ -919,6 +925,7 @@ static int run(const struct settings *s) {
                      "a private key is needed, this is a public key");
   }
 
+  o.key = key;
   pkjwt_client *client = NULL;
   memset(&err, 0, sizeof(err));
   rc = pkjwt_client_new(&client, &o, &err);
