@@ -52,6 +52,8 @@ trap 'exit 1' HUP INT TERM
 # The demo must not pick up a real client's settings or cache.
 unset PKJWT_KEY PKJWT_CLIENT_ID PKJWT_SCOPE PKJWT_BASE_URL
 export XDG_CACHE_HOME="$D/cache"
+# Work inside the scratch folder, so the commands shown are the ones run.
+cd "$D" || exit 1
 
 step() { printf '\n== %s\n' "$*"; }
 show() { sed 's/^/   /' "$@"; }
@@ -63,14 +65,14 @@ fail() {
 step "1. Make an EC P-256 key and a certificate (pkjwt-keygen new)"
 echo "   \$ pkjwt-keygen new --type ec --curve P-256 --out client.key \\"
 echo "       --cert client.crt --subject CN=pkjwt-demo --days 30"
-"$KEYGEN" new --type ec --curve P-256 --out "$D/client.key" \
-  --cert "$D/client.crt" --subject CN=pkjwt-demo --days 30 \
-  >"$D/client.b64" 2>"$D/keygen.err" || {
+"$KEYGEN" new --type ec --curve P-256 --out client.key \
+  --cert client.crt --subject CN=pkjwt-demo --days 30 \
+  >client.b64 2>"$D/keygen.err" || {
   show "$D/keygen.err"
   fail "step 1: pkjwt-keygen new"
 }
 show "$D/keygen.err"
-"$KEYGEN" export --key "$D/client.key" --format jwk >"$D/client.jwk" \
+"$KEYGEN" export --key client.key --format jwk >client.jwk \
   2>"$D/export.err" || {
   show "$D/export.err"
   fail "step 1: pkjwt-keygen export --format jwk"
@@ -91,7 +93,7 @@ echo "   The private key (client.key, mode 0600) never leaves this machine."
 
 step "3. Start the local Puzzel-shaped token endpoint (127.0.0.1 only)"
 "$PYTHON3" "$ENDPOINT" --port-file "$D/port" --max-seconds 300 \
-  --client "$CLIENT_ID:$SCOPE:$D/client.b64" 2>"$D/server.log" &
+  --client "$CLIENT_ID:$SCOPE:client.b64" 2>"$D/server.log" &
 SERVER=$!
 i=0
 while [ ! -s "$D/port" ] && [ $i -lt 100 ]; do
@@ -109,9 +111,10 @@ echo "   listening on $BASE"
 echo "   registered client id $CLIENT_ID, scope $SCOPE, with client.b64"
 
 step "4. Get an access token (pkjwt-token)"
-echo "   \$ TOKEN=\$(pkjwt-token --key client.key --client-id $CLIENT_ID \\"
-echo "       --scope $SCOPE --base-url $BASE)"
-"$TOKEN" --key "$D/client.key" --client-id "$CLIENT_ID" --scope "$SCOPE" \
+echo "   \$ pkjwt-token --key client.key --client-id $CLIENT_ID \\"
+echo "       --scope $SCOPE --base-url $BASE --json"
+echo "   (without --json, stdout holds the token alone: TOKEN=\$(pkjwt-token ...))"
+"$TOKEN" --key client.key --client-id "$CLIENT_ID" --scope "$SCOPE" \
   --base-url "$BASE" --json >"$D/response.json" 2>"$D/token.err" || {
   show "$D/token.err"
   fail "step 4: pkjwt-token"
@@ -129,14 +132,18 @@ EOF
 step "5. Check the token (pkjwt-token --check)"
 echo "   \$ pkjwt-token --key client.key --client-id $CLIENT_ID \\"
 echo "       --scope $SCOPE --base-url $BASE --check"
-"$TOKEN" --key "$D/client.key" --client-id "$CLIENT_ID" --scope "$SCOPE" \
+"$TOKEN" --key client.key --client-id "$CLIENT_ID" --scope "$SCOPE" \
   --base-url "$BASE" --check >"$D/check.json" 2>"$D/check.err" || {
   show "$D/check.err"
   fail "step 5: pkjwt-token --check"
 }
-show "$D/check.json"
-echo
-grep -q '"active": *true' "$D/check.json" ||
+"$PYTHON3" - "$D/check.json" <<'EOF' ||
+import json, sys
+r = json.load(open(sys.argv[1]))
+for k, v in r.items():
+    print("   %-11s %s" % (k + ":", json.dumps(v)))
+sys.exit(0 if r.get("active") is True else 1)
+EOF
   fail "step 5: the check endpoint did not call the token active"
 
 kill "$SERVER" 2>/dev/null
