@@ -166,7 +166,10 @@ static int numeric_date(const json_t *v, int64_t *out) {
     double d = json_real_value(v);
     if (!isfinite(d) || d > 9e15 || d < -9e15)
       return 0;
-    *out = (int64_t)floor(d);
+    int64_t t = (int64_t)d; /* floor without libm */
+    if ((double)t > d)
+      t--;
+    *out = t;
     return 1;
   }
   return 0;
