@@ -419,6 +419,35 @@ get "$B/contactcentre5/accesstokeninformation" -H "Authorization: Bearer $T1"
 t "after /_test/expire the token is refused: 401" eval \
   '[ "$CODE" = 401 ] && [ "$(jget "$T/body" error)" = invalid_token ]'
 
+# ---- run-time configuration and registration ----------------------------------
+
+ossl x509 -in "$K/ec2.pem" -outform DER | base64 | tr -d '\n' >"$K/ec2.b64"
+body=$(printf '{"client_id":"late","scope":"contact-centre","key":"%s"}' \
+  "$(cat "$K/ec2.b64")")
+t "register a base64 certificate at run time" \
+  [ "$(ctl "$B" register "$body")" = 200 ]
+tok "$B" late contact-centre "$(sign --key "$K/ec2.key" --alg ES256 \
+  --iss late --aud "$TE")"
+t "the late client gets a token" granted
+TOKEN=$(jget "$T/body" access_token)
+get "$B/contactcentre5/accesstokeninformation" -H "Authorization: Bearer $TOKEN"
+t "a token with no contact-centre user: check says 403" eval \
+  '[ "$CODE" = 403 ] && [ "$(jget "$T/body" error)" = insufficient_scope ]'
+body=$(printf '{"client_id":"old","scope":"x","key":"%s"}' \
+  "$(cat "$K/expired.b64")")
+t "registering an expired certificate at run time: 400" \
+  [ "$(ctl "$B" register "$body")" = 400 ]
+t "config: token lifetime 5 s, strict" \
+  [ "$(ctl "$B" config '{"token_lifetime":5,"strict":true}')" = 200 ]
+tok "$B" ec-client "$SC" "$(sign $E --iss ec-client --aud "$TE")"
+t "config strict: token endpoint aud refused" err_is 400 invalid_client
+tok "$B" ec-client "$SC" "$(sign $E --iss ec-client --aud "$ISS" \
+  --typ Client-Authentication+JWT)"
+t "config strict: issuer aud, typ in another case, expires_in 5" eval \
+  'granted && [ "$(jget "$T/body" expires_in)" = 5 ]'
+t "config back" \
+  [ "$(ctl "$B" config '{"token_lifetime":900,"strict":false}')" = 200 ]
+
 # ---- stats and reset ------------------------------------------------------------
 
 t "reset" [ "$(ctl "$B" reset)" = 200 ]

@@ -390,11 +390,14 @@ def verify_assertion(state, form, base):
     issuer = base + ISSUER_PATH
     token_ep = base + TOKEN_PATH
     # The draft-ietf-oauth-rfc7523bis typ asks for the strict audience
-    # rules even when the server is not strict (Duende 7 does likewise).
-    if strict or typ == STRICT_TYP:
-        if strict and typ != STRICT_TYP:
+    # rules even when the server is not strict, as Duende's
+    # PrivateKeyJwtSecretValidator does; like it, typ is compared ignoring
+    # case and the issuer ignoring one trailing slash.
+    strict_typ = isinstance(typ, str) and typ.lower() == STRICT_TYP
+    if strict or strict_typ:
+        if not strict_typ:
             raise OAuthError("invalid_client", "typ must be " + STRICT_TYP)
-        if aud != issuer:
+        if aud not in (issuer, issuer + "/"):
             raise OAuthError("invalid_client", "aud must be the issuer %s as "
                              "a single string" % issuer)
     else:
