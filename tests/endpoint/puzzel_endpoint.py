@@ -844,6 +844,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Stampede tests open dozens of connections at once; the default
+    # backlog of 5 would make some of them wait for a SYN retry.
+    request_queue_size = 256
 
     def __init__(self, addr, state, tls_ctx):
         self.state = state
@@ -972,7 +975,11 @@ def main(argv):
     t.start()
     port = server.server_address[1]
     try:
-        write_port_file(args.port_file, port)
+        try:
+            write_port_file(args.port_file, port)
+        except OSError as e:
+            raise StartupError("%s: cannot write port file (%s)"
+                               % (args.port_file, e.strerror)) from None
         print("%s: listening on %s://127.0.0.1:%d"
               % (PROG, "https" if tls_ctx else "http", port), file=sys.stderr)
         deadline = time.monotonic() + args.max_seconds
