@@ -48,9 +48,10 @@ typedef struct pkjwt_verify_result {
   char *header_json;    /**< compact JSON; owned by the result */
   char *claims_json;    /**< compact JSON; owned by the result */
   char alg[16];         /**< the header's alg as seen (truncated), "" if none */
-  const char *verifier; /**< who judged the signature: "libjwt" (RS*, ES*),
-                             "openssl" (PS*) or "none" (not checked);
-                             static string */
+  const char *verifier; /**< who judged the signature: "libjwt" (RS*,
+                             ES*), "openssl" (PS*, and any alg whose typ
+                             is not JWT: libjwt 1.10.2 refuses those) or
+                             "none" (not checked); static string */
   int valid;            /**< 1 when no check FAILED */
   pkjwt_check_result alg_allowed; /**< RS/PS/ES 256-512 that fit the key;
                                        never none or HS* */
@@ -97,7 +98,9 @@ typedef struct pkjwt_verify_options {
  * from pkjwt_key_load_*(), pkjwt_cert_public_key() or pkjwt_key_from_jwk().
  * The signature of RS* and ES* is checked by libjwt's jwt_decode (ES as raw
  * R||S), PS* by OpenSSL (salt length = hash length, MGF1 with the same
- * hash). The claims are judged by pkjwt. opts may be NULL (defaults).
+ * hash). libjwt 1.10.2 refuses every token whose typ is not "JWT", so with
+ * another typ (client-authentication+jwt) OpenSSL checks RS* and ES* too. The
+ * claims are judged by pkjwt. opts may be NULL (defaults).
  *
  * Returns PKJWT_OK when the assertion is valid, PKJWT_ERR_VERIFY when it
  * was decoded but a check failed (err->message names the first failed
