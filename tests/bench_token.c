@@ -1,0 +1,274 @@
+/*
+ * tests/bench_token.c: what a cached token costs, and the stampede.
+ * Prints JSON lines:
+ *   {"bench":"token_cached","threads":N,"ns_per_get":...,"baseline_ns":...}
+ *     pkjwt_client_get_token_buf() on a fresh cached token, per call and per
+ *     thread, for N = 1 and 2; baseline_ns is an uncontended
+ *     pthread_mutex_lock/unlock pair on this machine, memcpy_ns the cost of
+ *     copying the token's bytes into a private buffer on N threads (the
+ *     floor for any API that hands the token over, and a measure of how
+ *     this machine's cores scale).
+ *   {"bench":"token_cached_copy",...} the same through
+ *     pkjwt_client_get_token(), which hands back a malloc'd copy.
+ *   {"bench":"token_stampede","threads":64,"requests":R}
+ *     64 threads ask an empty cache at once; R is the requests that went
+ *     out (1 is right).
+ * The token endpoint is a tiny in-process server on 127.0.0.1 that answers
+ * every request, after 200 ms, with a canned token response.
+ */
+#define _GNU_SOURCE 1
+#include "client_internal.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the canned server ---- */
+
+static int srv_fd = -1;
+static atomic_int srv_stop;
+static atomic_int srv_requests;
+static char srv_body[2048];
+static char srv_token[901];
+
+static void serve_one(int fd) {
+  char buf[16384];
+  size_t n = 0;
+  long clen = -1;
+  char *hend = NULL;
+  for (;;) {
+    ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
+    if (r <= 0)
+      return;
+    n += (size_t)r;
+    buf[n] = '\0';
+    if (!hend && (hend = strstr(buf, "\r\n\r\n")) != NULL) {
+      char *cl = strcasestr(buf, "\r\nContent-Length:");
+      clen = cl ? strtol(cl + 17, NULL, 10) : 0;
+    }
+    if (hend && (long)(n - (size_t)(hend + 4 - buf)) >= clen)
+      break;
+    if (n + 1 >= sizeof(buf))
+      return;
+  }
+  atomic_fetch_add(&srv_requests, 1);
+  usleep(200000); /* long enough for every stampeding thread to arrive */
+  char head[256];
+  int hl = snprintf(head, sizeof(head),
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                    strlen(srv_body));
+  if (send(fd, head, (size_t)hl, MSG_NOSIGNAL) == hl)
+    (void)send(fd, srv_body, strlen(srv_body), MSG_NOSIGNAL);
+}
+
+static void *serve(void *unused) {
+  (void)unused;
+  while (!atomic_load(&srv_stop)) {
+    struct pollfd p = {srv_fd, POLLIN, 0};
+    if (poll(&p, 1, 100) <= 0)
+      continue;
+    int fd = accept(srv_fd, NULL, NULL);
+    if (fd < 0)
+      continue;
+    serve_one(fd);
+    close(fd);
+  }
+  return NULL;
+}
+
+static int serve_start(pthread_t *th) {
+  srv_fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t al = sizeof(a);
+  if (srv_fd < 0 || bind(srv_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+      listen(srv_fd, 128) != 0 ||
+      getsockname(srv_fd, (struct sockaddr *)&a, &al) != 0)
+    return -1;
+  /* A token about as long as Puzzel ID's (a ~900 byte JWT). */
+  char *tok = srv_token;
+  for (size_t i = 0; i < sizeof(srv_token) - 1; i++)
+    tok[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        [(i * 7 + 3) % 64];
+  tok[sizeof(srv_token) - 1] = '\0';
+  snprintf(srv_body, sizeof(srv_body),
+           "{\"access_token\":\"%s\",\"expires_in\":900,"
+           "\"token_type\":\"Bearer\",\"scope\":\"contact-centre\"}",
+           tok);
+  if (pthread_create(th, NULL, serve, NULL) != 0)
+    return -1;
+  return ntohs(a.sin_port);
+}
+
+/* ---- timing ---- */
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+#define ITERS 2000000L
+#define COPY_ITERS 300000L
+
+typedef struct run_arg {
+  pkjwt_client *c; /* NULL: the memcpy baseline */
+  pthread_barrier_t *bar;
+  int copy;
+  long iters;
+  double ns_per_get;
+  int failed;
+} run_arg;
+
+static void *run(void *p) {
+  run_arg *a = p;
+  char buf[PKJWT_TOKEN_BUF_SIZE];
+  pthread_barrier_wait(a->bar);
+  double t0 = now_ns();
+  for (long i = 0; i < a->iters; i++) {
+    if (!a->c) {
+      /* the floor: copy the token's bytes into a private buffer */
+      memcpy(buf, srv_token, sizeof(srv_token));
+      __asm__ volatile("" : : "r"(buf) : "memory");
+    } else if (a->copy) {
+      pkjwt_token *t = NULL;
+      if (pkjwt_client_get_token(&t, a->c, NULL) != PKJWT_OK)
+        a->failed = 1;
+      pkjwt_token_free(t);
+    } else if (pkjwt_client_get_token_buf(buf, sizeof(buf), NULL, a->c, NULL) !=
+               PKJWT_OK) {
+      a->failed = 1;
+    }
+  }
+  a->ns_per_get = (now_ns() - t0) / (double)a->iters;
+  return NULL;
+}
+
+/* Per-call time seen by each thread, averaged over the threads. */
+static double measure(pkjwt_client *c, int threads, int copy) {
+  pthread_barrier_t bar;
+  pthread_barrier_init(&bar, NULL, (unsigned)threads);
+  run_arg args[2];
+  pthread_t th[2];
+  for (int i = 0; i < threads; i++) {
+    args[i] = (run_arg){c, &bar, copy, copy ? COPY_ITERS : ITERS, 0, 0};
+    pthread_create(&th[i], NULL, run, &args[i]);
+  }
+  double sum = 0;
+  for (int i = 0; i < threads; i++) {
+    pthread_join(th[i], NULL);
+    if (args[i].failed) {
+      fprintf(stderr, "bench_token: a cached get failed\n");
+      exit(1);
+    }
+    sum += args[i].ns_per_get;
+  }
+  pthread_barrier_destroy(&bar);
+  return sum / threads;
+}
+
+static double mutex_baseline(void) {
+  pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+  double t0 = now_ns();
+  for (long i = 0; i < ITERS; i++) {
+    pthread_mutex_lock(&m);
+    pthread_mutex_unlock(&m);
+  }
+  return (now_ns() - t0) / (double)ITERS;
+}
+
+typedef struct st_arg {
+  pkjwt_client *c;
+  pthread_barrier_t *bar;
+  int rc;
+} st_arg;
+
+static void *stampede(void *p) {
+  st_arg *a = p;
+  char buf[PKJWT_TOKEN_BUF_SIZE];
+  pthread_barrier_wait(a->bar);
+  a->rc = pkjwt_client_get_token_buf(buf, sizeof(buf), NULL, a->c, NULL);
+  return NULL;
+}
+
+int main(void) {
+  pthread_t srv;
+  int port = serve_start(&srv);
+  if (port < 0) {
+    perror("bench_token: loopback server");
+    return 1;
+  }
+  pkjwt_key *key = NULL;
+  pkjwt_error err;
+  if (pkjwt_key_generate_ec(&key, "P-256", &err) != PKJWT_OK) {
+    fprintf(stderr, "bench_token: %s\n", err.message);
+    return 1;
+  }
+  char base[64];
+  snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+  pkjwt_client_options o = PKJWT_CLIENT_OPTIONS_INIT;
+  o.base_url = base;
+  o.client_id = "bench";
+  o.scope = "contact-centre:1:2";
+  o.key = key;
+  o.retries = 0;
+  pkjwt_client *c = NULL;
+  if (pkjwt_client_new(&c, &o, &err) != PKJWT_OK) {
+    fprintf(stderr, "bench_token: %s\n", err.message);
+    return 1;
+  }
+
+  /* the stampede: 64 threads, empty cache */
+  enum { N = 64 };
+  pthread_barrier_t bar;
+  pthread_barrier_init(&bar, NULL, N);
+  st_arg sa[N];
+  pthread_t th[N];
+  for (int i = 0; i < N; i++) {
+    sa[i] = (st_arg){c, &bar, -1};
+    pthread_create(&th[i], NULL, stampede, &sa[i]);
+  }
+  int ok = 1;
+  for (int i = 0; i < N; i++) {
+    pthread_join(th[i], NULL);
+    ok &= sa[i].rc == PKJWT_OK;
+  }
+  pthread_barrier_destroy(&bar);
+  if (!ok) {
+    fprintf(stderr, "bench_token: the stampede's gets failed\n");
+    return 1;
+  }
+  int requests = atomic_load(&srv_requests);
+
+  double base_ns = mutex_baseline();
+  for (int n = 1; n <= 2; n++) {
+    double get = measure(c, n, 0), floor_ns = measure(NULL, n, 0);
+    printf("{\"bench\":\"token_cached\",\"threads\":%d,\"ns_per_get\":%.1f,"
+           "\"baseline_ns\":%.1f,\"memcpy_ns\":%.1f}\n",
+           n, get, base_ns, floor_ns);
+  }
+  for (int n = 1; n <= 2; n++)
+    printf("{\"bench\":\"token_cached_copy\",\"threads\":%d,"
+           "\"ns_per_get\":%.1f,\"baseline_ns\":%.1f}\n",
+           n, measure(c, n, 1), base_ns);
+  printf("{\"bench\":\"token_stampede\",\"threads\":%d,\"requests\":%d}\n", N,
+         requests);
+
+  pkjwt_client_free(c);
+  pkjwt_key_free(key);
+  atomic_store(&srv_stop, 1);
+  pthread_join(srv, NULL);
+  close(srv_fd);
+  return requests == 1 ? 0 : 1;
+}
