@@ -20,22 +20,31 @@ typedef struct pkjwt_cert pkjwt_cert;
 typedef struct pkjwt_cert_options {
   unsigned int version; /**< PKJWT_CERT_OPTIONS_VERSION */
   const char *subject;  /**< "CN=my-client,O=Example"; NULL = default */
-  int days;             /**< validity; 0 = 365; negative is refused */
+  int days;             /**< validity; 0 = 365; 1..36500, else refused */
   int64_t now;          /**< 0 = the real clock (tests fix it) */
 } pkjwt_cert_options;
 #define PKJWT_CERT_OPTIONS_INIT { PKJWT_CERT_OPTIONS_VERSION, NULL, 0, 0 }
 
 /**
  * Make a self-signed X.509 v3 certificate for key (which must be private):
- * random positive serial of 64+ bits, SHA-256/384/512 to match the key,
- * basicConstraints CA:FALSE (critical), keyUsage digitalSignature (critical),
- * subjectKeyIdentifier. opts may be NULL. Free *out with pkjwt_cert_free().
+ * random positive serial of 159 bits, SHA-256 (RSA, P-256), SHA-384 (P-384)
+ * or SHA-512 (P-521), basicConstraints CA:FALSE (critical), keyUsage
+ * digitalSignature (critical), subjectKeyIdentifier; issuer = subject;
+ * notBefore = now - PKJWT_CERT_BACKDATE_SECONDS, notAfter = now + days.
+ * The subject is RDNs separated by commas, in the order written, each
+ * NAME=VALUE with NAME one of CN, O, OU, C, L, ST, emailAddress, DC,
+ * serialNumber (any case); a backslash escapes the next character ("\,").
+ * An unknown name, an empty value or a malformed part fails with
+ * PKJWT_ERR_INVALID_ARG naming it; a public-only key with
+ * PKJWT_ERR_NO_PRIVATE_KEY. opts may be NULL. Free *out with
+ * pkjwt_cert_free().
  */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_cert_self_signed(pkjwt_cert **out, const pkjwt_key *key,
                        const pkjwt_cert_options *opts, pkjwt_error *err);
 
-/** Load a certificate from PEM or DER in memory. */
+/** Load a certificate from PEM or DER in memory (PKJWT_ERR_PARSE when it is
+ * neither, or DER with trailing bytes). Free *out with pkjwt_cert_free(). */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_cert_load_mem(pkjwt_cert **out, const void *data, size_t len,
                     pkjwt_error *err);
@@ -62,7 +71,10 @@ pkjwt_cert_base64_der(char **out, const pkjwt_cert *cert, pkjwt_error *err);
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_cert_pem(char **out, const pkjwt_cert *cert, pkjwt_error *err);
 
-/** The certificate's public key as a new public-only key handle. */
+/**
+ * The certificate's public key as a new public-only key handle (the key
+ * rules of pkjwt_key_load_mem() apply). Free *out with pkjwt_key_free().
+ */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_cert_public_key(pkjwt_key **out, const pkjwt_cert *cert, pkjwt_error *err);
 
@@ -81,7 +93,10 @@ PKJWT_EXPORT int64_t pkjwt_cert_get_not_before(const pkjwt_cert *cert);
 PKJWT_EXPORT int64_t pkjwt_cert_get_not_after(const pkjwt_cert *cert);
 /** SHA-256 of the DER, base64url without padding (JWK x5t#S256). */
 PKJWT_EXPORT const char *pkjwt_cert_get_x5t_s256(const pkjwt_cert *cert);
-/** Whole days from now until notAfter, negative once expired (now 0 = clock). */
+/**
+ * Whole days from now until notAfter, rounded down: 0 on the last day,
+ * -1 from the first second after notAfter (now 0 = the real clock).
+ */
 PKJWT_EXPORT long pkjwt_cert_days_left(const pkjwt_cert *cert, int64_t now);
 
 PKJWT_END_DECLS

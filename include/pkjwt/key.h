@@ -43,20 +43,30 @@ pkjwt_key_generate_ec(pkjwt_key **out, const char *curve, pkjwt_error *err);
  * Load a key from memory. Accepted: PEM PKCS#8 ("PRIVATE KEY"), encrypted
  * PKCS#8 ("ENCRYPTED PRIVATE KEY", needs passphrase), SEC1 ("EC PRIVATE KEY"),
  * PKCS#1 ("RSA PRIVATE KEY"), the same in DER, and public keys
- * ("PUBLIC KEY" SubjectPublicKeyInfo, PEM or DER).
+ * ("PUBLIC KEY" SubjectPublicKeyInfo, or "RSA PUBLIC KEY", PEM or DER).
+ * In PEM with several blocks (e.g. "EC PARAMETERS" then the key, as
+ * `openssl ecparam -genkey` writes), the first private key block is used,
+ * else the first public key block.
+ * Loaded keys may be RSA of 2048 to 8192 bits or EC on P-256/P-384/P-521.
  * passphrase may be NULL; it is used only for encrypted keys and is not kept.
- * Refused: RSA under 2048 bits (PKJWT_ERR_WEAK_KEY), other key types and
- * curves (PKJWT_ERR_KEY_TYPE), a missing or wrong passphrase
- * (PKJWT_ERR_PASSPHRASE), anything else (PKJWT_ERR_PARSE).
+ * OpenSSL never prompts for one.
+ * Refused: RSA under 2048 bits (PKJWT_ERR_WEAK_KEY, "RSA keys shorter than
+ * 2048 bits are refused"), other key types and curves (PKJWT_ERR_KEY_TYPE,
+ * naming them, e.g. "Ed25519 keys are not supported; ..."), a missing or
+ * wrong passphrase (PKJWT_ERR_PASSPHRASE), anything else (PKJWT_ERR_PARSE).
+ * On failure *out is NULL.
  */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
                    const char *passphrase, pkjwt_error *err);
 
 /**
- * Load a key from a file, as pkjwt_key_load_mem(). When the file holds a
- * private key and group or others may read it, the key still loads and
- * err->warning says so (callers print it).
+ * Load a key from a file, as pkjwt_key_load_mem(). The file must be a
+ * regular file (symlinks are followed) of at most 1 MiB, else PKJWT_ERR_IO;
+ * its bytes are wiped after parsing. When the file holds a private key and
+ * group or others have any permission on it, the key still loads and
+ * err->warning says so: "private key file is readable by group or others
+ * (mode 0644); run chmod 600" (callers print it).
  */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_key_load_file(pkjwt_key **out, const char *path, const char *passphrase,
@@ -101,7 +111,12 @@ typedef struct pkjwt_write_options {
   { PKJWT_WRITE_OPTIONS_VERSION, NULL, PKJWT_KDF_SCRYPT, 0, 0 }
 
 /**
- * Write the private key as PKCS#8 PEM, encrypted when opts->passphrase is set.
+ * Write the private key as PKCS#8 PEM, encrypted when opts->passphrase is set
+ * ("ENCRYPTED PRIVATE KEY": PBES2 with AES-256-CBC; scrypt N=16384 r=8 p=1,
+ * which OpenSSL's own tools can still decrypt, or PBKDF2-HMAC-SHA256; fewer
+ * than PKJWT_PBKDF2_MIN_ITERATIONS iterations fail with
+ * PKJWT_ERR_INVALID_ARG). A public-only key fails with
+ * PKJWT_ERR_NO_PRIVATE_KEY.
  * The file is created new with mode 0600 whatever the umask, written to a
  * temporary file in the same folder, fsync'd and renamed into place. An
  * existing path fails with PKJWT_ERR_EXISTS unless opts->force. On any failure
