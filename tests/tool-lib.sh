@@ -95,13 +95,10 @@ tl_expect_ok() {
 
 # A listing of a folder: relative name, type, size and checksum of each entry.
 _tl_listing() {
-  (cd "$1" && find . -print | LC_ALL=C sort | while IFS= read -r _tl_f; do
-    if [ -f "$_tl_f" ] && [ -r "$_tl_f" ]; then
-      printf '%s %s\n' "$_tl_f" "$(cksum <"$_tl_f")"
-    else
-      printf '%s\n' "$_tl_f"
-    fi
-  done)
+  (cd "$1" && {
+    find . -print
+    find . -type f -exec cksum {} + 2>/dev/null
+  } | LC_ALL=C sort)
 }
 
 tl_snapshot() {

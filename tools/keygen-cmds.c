@@ -227,6 +227,15 @@ static int cert_options(pkjwt_cert_options *opts, const kg_args *a) {
   return 0;
 }
 
+/* A failure to make a certificate: a --subject the library refuses is a
+ * usage error about that option; anything else concerns the file. */
+static int cert_fail(const kg_args *a, const char *path,
+                     const pkjwt_error *err) {
+  if (err->code == PKJWT_ERR_INVALID_ARG && a->seen[KG_O_SUBJECT])
+    return cli_pkjwt_error(CLI_EXIT_USAGE, "--subject", err);
+  return lib_fail(path, err);
+}
+
 /* Refuse to start when path exists and --force was not given: checked
  * before any slow work. The library checks again when it writes. */
 static int check_new_file(const char *path, int force) {
@@ -348,7 +357,7 @@ int kg_cmd_new(const kg_args *a) {
     if (rc == PKJWT_OK)
       rc = pkjwt_cert_base64_der(&paste, cert, &err);
     if (rc != PKJWT_OK) {
-      rc = lib_fail(cert_path, &err);
+      rc = cert_fail(a, cert_path, &err);
       goto done;
     }
   } else {
@@ -436,7 +445,7 @@ int kg_cmd_cert(const kg_args *a) {
     rc = to_stdout ? pkjwt_cert_pem(&text, cert, &err)
                    : pkjwt_cert_base64_der(&text, cert, &err);
   if (rc != PKJWT_OK) {
-    rc = lib_fail(key_path, &err);
+    rc = cert_fail(a, key_path, &err);
     goto done;
   }
   if (!to_stdout) {
