@@ -124,7 +124,7 @@ static snap_buf *snap_alloc(size_t words) {
 
 static void snap_zero(snap_buf *b) {
   for (size_t i = 0; i < b->cap_words; i++)
-    atomic_store_explicit(&b->w[i], 0, memory_order_relaxed);
+    atomic_store_explicit(&b->w[i], 0, memory_order_release);
 }
 
 /* With mu held (one writer). tok == NULL publishes "no token". */
@@ -144,19 +144,21 @@ static int snap_publish(pkjwt_client *c, const char *tok, int64_t refresh_at,
   }
   unsigned long s = atomic_load_explicit(&c->seq, memory_order_relaxed);
   atomic_store_explicit(&c->seq, s + 1, memory_order_relaxed);
-  atomic_thread_fence(memory_order_release);
+  /* Release stores of the data keep the odd seq ahead of them; a reader
+   * that sees any of them (acquire) then sees seq changed. No standalone
+   * fences: TSan does not model them. */
   for (size_t i = 0; i < nb->cap_words; i++) {
     uint64_t v = 0;
     if (i * 8 < len) {
       size_t n = len - i * 8 < 8 ? len - i * 8 : 8;
       memcpy(&v, tok + i * 8, n);
     }
-    atomic_store_explicit(&nb->w[i], v, memory_order_relaxed);
+    atomic_store_explicit(&nb->w[i], v, memory_order_release);
   }
-  atomic_store_explicit(&c->snap, nb, memory_order_relaxed);
-  atomic_store_explicit(&c->snap_len, len, memory_order_relaxed);
-  atomic_store_explicit(&c->snap_refresh_at, refresh_at, memory_order_relaxed);
-  atomic_store_explicit(&c->snap_expires_at, expires_at, memory_order_relaxed);
+  atomic_store_explicit(&c->snap, nb, memory_order_release);
+  atomic_store_explicit(&c->snap_len, len, memory_order_release);
+  atomic_store_explicit(&c->snap_refresh_at, refresh_at, memory_order_release);
+  atomic_store_explicit(&c->snap_expires_at, expires_at, memory_order_release);
   atomic_store_explicit(&c->seq, s + 2, memory_order_release);
   if (nb != cur && cur) {
     /* Readers may still be looking at it: wipe it, keep it. */
@@ -178,12 +180,12 @@ static int snap_read(pkjwt_client *c, char *buf, size_t buflen, int64_t now,
     unsigned long s1 = atomic_load_explicit(&c->seq, memory_order_acquire);
     if (s1 & 1)
       continue;
-    snap_buf *b = atomic_load_explicit(&c->snap, memory_order_relaxed);
-    size_t len = atomic_load_explicit(&c->snap_len, memory_order_relaxed);
+    snap_buf *b = atomic_load_explicit(&c->snap, memory_order_acquire);
+    size_t len = atomic_load_explicit(&c->snap_len, memory_order_acquire);
     int64_t ra =
-        atomic_load_explicit(&c->snap_refresh_at, memory_order_relaxed);
+        atomic_load_explicit(&c->snap_refresh_at, memory_order_acquire);
     int64_t ea =
-        atomic_load_explicit(&c->snap_expires_at, memory_order_relaxed);
+        atomic_load_explicit(&c->snap_expires_at, memory_order_acquire);
     int res;
     if (!b || len == 0 || now >= ra) {
       res = 0;
@@ -200,26 +202,27 @@ static int snap_read(pkjwt_client *c, char *buf, size_t buflen, int64_t now,
        * three times faster than one word per turn), then the tail. */
       size_t i = 0;
       for (; i + 4 <= full; i += 4) {
-        uint64_t v0 = atomic_load_explicit(&b->w[i], memory_order_relaxed);
-        uint64_t v1 = atomic_load_explicit(&b->w[i + 1], memory_order_relaxed);
-        uint64_t v2 = atomic_load_explicit(&b->w[i + 2], memory_order_relaxed);
-        uint64_t v3 = atomic_load_explicit(&b->w[i + 3], memory_order_relaxed);
+        uint64_t v0 = atomic_load_explicit(&b->w[i], memory_order_acquire);
+        uint64_t v1 = atomic_load_explicit(&b->w[i + 1], memory_order_acquire);
+        uint64_t v2 = atomic_load_explicit(&b->w[i + 2], memory_order_acquire);
+        uint64_t v3 = atomic_load_explicit(&b->w[i + 3], memory_order_acquire);
         memcpy(buf + i * 8, &v0, 8);
         memcpy(buf + i * 8 + 8, &v1, 8);
         memcpy(buf + i * 8 + 16, &v2, 8);
         memcpy(buf + i * 8 + 24, &v3, 8);
       }
       for (; i < full; i++) {
-        uint64_t v = atomic_load_explicit(&b->w[i], memory_order_relaxed);
+        uint64_t v = atomic_load_explicit(&b->w[i], memory_order_acquire);
         memcpy(buf + i * 8, &v, 8);
       }
       if (full < words && len % 8) {
-        uint64_t v = atomic_load_explicit(&b->w[full], memory_order_relaxed);
+        uint64_t v = atomic_load_explicit(&b->w[full], memory_order_acquire);
         memcpy(buf + full * 8, &v, len % 8);
       }
       res = 1;
     }
-    atomic_thread_fence(memory_order_acquire);
+    /* The data loads are acquire loads, so this one cannot move above
+     * them (free on x86 and arm64's LDAPR). */
     if (atomic_load_explicit(&c->seq, memory_order_relaxed) != s1)
       continue;
     if (res == 1) {

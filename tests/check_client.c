@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -955,6 +956,69 @@ START_TEST(single_flight_shares_the_error) {
 }
 END_TEST
 
+/* Readers on the lock-free path while the token is replaced again and
+ * again: every read is a whole token the server issued, never a mix. */
+typedef struct rd_arg {
+  pkjwt_client *c;
+  atomic_int *stop;
+  long reads, bad;
+} rd_arg;
+
+static void *reader(void *p) {
+  rd_arg *a = p;
+  char buf[PKJWT_TOKEN_BUF_SIZE];
+  pkjwt_error e;
+  while (!atomic_load(a->stop)) {
+    if (pkjwt_client_get_token_buf(buf, sizeof(buf), NULL, a->c, &e) !=
+        PKJWT_OK) {
+      a->bad++;
+      continue;
+    }
+    /* the endpoint's tokens: 43 base64url characters */
+    if (strlen(buf) != 43 ||
+        strspn(buf, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+                    "opqrstuvwxyz0123456789-_") != 43)
+      a->bad++;
+    a->reads++;
+  }
+  return NULL;
+}
+
+START_TEST(fast_path_reads_during_refreshes) {
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_OK);
+  ck_assert_uint_eq(strlen(t->access_token), 43);
+  pkjwt_token_free(t);
+  atomic_int stop;
+  atomic_init(&stop, 0);
+  rd_arg ra[4];
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) {
+    ra[i] = (rd_arg){c, &stop, 0, 0};
+    ck_assert_int_eq(pthread_create(&th[i], NULL, reader, &ra[i]), 0);
+  }
+  for (int i = 0; i < 20; i++) {
+    pkjwt_client_invalidate(c);
+    ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_OK);
+    pkjwt_token_free(t);
+  }
+  atomic_store(&stop, 1);
+  long reads = 0;
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    ck_assert_int_eq(ra[i].bad, 0);
+    reads += ra[i].reads;
+  }
+  ck_assert_int_gt(reads, 0);
+  /* the readers' own fetches after an invalidate count too */
+  ck_assert_int_ge(stat_int(&g_http, "token_requests"), 21);
+  pkjwt_client_free(c);
+}
+END_TEST
+
 /* ---- events ---- */
 
 START_TEST(events_never_carry_secrets) {
@@ -1222,6 +1286,7 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, invalidate_forces_a_fetch);
   tcase_add_test(tc, single_flight_64_threads_one_request);
   tcase_add_test(tc, single_flight_shares_the_error);
+  tcase_add_test(tc, fast_path_reads_during_refreshes);
   tcase_add_test(tc, events_never_carry_secrets);
   suite_add_tcase(s, tc);
 
