@@ -366,12 +366,60 @@ t "--cache --check: revoked cached token replaced, check passes" \
   eval '[ "$RC" -eq 0 ] && [ "$(h get "$T/out" active)" = true ] &&
   [ "$(stat_of token_requests)" = 4 ]'
 
+# A cache folder others can enter is not used (warning), the token still
+# comes; so is a cache home that is not a folder.
+chmod 755 "$CDIR"
+ctl reset
+tok $COMMON --cache
+t "--cache: folder mode 0755: warning, token, not cached" \
+  eval '[ "$RC" -eq 0 ] && err_has warning && [ "$(lines "$T/out")" = 1 ] &&
+  [ "$(stat_of token_requests)" = 1 ]'
+chmod 700 "$CDIR"
+printf 'not a folder\n' >"$T/xdg-file"
+run env XDG_CACHE_HOME="$T/xdg-file" "$TOKEN" $COMMON --cache
+t "--cache: cache home is a file: warning, token" \
+  eval '[ "$RC" -eq 0 ] && err_has warning && [ "$(lines "$T/out")" = 1 ]'
+
 # A refusal writes no cache file.
 rm -rf "$CDIR"
 tok --key "$K/ec256.key" --client-id cid-ec256 --scope contact-centre:9:9 \
   --base-url "$BASE" --cache
 t "--cache with a refusal: exit 5, no token file" \
   eval 'refused 5 && [ -z "$(cache_files)" ]'
+
+# ---- keys: encrypted, public, --verbose -------------------------------------------
+
+printf 'correct horse battery staple\n' >"$T/pass"
+printf 'wrong\n' >"$T/wrong"
+"$OPENSSL" pkey -in "$K/ec256.key" -aes-256-cbc -passout "file:$T/pass" \
+  -out "$K/enc.key" 2>/dev/null
+"$OPENSSL" pkey -in "$K/ec256.key" -pubout -out "$K/ec256.pub" 2>/dev/null
+chmod 600 "$K/enc.key"
+tok --key "$K/enc.key" --passphrase-file "$T/pass" --client-id cid-ec256 \
+  --scope "$SCOPE" --base-url "$BASE"
+t "encrypted key with --passphrase-file: token" token_only
+tok --key "$K/enc.key" --passphrase-file "$T/wrong" --client-id cid-ec256 \
+  --scope "$SCOPE" --base-url "$BASE"
+t "encrypted key, wrong passphrase: exit 3" refused 3
+tok --key "$K/enc.key" --client-id cid-ec256 --scope "$SCOPE" \
+  --base-url "$BASE"
+t "encrypted key, no passphrase: exit 3" refused 3
+tok --key "$K/ec256.pub" --client-id cid-ec256 --scope "$SCOPE" \
+  --base-url "$BASE"
+t "public key only: exit 3" refused 3
+run env PKJWT_KEY= PKJWT_CLIENT_ID=cid-ec256 PKJWT_SCOPE="$SCOPE" \
+  PKJWT_BASE_URL="$BASE" "$TOKEN"
+t "empty PKJWT_KEY is no key: exit 2" refused 2
+
+ctl misbehave '{"mode": "503", "count": 1}'
+tok $COMMON --verbose
+VTOK=$(cat "$T/out")
+t "--verbose: token on stdout" \
+  eval '[ "$RC" -eq 0 ] && [ "$(lines "$T/out")" = 1 ]'
+t "--verbose: retried and fetched events on stderr" \
+  eval 'err_has "pkjwt-token: retried: " && err_has "pkjwt-token: fetched: "'
+t "--verbose: no token on stderr" no_secret_in_err "$VTOK"
+ctl reset
 
 # ---- refusals ----------------------------------------------------------------------
 
