@@ -10,10 +10,14 @@
 
 #include "client_internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -1243,6 +1247,257 @@ START_TEST(untrusted_certificate_is_refused) {
 }
 END_TEST
 
+/* ---- canned answers: a tiny loopback server inside the test ---- */
+
+static const char *g_canned;   /* the whole HTTP answer */
+static char g_last_req[16384]; /* the last request, head and body */
+static atomic_int g_canned_reqs;
+static atomic_int g_canned_stop;
+static int g_canned_fd = -1;
+
+static void *canned_serve(void *unused) {
+  (void)unused;
+  while (!atomic_load(&g_canned_stop)) {
+    struct pollfd p = {g_canned_fd, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0)
+      continue;
+    int fd = accept(g_canned_fd, NULL, NULL);
+    if (fd < 0)
+      continue;
+    char buf[sizeof(g_last_req)];
+    size_t n = 0;
+    char *hend = NULL;
+    long clen = 0;
+    while (n + 1 < sizeof(buf)) {
+      ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
+      if (r <= 0)
+        break;
+      n += (size_t)r;
+      buf[n] = '\0';
+      if (!hend && (hend = strstr(buf, "\r\n\r\n")) != NULL) {
+        char *cl = strcasestr(buf, "\r\nContent-Length:");
+        clen = cl ? strtol(cl + 17, NULL, 10) : 0;
+      }
+      if (hend && (long)(n - (size_t)(hend + 4 - buf)) >= clen)
+        break;
+    }
+    buf[n] = '\0';
+    memcpy(g_last_req, buf, n + 1);
+    atomic_fetch_add(&g_canned_reqs, 1);
+    (void)send(fd, g_canned, strlen(g_canned), MSG_NOSIGNAL);
+    close(fd);
+  }
+  return NULL;
+}
+
+/* Start the server; its base URL goes to base. */
+static pthread_t canned_start(char *base, size_t n) {
+  g_canned_fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(g_canned_fd, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t al = sizeof(a);
+  ck_assert_int_eq(bind(g_canned_fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  ck_assert_int_eq(listen(g_canned_fd, 16), 0);
+  ck_assert_int_eq(getsockname(g_canned_fd, (struct sockaddr *)&a, &al), 0);
+  snprintf(base, n, "http://127.0.0.1:%d", ntohs(a.sin_port));
+  atomic_store(&g_canned_stop, 0);
+  atomic_store(&g_canned_reqs, 0);
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, canned_serve, NULL), 0);
+  return th;
+}
+
+static void canned_stop(pthread_t th) {
+  atomic_store(&g_canned_stop, 1);
+  pthread_join(th, NULL);
+  close(g_canned_fd);
+}
+
+#define JSON_200(body)                                                         \
+  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: "          \
+  "close\r\n\r\n" body
+
+static const struct {
+  const char *answer;
+  int code;
+  const char *in_message; /* or NULL */
+  int64_t expires_in;
+} canned_cases[] = {
+    {JSON_200("{\"access_token\":\"abc.def\",\"expires_in\":\"900\","
+              "\"token_type\":\"bearer\"}"),
+     PKJWT_OK, NULL, 900},
+    {JSON_200("{\"access_token\":\"abc\",\"expires_in\":300.0,"
+              "\"token_type\":\"BEARER\",\"scope\":\"x\"}"),
+     PKJWT_OK, NULL, 300},
+    {JSON_200("{\"access_token\":\"abc\",\"expires_in\":0,"
+              "\"token_type\":\"Bearer\"}"),
+     PKJWT_ERR_RESPONSE, "expires_in", 0},
+    {JSON_200("{\"access_token\":\"abc\",\"expires_in\":-5,"
+              "\"token_type\":\"Bearer\"}"),
+     PKJWT_ERR_RESPONSE, "expires_in", 0},
+    {JSON_200("{\"access_token\":\"abc\",\"expires_in\":99999999999,"
+              "\"token_type\":\"Bearer\"}"),
+     PKJWT_ERR_RESPONSE, "expires_in", 0},
+    {JSON_200("{\"access_token\":\"abc\",\"expires_in\":\"9x\","
+              "\"token_type\":\"Bearer\"}"),
+     PKJWT_ERR_RESPONSE, "expires_in", 0},
+    {JSON_200("{\"access_token\":\"abc\",\"token_type\":\"Bearer\"}"),
+     PKJWT_ERR_RESPONSE, "expires_in", 0},
+    {JSON_200("{\"access_token\":\"abc\",\"expires_in\":900,"
+              "\"token_type\":\"mac\"}"),
+     PKJWT_ERR_RESPONSE, "not Bearer", 0},
+    {JSON_200("{\"access_token\":\"abc\",\"expires_in\":900}"),
+     PKJWT_ERR_RESPONSE, "token_type", 0},
+    {JSON_200("{\"access_token\":\"abc\",\"access_token\":\"def\","
+              "\"expires_in\":900,\"token_type\":\"Bearer\"}"),
+     PKJWT_ERR_RESPONSE, "repeats", 0},
+    {JSON_200("{\"access_token\":\"a b\",\"expires_in\":900,"
+              "\"token_type\":\"Bearer\"}"),
+     PKJWT_ERR_RESPONSE, "Authorization header", 0},
+    {JSON_200("{\"access_token\":5,\"expires_in\":900,"
+              "\"token_type\":\"Bearer\"}"),
+     PKJWT_ERR_RESPONSE, "access_token", 0},
+    {JSON_200("[1,2]"), PKJWT_ERR_RESPONSE, "not a JSON object", 0},
+    {"HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nConnection: "
+     "close\r\n\r\n<html>no</html>",
+     PKJWT_ERR_HTTP, "HTTP 404", 0},
+    {"HTTP/1.1 302 Found\r\nLocation: https://elsewhere.example/t\r\n"
+     "Content-Length: 0\r\nConnection: close\r\n\r\n",
+     PKJWT_ERR_HTTP, "HTTP 302", 0},
+    {"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+     "Connection: close\r\n\r\n{\"error\":\"invalid_client\","
+     "\"error_description\":\"line one\\nline two\"}",
+     PKJWT_ERR_OAUTH, "line one?line two", 0},
+    {"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
+     "Connection: close\r\n\r\n{\"error\":\"invalid_client\"}",
+     PKJWT_ERR_OAUTH, "invalid_client", 0},
+    {"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
+     "Connection: close\r\n\r\nbad",
+     PKJWT_ERR_HTTP, "HTTP 400", 0},
+};
+
+START_TEST(answers_are_judged) {
+  char base[64];
+  pthread_t th = canned_start(base, sizeof(base));
+  size_t n = sizeof(canned_cases) / sizeof(canned_cases[0]);
+  for (size_t i = 0; i < n; i++) {
+    g_canned = canned_cases[i].answer;
+    atomic_store(&g_canned_reqs, 0);
+    pkjwt_client_options o = opts_for(&g_http, P256);
+    o.base_url = base;
+    pkjwt_client *c = client_for(&o);
+    pkjwt_token *t = NULL;
+    pkjwt_error e;
+    int rc = pkjwt_client_get_token(&t, c, &e);
+    ck_assert_msg(rc == canned_cases[i].code, "case %zu: got %d (%s)", i, rc,
+                  e.message);
+    if (rc == PKJWT_OK) {
+      ck_assert_str_eq(t->token_type, "Bearer");
+      ck_assert_int_eq(t->expires_in, canned_cases[i].expires_in);
+    } else {
+      ck_assert_ptr_null(t);
+      ck_assert_msg(strstr(e.message, canned_cases[i].in_message) != NULL,
+                    "case %zu: message %s", i, e.message);
+    }
+    /* none of these is worth a retry */
+    ck_assert_int_eq(atomic_load(&g_canned_reqs), 1);
+    pkjwt_token_free(t);
+    pkjwt_client_free(c);
+  }
+  canned_stop(th);
+}
+END_TEST
+
+START_TEST(redirect_not_followed_and_named) {
+  char base[64];
+  pthread_t th = canned_start(base, sizeof(base));
+  g_canned = "HTTP/1.1 301 Moved\r\nLocation: https://elsewhere.example/t\r\n"
+             "Content-Length: 0\r\nConnection: close\r\n\r\n";
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.base_url = base;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_HTTP);
+  ck_assert_int_eq(e.http_status, 301);
+  ck_assert_ptr_nonnull(strstr(e.hint, "https://elsewhere.example/t"));
+  ck_assert_int_eq(atomic_load(&g_canned_reqs), 1);
+  pkjwt_client_free(c);
+  canned_stop(th);
+}
+END_TEST
+
+START_TEST(request_has_the_rfc7523_form) {
+  char base[64];
+  pthread_t th = canned_start(base, sizeof(base));
+  g_canned = JSON_200("{\"access_token\":\"abc\",\"expires_in\":900,"
+                      "\"token_type\":\"Bearer\"}");
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.base_url = base;
+  o.scope = "contact-centre:12 34&x";
+  o.client_id = "my client";
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_OK);
+  pkjwt_token_free(t);
+  const char *r = g_last_req;
+  ck_assert_msg(strncmp(r, "POST /id/connect/token HTTP/1.1\r\n", 33) == 0,
+                "%.60s", r);
+  ck_assert_ptr_nonnull(strcasestr(r, "\r\nAccept: application/json\r\n"));
+  ck_assert_ptr_nonnull(
+      strcasestr(r, "\r\nContent-Type: application/x-www-form-urlencoded\r\n"));
+  ck_assert_ptr_nonnull(
+      strstr(r, "\r\nUser-Agent: pkjwt/" PKJWT_VERSION_STRING "\r\n"));
+  const char *body = strstr(r, "\r\n\r\n") + 4;
+  ck_assert_ptr_nonnull(strstr(body, "grant_type=client_credentials"));
+  ck_assert_ptr_nonnull(strstr(body, "client_id=my%20client"));
+  ck_assert_ptr_nonnull(strstr(body, "scope=contact-centre%3A12%2034%26x"));
+  ck_assert_ptr_nonnull(
+      strstr(body, "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-"
+                   "assertion-type%3Ajwt-bearer"));
+  ck_assert_ptr_nonnull(strstr(body, "client_assertion=eyJ"));
+  pkjwt_client_free(c);
+  /* a user agent of one's own */
+  o.user_agent = "my-service/2.0";
+  c = client_for(&o);
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_OK);
+  pkjwt_token_free(t);
+  ck_assert_ptr_nonnull(
+      strstr(g_last_req, "\r\nUser-Agent: my-service/2.0\r\n"));
+  pkjwt_client_free(c);
+  canned_stop(th);
+}
+END_TEST
+
+START_TEST(server_error_is_retried_with_backoff) {
+  char base[64];
+  pthread_t th = canned_start(base, sizeof(base));
+  g_canned =
+      "HTTP/1.1 500 Oops\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.base_url = base;
+  o.retries = 5;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_HTTP);
+  ck_assert_int_eq(e.http_status, 500);
+  ck_assert_int_eq(atomic_load(&g_canned_reqs), 6);
+  ck_assert_int_eq(g_nsleeps, 5);
+  long ceiling = 250;
+  for (int i = 0; i < 5; i++, ceiling *= 2) {
+    ck_assert_int_ge(g_sleeps[i], 0);
+    ck_assert_int_le(g_sleeps[i], ceiling > 8000 ? 8000 : ceiling);
+  }
+  pkjwt_client_free(c);
+  canned_stop(th);
+}
+END_TEST
+
 /* ---- the run ---- */
 
 static Suite *make_suite(void) {
@@ -1274,6 +1529,10 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, error_in_a_200_is_refused);
   tcase_add_test(tc, invalid_client_not_retried);
   tcase_add_test(tc, slow_answer_times_out);
+  tcase_add_test(tc, answers_are_judged);
+  tcase_add_test(tc, redirect_not_followed_and_named);
+  tcase_add_test(tc, request_has_the_rfc7523_form);
+  tcase_add_test(tc, server_error_is_retried_with_backoff);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("cache");
