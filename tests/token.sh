@@ -489,6 +489,11 @@ ctl reset
 
 tok $COMMON --alg HS256
 t "--alg HS256: exit 2" refused 2
+before=$(stat_of token_requests)
+tok $COMMON --alg ES384
+t "--alg ES384 with a P-256 key: exit 2, no request" \
+  eval 'refused 2 && err_has "pkjwt-token: --alg: " &&
+  [ "$(stat_of token_requests)" = "$before" ]'
 tok $COMMON --timeout soon
 t "--timeout soon: exit 2" refused 2
 tok $COMMON --bogus

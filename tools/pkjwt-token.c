@@ -240,8 +240,7 @@ static int resolve_endpoints(struct endpoints *e, const struct settings *s) {
   return 0;
 }
 
-/* ---- printing -------------------------------------------------------------
- */
+/* ---- printing ------------------------------------------------------------ */
 
 /* Print a block (JSON) to stdout with exactly one trailing newline. */
 static int print_block(const char *s) {
@@ -269,6 +268,8 @@ static int report_request_error(const char *subject, int code,
     else if (exit_code == CLI_EXIT_OK)
       exit_code = CLI_EXIT_FAIL;
   }
+  if (code == PKJWT_ERR_ALG)
+    subject = "--alg"; /* the alg does not fit the key: no request went out */
   const char *what = pkjwt_strerror(code);
   /* the library often names the URL itself; do not say it twice */
   const char *msg = err->message;
@@ -296,8 +297,7 @@ static int report_request_error(const char *subject, int code,
   return exit_code;
 }
 
-/* ---- events ---------------------------------------------------------------
- */
+/* ---- events -------------------------------------------------------------- */
 
 static const char *event_name(pkjwt_event ev) {
   switch (ev) {
@@ -324,7 +324,7 @@ static void verbose_line(const struct settings *s, const char *subject,
     cli_error(0, subject, "%s", msg);
 }
 
-/* ---- the token cache -------------------------------------------------------
+/* ---- the token cache ------------------------------------------------------
  *
  * One file per (token endpoint, client id, scope, key thumbprint), named by
  * the SHA-256 of those, in $XDG_CACHE_HOME/pkjwt (0700). The file (0600) is
@@ -691,8 +691,7 @@ static void cache_drop(const struct cache *c) {
     cli_error(0, c->path, "warning: cannot remove: %s", strerror(errno));
 }
 
-/* ---- main ------------------------------------------------------------------
- */
+/* ---- main ---------------------------------------------------------------- */
 
 static int parse_args(struct settings *s, int argc, char **argv) {
   struct option longopts[N_OPTIONS + 1];
