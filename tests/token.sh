@@ -8,7 +8,7 @@
 # stdout, --json, --check, the environment, every algorithm, the audience
 # modes, the cache, and every refusal with its exit code, its one to three
 # lines on stderr and an empty stdout. Ends with "N passed, N failed".
-# shellcheck disable=SC2016,SC2086
+# shellcheck disable=SC2013,SC2016,SC2086
 set -u
 
 PYTHON3=${PYTHON3:-/usr/bin/python3}
@@ -501,6 +501,13 @@ t "unknown option: exit 2" refused 2
 tok --help
 t "--help: usage on stdout, exit 0" \
   eval '[ "$RC" -eq 0 ] && grep -q -- --client-id "$T/out" && err_empty'
+missing=""
+for o in $(sed -n 's/^  \(--[a-z-]*\).*/\1/p' "$T/out"); do
+  grep -q -- "$(printf '%s' "$o" | sed 's/-/\\\\-/g')" \
+    "$srcdir/docs/pkjwt-token.1" || missing="$missing $o"
+done
+t "every option in --help is in the man page${missing:+ (missing:$missing)}" \
+  [ -z "$missing" -a "$(grep -c '^  --' "$T/out")" -ge 20 ]
 tok --version
 t "--version: exit 0" eval '[ "$RC" -eq 0 ] && grep -q pkjwt-token "$T/out"'
 
