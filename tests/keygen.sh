@@ -588,6 +588,25 @@ tl_check "stdout write error: exit 1, one line, no files left" sh -c "
   test $rc = 1 && test \"\$(wc -l <'$TL_PRIV/full-err')\" = 1 &&
   test ! -e full.key && test ! -e full.crt"
 
+# ---- the man page's EXAMPLES run as written -----------------------------------
+
+mkdir "$TL_PRIV/bin" examples
+ln -s "$K" "$TL_PRIV/bin/pkjwt-keygen"
+cp pass.txt examples/pass.txt
+"$K" new --out examples/old.key --quiet >/dev/null 2>&1
+"$K" new --out examples/new.key --quiet >/dev/null 2>&1
+sed -n '/^\.SH EXAMPLES/,/^\.SH /p' "$MAN" |
+  sed -n '/^\.nf/,/^\.fi/p' | sed 's/\\-/-/g; s/\\e/\\/g' |
+  awk '/^\.nf/ { n++; next } /^\.fi/ { next } { print > (dir "/example-" n) }' \
+    dir="$TL_PRIV"
+n_ex=0
+for ex in "$TL_PRIV"/example-*; do
+  n_ex=$((n_ex + 1))
+  tl_expect_ok "man page example: $(head -n 1 "$ex")" sh -c \
+    "cd examples && PATH='$TL_PRIV/bin':\"\$PATH\" && set -e && . '$ex'"
+done
+tl_check "the man page has examples ($n_ex)" test "$n_ex" -ge 4
+
 # ---- keys-example: the committed files agree with each other ---------------
 
 for n in ec-p256 rsa-3072; do
