@@ -155,6 +155,15 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
                        group);
       goto fail;
     }
+    /* A key read with explicit curve parameters or compressed points is
+     * still P-256/384/521; write it out the way everyone reads it: named
+     * curve, uncompressed point. */
+    (void)EVP_PKEY_set_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING,
+                                         OSSL_PKEY_EC_ENCODING_GROUP);
+    (void)EVP_PKEY_set_utf8_string_param(
+        pkey, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+        OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED);
+    ERR_clear_error();
     type = PKJWT_KEY_EC;
     (void)alg_bits_of_curve(curve, &alg, &bits);
     has_private = has_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY);

@@ -342,6 +342,55 @@ START_TEST(load_ec_formats) {
 }
 END_TEST
 
+/* Explicit curve parameters and compressed points load as the named curve
+ * and are written back the usual way (named curve OID, uncompressed). */
+START_TEST(load_ec_encodings_normalised) {
+  char *src = ossl_make("ec.pem", "genpkey -algorithm EC -pkeyopt "
+                                  "ec_paramgen_curve:P-256 -out '%s'");
+  pkjwt_key *ref = load_ok(src, NULL);
+  char *want = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_key_public_pem(&want, ref, &e), PKJWT_OK);
+  char a1[512], a2[512];
+  snprintf(a1, sizeof(a1), "pkey -in '%s' -ec_param_enc explicit -out '%%s'",
+           src);
+  snprintf(a2, sizeof(a2),
+           "ec -in '%s' -conv_form compressed -pubout -out '%%s'", src);
+  char *expl = ossl_make("explicit.pem", a1);
+  char *comp = ossl_make("compressed.pem", a2);
+  char *dump = NULL;
+  ck_assert_int_eq(sh(&dump, "'%s' asn1parse -in '%s'", test_openssl(), expl),
+                   0);
+  ck_assert_msg(strstr(dump, ":prime256v1") == NULL, "not explicit: %s", dump);
+  free(dump);
+  const char *files[] = {expl, comp};
+  for (int i = 0; i < 2; i++) {
+    pkjwt_key *k = load_ok(files[i], NULL);
+    ck_assert_str_eq(pkjwt_key_get_curve(k), "P-256");
+    ck_assert_int_eq(pkjwt_key_equal_public(k, ref), 1);
+    char *pem = NULL;
+    ck_assert_int_eq(pkjwt_key_public_pem(&pem, k, &e), PKJWT_OK);
+    ck_assert_str_eq(pem, want);
+    pkjwt_str_free(pem);
+    if (i == 0) {
+      char *out = in_dir("out.pem");
+      ck_assert_int_eq(pkjwt_key_write_private(k, out, NULL, &e), PKJWT_OK);
+      ck_assert_int_eq(
+          sh(&dump, "'%s' asn1parse -in '%s'", test_openssl(), out), 0);
+      ck_assert_msg(strstr(dump, ":prime256v1") != NULL, "%s", dump);
+      free(dump);
+      free(out);
+    }
+    pkjwt_key_free(k);
+  }
+  pkjwt_str_free(want);
+  pkjwt_key_free(ref);
+  free(expl);
+  free(comp);
+  free(src);
+}
+END_TEST
+
 START_TEST(load_rsa_formats) {
   char *src = ossl_make("rsa.pem", "genpkey -algorithm RSA -pkeyopt "
                                    "rsa_keygen_bits:2048 -out '%s'");
@@ -1048,6 +1097,7 @@ static Suite *make_suite(void) {
   tcase_add_checked_fixture(load, setup, teardown);
   tcase_set_timeout(load, 300);
   tcase_add_test(load, load_ec_formats);
+  tcase_add_test(load, load_ec_encodings_normalised);
   tcase_add_test(load, load_rsa_formats);
   tcase_add_test(load, load_encrypted_pkcs8);
   tcase_add_test(load, load_refuses_other_types);
