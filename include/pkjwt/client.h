@@ -79,7 +79,11 @@ typedef struct pkjwt_client_options {
 /**
  * Make a client. Strings in opts are copied; opts->key is borrowed. URLs must
  * be https, except plain http to a loopback host (127.0.0.0/8, ::1,
- * localhost): anything else fails with PKJWT_ERR_INSECURE.
+ * localhost): anything else fails with PKJWT_ERR_INSECURE. Proxies come from
+ * the usual environment variables (https_proxy, no_proxy...), except that a
+ * loopback host is never reached through a proxy. One trailing '/' of
+ * base_url is dropped. retries is -1 (3) to 10; ca_file must be readable
+ * (PKJWT_ERR_IO); a public key fails with PKJWT_ERR_NO_PRIVATE_KEY.
  * No request is sent here. Free with pkjwt_client_free().
  */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
@@ -106,8 +110,16 @@ PKJWT_EXPORT void pkjwt_token_free(pkjwt_token *token);
  * max(60 s, 10 % of its lifetime) remains, else a new one (single flight:
  * concurrent callers wait for one request). If a refresh fails while the
  * cached token is still valid, the cached token is returned and err->warning
- * says the refresh failed. *out is a copy the caller frees with
- * pkjwt_token_free().
+ * says the refresh failed; for 5 s after such a failure the cached token is
+ * returned (with the warning) without a new request. While one thread
+ * refreshes a token that is still valid, other threads get that token at
+ * once instead of waiting; with no valid token they wait for the one
+ * request and all get its result or its error. A token living two minutes
+ * or less is reused for half its life. Each attempt signs a new assertion
+ * (new jti) on the real clock, whatever opts->clock says. Retries: network
+ * errors (not TLS verification failures), 408, 429 and 5xx, after a
+ * full-jitter backoff (250 ms doubling to 8 s) or the server's Retry-After
+ * (at most 30 s). *out is a copy the caller frees with pkjwt_token_free().
  * Errors: PKJWT_ERR_NETWORK, PKJWT_ERR_TIMEOUT, PKJWT_ERR_OAUTH (err has
  * http_status, oauth_error, the server's error_description as message, and a
  * hint), PKJWT_ERR_HTTP, PKJWT_ERR_RESPONSE, signing errors.
