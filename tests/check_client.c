@@ -960,6 +960,57 @@ START_TEST(single_flight_shares_the_error) {
 }
 END_TEST
 
+typedef struct bg_arg {
+  pkjwt_client *c;
+  int rc;
+  char token[PKJWT_TOKEN_BUF_SIZE];
+} bg_arg;
+
+static void *bg_get(void *p) {
+  bg_arg *a = p;
+  pkjwt_error e;
+  a->rc =
+      pkjwt_client_get_token_buf(a->token, sizeof(a->token), NULL, a->c, &e);
+  return NULL;
+}
+
+START_TEST(valid_token_served_while_refresh_runs) {
+  g_now = (int64_t)time(NULL);
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.clock = fake_clock;
+  o.clock_userdata = &g_now;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *old = NULL, *t = NULL;
+  pkjwt_error e;
+  ck_assert_int_eq(pkjwt_client_get_token(&old, c, &e), PKJWT_OK);
+  /* due for refresh, still valid; the refresh's answer takes 2 s */
+  g_now += 850;
+  misbehave(&g_http, "{\"mode\": \"slow\", \"count\": 1, \"delay\": 2}");
+  bg_arg a = {c, -1, ""};
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, bg_get, &a), 0);
+  /* wait (bounded) until the refresh is at the server */
+  for (int i = 0; i < 200 && stat_int(&g_http, "token_requests") < 2; i++)
+    usleep(20000);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 2);
+  /* meanwhile another caller gets the old, valid token without waiting
+   * for the refresh: the refresh has not answered yet */
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_OK);
+  ck_assert_str_eq(t->access_token, old->access_token);
+  ck_assert_int_eq(stat_int(&g_http, "token_successes"), 1);
+  pkjwt_token_free(t);
+  pthread_join(th, NULL);
+  ck_assert_int_eq(a.rc, PKJWT_OK);
+  ck_assert_str_ne(a.token, old->access_token);
+  ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_OK);
+  ck_assert_str_eq(t->access_token, a.token);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 2);
+  pkjwt_token_free(t);
+  pkjwt_token_free(old);
+  pkjwt_client_free(c);
+}
+END_TEST
+
 /* Readers on the lock-free path while the token is replaced again and
  * again: every read is a whole token the server issued, never a mix. */
 typedef struct rd_arg {
@@ -1546,6 +1597,7 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, single_flight_64_threads_one_request);
   tcase_add_test(tc, single_flight_shares_the_error);
   tcase_add_test(tc, fast_path_reads_during_refreshes);
+  tcase_add_test(tc, valid_token_served_while_refresh_runs);
   tcase_add_test(tc, events_never_carry_secrets);
   suite_add_tcase(s, tc);
 
