@@ -7,7 +7,9 @@
  *     pthread_mutex_lock/unlock pair on this machine, memcpy_ns the cost of
  *     copying the token's bytes into a private buffer on N threads (the
  *     floor for any API that hands the token over, and a measure of how
- *     this machine's cores scale).
+ *     this machine's cores scale); own_client_ns (2 threads) is the same
+ *     get with each thread on its own client, so nothing at all is shared:
+ *     if it matches ns_per_get, sharing a client costs nothing.
  *   {"bench":"token_cached_copy",...} the same through
  *     pkjwt_client_get_token(), which hands back a malloc'd copy.
  *   {"bench":"token_stampede","threads":64,"requests":R}
@@ -155,6 +157,9 @@ static void *run(void *p) {
   return NULL;
 }
 
+/* When set, thread 1 uses this client instead: no sharing at all. */
+static pkjwt_client *own_client;
+
 /* Per-call time seen by each thread, averaged over the threads. */
 static double measure(pkjwt_client *c, int threads, int copy) {
   pthread_barrier_t bar;
@@ -162,7 +167,8 @@ static double measure(pkjwt_client *c, int threads, int copy) {
   run_arg args[2];
   pthread_t th[2];
   for (int i = 0; i < threads; i++) {
-    args[i] = (run_arg){c, &bar, copy, copy ? COPY_ITERS : ITERS, 0, 0};
+    pkjwt_client *ci = (i == 1 && c && own_client) ? own_client : c;
+    args[i] = (run_arg){ci, &bar, copy, copy ? COPY_ITERS : ITERS, 0, 0};
     pthread_create(&th[i], NULL, run, &args[i]);
   }
   double sum = 0;
@@ -251,12 +257,27 @@ int main(void) {
   }
   int requests = atomic_load(&srv_requests);
 
+  /* A second client, so that two threads can run with nothing shared. */
+  pkjwt_client *c2 = NULL;
+  char tmp[PKJWT_TOKEN_BUF_SIZE];
+  if (pkjwt_client_new(&c2, &o, &err) != PKJWT_OK ||
+      pkjwt_client_get_token_buf(tmp, sizeof(tmp), NULL, c2, &err) !=
+          PKJWT_OK) {
+    fprintf(stderr, "bench_token: %s\n", err.message);
+    return 1;
+  }
   double base_ns = mutex_baseline();
   for (int n = 1; n <= 2; n++) {
     double get = measure(c, n, 0), floor_ns = measure(NULL, n, 0);
     printf("{\"bench\":\"token_cached\",\"threads\":%d,\"ns_per_get\":%.1f,"
-           "\"baseline_ns\":%.1f,\"memcpy_ns\":%.1f}\n",
+           "\"baseline_ns\":%.1f,\"memcpy_ns\":%.1f",
            n, get, base_ns, floor_ns);
+    if (n == 2) {
+      own_client = c2;
+      printf(",\"own_client_ns\":%.1f", measure(c, 2, 0));
+      own_client = NULL;
+    }
+    printf("}\n");
   }
   for (int n = 1; n <= 2; n++)
     printf("{\"bench\":\"token_cached_copy\",\"threads\":%d,"
@@ -266,6 +287,7 @@ int main(void) {
          requests);
 
   pkjwt_client_free(c);
+  pkjwt_client_free(c2);
   pkjwt_key_free(key);
   atomic_store(&srv_stop, 1);
   pthread_join(srv, NULL);
