@@ -546,6 +546,9 @@ $F "cert of a public key" 3 "${P}ec-P-256\.jwk: .*private" \
   "$K" cert --key ec-P-256.jwk --out c.crt
 $F "certificate not for the key" 3 "${P}rsa-2048\.crt: .*not for the key" \
   "$K" export --key ec-P-256.key --cert rsa-2048.crt --format jwk
+$F "a key others can read, then a failure: only the error line" 3 \
+  "${P}rsa-2048\.crt: .*not for the key" \
+  "$K" export --key shared.key --cert rsa-2048.crt --format jwk
 $F "export without --format" 2 "${P}--format: " "$K" export --key ec.key
 $F "export --format bogus" 2 "${P}--format: .*bogus" \
   "$K" export --key ec.key --format bogus

@@ -31,6 +31,8 @@ static const char upload_hint[] = "Upload this in Organisation Settings → "
 
 /* ---- small helpers ------------------------------------------------------ */
 
+static void flush_warnings(void);
+
 /* Wipe len bytes (they may hold a private key), then free. */
 static void wipe_free(char *p, size_t len) {
   if (!p)
@@ -44,6 +46,7 @@ static void wipe_free(char *p, size_t len) {
 /* Print s to stdout, adding a newline unless it ends with one. */
 static int print_result(const char *s) {
   size_t n = strlen(s);
+  flush_warnings();
   if (n > 0 && s[n - 1] == '\n') {
     if (fputs(s, stdout) == EOF || fflush(stdout) != 0)
       return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
@@ -93,9 +96,42 @@ static int check_one_stdin(const kg_args *a) {
   return 0;
 }
 
-/* A library failure while reading or writing path: the one error line. */
+/*
+ * Warnings (a key file others can read) are held back until the command
+ * succeeds, then printed before the result: a failure prints its one line
+ * and nothing else.
+ */
+#define KG_MAX_WARNINGS 8
+static char warnings[KG_MAX_WARNINGS][PKJWT_ERROR_MESSAGE_MAX + 64];
+static int n_warnings;
+
+static void defer_text(const char *subject, const char *text) {
+  if (text[0] && n_warnings < KG_MAX_WARNINGS)
+    snprintf(warnings[n_warnings++], sizeof(warnings[0]), "%s: warning: %s",
+             subject, text);
+}
+
+static void defer_warning(const char *subject, const pkjwt_error *err) {
+  defer_text(subject, err->warning);
+}
+
+static void flush_warnings(void) {
+  for (int i = 0; i < n_warnings; i++)
+    cli_error(0, NULL, "%s", warnings[i]);
+  n_warnings = 0;
+}
+
+/* The one error line for a library failure; its warning is dropped. */
+static int fail_with(int exit_code, const char *subject,
+                     const pkjwt_error *err) {
+  pkjwt_error e = *err;
+  e.warning[0] = '\0';
+  return cli_pkjwt_error(exit_code, subject, &e);
+}
+
+/* A library failure while reading or writing path. */
 static int lib_fail(const char *subject, const pkjwt_error *err) {
-  return cli_pkjwt_error(cli_exit_for(err->code), subject, err);
+  return fail_with(cli_exit_for(err->code), subject, err);
 }
 
 static int starts_with_brace(const char *s, size_t len) {
@@ -165,14 +201,13 @@ static int load_key(pkjwt_key **out, int *encrypted, const char *path,
     pkjwt_key_free(*out);
     *out = NULL;
     if (rc == PKJWT_ERR_PASSPHRASE && !pass) {
-      cli_warning(path, &err);
       return cli_error(CLI_EXIT_INPUT, path,
                        "the key is encrypted; give its passphrase with "
                        "--passphrase-file");
     }
     return lib_fail(path, &err);
   }
-  cli_warning(path, &err);
+  defer_warning(path, &err);
   return 0;
 }
 
@@ -197,7 +232,7 @@ static int load_cert(pkjwt_cert **out, const char *path) {
     *out = NULL;
     return lib_fail(path, &err);
   }
-  cli_warning(path, &err);
+  defer_warning(path, &err);
   return 0;
 }
 
@@ -232,7 +267,7 @@ static int cert_options(pkjwt_cert_options *opts, const kg_args *a) {
 static int cert_fail(const kg_args *a, const char *path,
                      const pkjwt_error *err) {
   if (err->code == PKJWT_ERR_INVALID_ARG && a->seen[KG_O_SUBJECT])
-    return cli_pkjwt_error(CLI_EXIT_USAGE, "--subject", err);
+    return fail_with(CLI_EXIT_USAGE, "--subject", err);
   return lib_fail(path, err);
 }
 
@@ -250,6 +285,7 @@ static void print_note(const char *key_path, const pkjwt_key *key,
                        int encrypted, const char *cert_path,
                        const pkjwt_cert *cert) {
   char desc[32], until[32];
+  flush_warnings();
   describe_key(desc, sizeof(desc), key);
   if (key_path)
     fprintf(stderr, "Private key:  %s (%s, PKCS#8 PEM, mode 0600, %s)\n",
@@ -346,10 +382,10 @@ int kg_cmd_new(const kg_args *a) {
     rc = pkjwt_key_generate_ec(&key, a->val[KG_O_CURVE], &err);
   if (rc != PKJWT_OK) {
     /* The options chose the size or curve: a usage error. */
-    rc = cli_pkjwt_error(rc == PKJWT_ERR_WEAK_KEY || rc == PKJWT_ERR_KEY_TYPE
-                             ? CLI_EXIT_USAGE
-                             : cli_exit_for(rc),
-                         out, &err);
+    rc = fail_with(rc == PKJWT_ERR_WEAK_KEY || rc == PKJWT_ERR_KEY_TYPE
+                       ? CLI_EXIT_USAGE
+                       : cli_exit_for(rc),
+                   out, &err);
     goto done;
   }
   if (cert_path) {
@@ -671,6 +707,7 @@ static int key_facts(json_t *obj, const pkjwt_key *key, int with_private,
 static int print_text(const json_t *obj) {
   const char *name;
   json_t *v;
+  flush_warnings();
   json_object_foreach((json_t *)obj, name, v) {
     char label[32];
     snprintf(label, sizeof(label), "%s:", name);
@@ -742,12 +779,14 @@ int kg_cmd_info(const kg_args *a) {
     bad |=
         json_set(obj, "x5t#S256", json_string(pkjwt_cert_get_x5t_s256(cert)));
     bad |= key_facts(obj, key, 0, 0);
+    char note[128] = "";
     if (expired)
-      cli_error(0, cert_path, "warning: the certificate expired on %s", na);
+      snprintf(note, sizeof(note), "the certificate expired on %s", na);
     else if (days <= KG_EXPIRY_WARN_DAYS)
-      cli_error(0, cert_path,
-                "warning: the certificate expires in %ld day%s, on %s", days,
-                days == 1 ? "" : "s", na);
+      snprintf(note, sizeof(note),
+               "the certificate expires in %ld day%s, on %s", days,
+               days == 1 ? "" : "s", na);
+    defer_text(cert_path, note);
   }
   if (bad) {
     rc = cli_error(CLI_EXIT_FAIL, subject, "out of memory");
