@@ -68,7 +68,16 @@ typedef struct pkjwt_sign_options {
  * OpenSSL's CSPRNG, base64url), iat, exp = iat + lifetime, nbf if asked.
  * ES signatures are raw R||S of fixed width (RFC 7518 3.4); PS uses a salt
  * as long as the hash. Thread-safe: many threads may sign with one key.
- * *out is the caller's: free it with pkjwt_str_free().
+ * The jti randomness comes from RAND_bytes in blocks kept per thread; a
+ * child made by fork() starts with an empty block, never its parent's.
+ * *out is the caller's: free it with pkjwt_str_free() (which wipes it).
+ * Errors: PKJWT_ERR_INVALID_ARG (client_id or audience missing or empty, a
+ * string over 8 KiB or not UTF-8, lifetime <= 0 or > 3600 without
+ * allow_long_lifetime, x5t without cert, extra_claims not a JSON object or
+ * setting iss/sub/aud/exp/iat/nbf/jti: the message names the claim),
+ * PKJWT_ERR_ALG (an ES alg on another curve, RS/PS on an EC key, an
+ * unknown alg), PKJWT_ERR_NO_PRIVATE_KEY (a public-only key),
+ * PKJWT_ERR_CERT (cert does not certify key), PKJWT_ERR_CRYPTO, NOMEM.
  */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_assertion_sign(char **out, const pkjwt_key *key,
