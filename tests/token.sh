@@ -189,7 +189,8 @@ SCOPE=contact-centre:1234:5678
 CLIENTS="--client cid-ec256:$SCOPE:$K/ec256.b64 \
   --client cid-ec384:$SCOPE:$K/ec384.jwk \
   --client cid-ec521:$SCOPE:$K/ec521.b64 \
-  --client cid-rsa:$SCOPE:$K/rsa.jwk"
+  --client cid-rsa:$SCOPE:$K/rsa.jwk \
+  --client cid-noproduct:contact-centre:$K/ec256.b64"
 
 # start NAME ARGS...: start a server, set PORT; 1 when it does not start.
 start() {
@@ -246,6 +247,13 @@ t "--check: tenant and user from the scope" \
   [ "$(h get "$T/out" tenant_id)" = 1234 -a "$(h get "$T/out" user_id)" = 5678 ]
 t "--check: one check request sent" \
   [ "$(stat_of check_requests)" = $((before + 1)) ]
+
+# A client with no Contact Centre user behind its scope: 403 at the check.
+tok --key "$K/ec256.key" --client-id cid-noproduct --scope contact-centre \
+  --base-url "$BASE" --check
+t "--check answered 403: exit 5, 1-3 lines, empty stdout" refused 5
+t "--check answered 403: says so, with the product-access hint" \
+  eval 'err_has "HTTP 403" && err_has "pkjwt-token: hint: .*product access"'
 
 # ---- environment ------------------------------------------------------------------
 
@@ -532,6 +540,13 @@ if sh "$srcdir/tests/endpoint/make-test-ca.sh" "$TLS" >"$T/ca.log" 2>&1; then
   tok --key "$K/ec256.key" --client-id cid-ec256 --scope "$SCOPE" \
     --base-url "$UBASE" --cacert "$TLS/ca.pem" --retries 0
   t "https with an untrusted certificate: exit 4" refused 4
+  # A token this server never issued: 401 at its check endpoint.
+  tok --key "$K/ec256.key" --client-id cid-ec256 --scope "$SCOPE" \
+    --base-url "$BASE" --cacert "$TLS/ca.pem" --check \
+    --check-endpoint "$SBASE/contactcentre5/accesstokeninformation"
+  t "--check answered 401: exit 5, 1-3 lines, empty stdout" refused 5
+  t "--check answered 401: says so, with a hint" \
+    eval 'err_has "HTTP 401" && err_has "pkjwt-token: hint: .*expired"'
 else
   nok "make-test-ca.sh failed: $(tail -n 3 "$T/ca.log")"
 fi
