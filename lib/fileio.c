@@ -117,7 +117,7 @@ int pkjwt__read_file(unsigned char **out, size_t *len, mode_t *mode,
   return PKJWT_OK;
 }
 
-/* Split path into its folder ("." when none) and check it is usable. */
+/* The folder part of path ("." when there is none), malloc'd. */
 static char *folder_of(const char *path) {
   const char *slash = strrchr(path, '/');
   if (!slash)

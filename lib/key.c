@@ -333,7 +333,7 @@ static long pem_key_offset(const unsigned char *data, size_t len, char *label,
   long first = -1, pub = -1;
   char first_label[64] = "", pub_label[64] = "";
   for (size_t i = 0; i + blen <= len; i++) {
-    if (memcmp(data + i, begin, blen) != 0 || (i > 0 && data[i - 1] != '\n'))
+    if (memcmp(data + i, begin, blen) != 0)
       continue;
     char lab[64];
     size_t n = 0, j = i + blen;

@@ -391,6 +391,41 @@ START_TEST(load_ec_encodings_normalised) {
 }
 END_TEST
 
+/* PEM as editors and Windows leave it: a UTF-8 BOM, CRLF line ends, text
+ * around the block. */
+START_TEST(load_pem_with_bom_crlf_and_text) {
+  char *src = ossl_make("ec.pem", "genpkey -algorithm EC -pkeyopt "
+                                  "ec_paramgen_curve:P-256 -out '%s'");
+  pkjwt_key *ref = load_ok(src, NULL);
+  size_t len = 0;
+  char *pem = test_read_file(src, &len);
+  size_t n = 3 + 2 * len + 64;
+  char *buf = malloc(n), *q = buf;
+  memcpy(q, "\xef\xbb\xbf", 3);
+  q += 3;
+  memcpy(q, "my key:\r\n", 9);
+  q += 9;
+  for (size_t i = 0; i < len; i++) {
+    if (pem[i] == '\n')
+      *q++ = '\r';
+    *q++ = pem[i];
+  }
+  memcpy(q, "trailing words\r\n", 16);
+  q += 16;
+  pkjwt_key *k = NULL;
+  pkjwt_error e;
+  int rc = pkjwt_key_load_mem(&k, buf, (size_t)(q - buf), NULL, &e);
+  ck_assert_msg(rc == PKJWT_OK, "%s", e.message);
+  ck_assert_int_eq(pkjwt_key_equal_public(k, ref), 1);
+  ck_assert_int_eq(pkjwt_key_has_private(k), 1);
+  pkjwt_key_free(k);
+  free(buf);
+  free(pem);
+  pkjwt_key_free(ref);
+  free(src);
+}
+END_TEST
+
 START_TEST(load_rsa_formats) {
   char *src = ossl_make("rsa.pem", "genpkey -algorithm RSA -pkeyopt "
                                    "rsa_keygen_bits:2048 -out '%s'");
@@ -1098,6 +1133,7 @@ static Suite *make_suite(void) {
   tcase_set_timeout(load, 300);
   tcase_add_test(load, load_ec_formats);
   tcase_add_test(load, load_ec_encodings_normalised);
+  tcase_add_test(load, load_pem_with_bom_crlf_and_text);
   tcase_add_test(load, load_rsa_formats);
   tcase_add_test(load, load_encrypted_pkcs8);
   tcase_add_test(load, load_refuses_other_types);
