@@ -90,7 +90,8 @@ struct pkjwt_client {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   /* under mu */
-  pkjwt_token *cached;
+  pkjwt_token *cached; /* made by token_make */
+  size_t cached_size;
   int64_t refresh_at;
   int64_t retry_not_before;
   int fetching;
@@ -325,9 +326,51 @@ static long backoff_ms(int retry_index) {
 
 /* ---- tokens ---- */
 
+/*
+ * A token is one allocation: the struct, then access_token, token_type,
+ * scope and response_json. One malloc and one wipe per copy instead of
+ * five; the cached token's copy is a memcpy and four pointer fix-ups.
+ * pkjwt_token_free knows the layout by access_token pointing just past the
+ * struct.
+ */
+static size_t token_size(const pkjwt_token *t) {
+  return sizeof(*t) + strlen(t->access_token) + 1 + strlen(t->token_type) + 1 +
+         (t->scope ? strlen(t->scope) + 1 : 0) + strlen(t->response_json) + 1;
+}
+
+static char *put(char **at, const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = *at;
+  memcpy(d, s, n);
+  *at += n;
+  return d;
+}
+
+static pkjwt_token *token_make(const char *access_token, const char *type,
+                               const char *scope, const char *json,
+                               int64_t expires_in, int64_t expires_at) {
+  pkjwt_token proto = {(char *)access_token, (char *)type, (char *)scope,
+                       expires_in,           expires_at,   (char *)json};
+  pkjwt_token *t = malloc(token_size(&proto));
+  if (!t)
+    return NULL;
+  char *at = (char *)(t + 1);
+  t->access_token = put(&at, access_token);
+  t->token_type = put(&at, type);
+  t->scope = scope ? put(&at, scope) : NULL;
+  t->response_json = put(&at, json);
+  t->expires_in = expires_in;
+  t->expires_at = expires_at;
+  return t;
+}
+
 void pkjwt_token_free(pkjwt_token *t) {
   if (!t)
     return;
+  if (t->access_token == (char *)(t + 1)) {
+    pkjwt__cleanse_free(t, token_size(t));
+    return;
+  }
   pkjwt_str_free(t->access_token);
   pkjwt_str_free(t->token_type);
   pkjwt_str_free(t->scope);
@@ -336,22 +379,18 @@ void pkjwt_token_free(pkjwt_token *t) {
   free(t);
 }
 
-static int token_dup(pkjwt_token **out, const pkjwt_token *t,
+/* Copy a token made by token_make, whose size is known. */
+static int token_dup(pkjwt_token **out, const pkjwt_token *t, size_t size,
                      pkjwt_error *err) {
-  pkjwt_token *d = calloc(1, sizeof(*d));
+  pkjwt_token *d = malloc(size);
   if (!d)
     return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
-  d->access_token = pkjwt__strdup(t->access_token);
-  d->token_type = pkjwt__strdup(t->token_type);
-  d->scope = pkjwt__strdup(t->scope);
-  d->response_json = pkjwt__strdup(t->response_json);
-  d->expires_in = t->expires_in;
-  d->expires_at = t->expires_at;
-  if (!d->access_token || !d->token_type || !d->response_json ||
-      (t->scope && !d->scope)) {
-    pkjwt_token_free(d);
-    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
-  }
+  memcpy(d, t, size);
+  const char *base = (const char *)t;
+  d->access_token = (char *)d + (t->access_token - base);
+  d->token_type = (char *)d + (t->token_type - base);
+  d->scope = t->scope ? (char *)d + (t->scope - base) : NULL;
+  d->response_json = (char *)d + (t->response_json - base);
   *out = d;
   return PKJWT_OK;
 }
@@ -603,20 +642,10 @@ static int parse_success(pkjwt_token **out, json_t *j, const char *body,
                        "token endpoint: expires_in is not a number of seconds "
                        "between 1 and %ld",
                        EXPIRES_IN_MAX);
-  pkjwt_token *t = calloc(1, sizeof(*t));
+  pkjwt_token *t =
+      token_make(at, "Bearer", scope, body, expires_in, now + expires_in);
   if (!t)
     return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
-  t->access_token = pkjwt__strdup(at);
-  t->token_type = pkjwt__strdup("Bearer");
-  t->scope = pkjwt__strdup(scope);
-  t->response_json = pkjwt__strdup(body);
-  t->expires_in = expires_in;
-  t->expires_at = now + expires_in;
-  if (!t->access_token || !t->token_type || !t->response_json ||
-      (scope && !t->scope)) {
-    pkjwt_token_free(t);
-    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
-  }
   *out = t;
   return PKJWT_OK;
 }
@@ -889,6 +918,7 @@ static int ensure_token(pkjwt_client *c, pkjwt_error *err) {
       }
       pkjwt_token_free(c->cached);
       c->cached = tok;
+      c->cached_size = token_size(tok);
       c->refresh_at = ra;
       c->retry_not_before = 0;
       c->ever_fetched = 1;
@@ -924,7 +954,7 @@ int pkjwt_client_get_token(pkjwt_token **out, pkjwt_client *c,
   pthread_mutex_lock(&c->mu);
   int rc = ensure_token(c, err);
   if (rc == PKJWT_OK)
-    rc = token_dup(out, c->cached, err);
+    rc = token_dup(out, c->cached, c->cached_size, err);
   pthread_mutex_unlock(&c->mu);
   return rc;
 }
