@@ -1157,6 +1157,26 @@ START_TEST(check_endpoint_403_hint) {
 }
 END_TEST
 
+START_TEST(loopback_never_goes_through_a_proxy) {
+  /* A proxy that does not exist: were it used, the request would fail. */
+  setenv("http_proxy", "http://127.0.0.1:9", 1);
+  setenv("HTTPS_PROXY", "http://127.0.0.1:9", 1);
+  setenv("ALL_PROXY", "http://127.0.0.1:9", 1);
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.retries = 0;
+  pkjwt_client *c = client_for(&o);
+  pkjwt_token *t = NULL;
+  pkjwt_error e;
+  ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
+  char *json = NULL;
+  ck_assert_int_eq(pkjwt_client_check(&json, c, t->access_token, &e), PKJWT_OK);
+  pkjwt_str_free(json);
+  pkjwt_token_free(t);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
+  pkjwt_client_free(c);
+}
+END_TEST
+
 /* ---- configuration and the URL policy ---- */
 
 START_TEST(plain_http_elsewhere_is_refused) {
@@ -1607,6 +1627,7 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, check_endpoint_accepts_then_refuses);
   tcase_add_test(tc, check_endpoint_403_hint);
   tcase_add_test(tc, plain_http_elsewhere_is_refused);
+  tcase_add_test(tc, loopback_never_goes_through_a_proxy);
   tcase_add_test(tc, options_are_checked);
   suite_add_tcase(s, tc);
 
