@@ -153,8 +153,9 @@ static int load_key_mem(pkjwt_key **out, const char *buf, size_t len,
 /*
  * Load a key from path ("-" = standard input): PEM or DER, private or
  * public, or a public JWK. *encrypted tells whether it needed the
- * passphrase. Prints the library's warning (e.g. a key file others can
- * read). Returns 0, or an exit status after printing the error line.
+ * passphrase. The library's warning (e.g. a key file others can read) is
+ * held back for flush_warnings(). Returns 0, or an exit status after
+ * printing the error line.
  */
 static int load_key(pkjwt_key **out, int *encrypted, const char *path,
                     const char *pass) {
