@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2034 # TL_STDIN is read by tests/tool-lib.sh
 # tests/sign.sh: pkjwt-sign end to end. What it signs is judged by
 # python3-jwcrypto and PyJWT; failures are checked for their exit status,
 # one line on stderr, empty stdout and no file written (tests/tool-lib.sh).
@@ -56,7 +57,6 @@ field() {
   "$PY" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
 }
 mkdir priv
-TL_WATCH=.
 
 # ---- signing ----------------------------------------------------------------
 tl_expect_ok "sign with defaults" "$SIGN" --key client.key --client-id "$CLIENT_ID" --aud "$AUD"
@@ -156,17 +156,18 @@ tl_expect_fail "unknown subcommand" 2 '^pkjwt-sign: frobnicate: unknown subcomma
 tl_run "$SIGN" --key client.key --client-id "$CLIENT_ID" --aud "$AUD" --now $T0 --nbf
 cp "$TL_OUT" priv/t0
 A0=$(cat priv/t0)
-V="$SIGN verify --assertion $A0 --client-id $CLIENT_ID --aud $AUD"
-tl_expect_ok "verify with the public key" $V --key client.pub --now $((T0 + 10))
+# V: verify A0 as the server expecting this client and audience would.
+V() { "$SIGN" verify --assertion "$A0" --client-id "$CLIENT_ID" --aud "$AUD" "$@"; }
+tl_expect_ok "verify with the public key" V --key client.pub --now $((T0 + 10))
 tl_check "report: every check, valid yes, nothing on stderr" \
   sh -c "grep -q '^signature  ok ' '$TL_OUT' && grep -q '^valid:     yes' '$TL_OUT' && test \$(wc -l <'$TL_OUT') = 12 && test ! -s '$TL_ERR'"
-tl_expect_ok "verify with the private key" $V --key client.key --now $((T0 + 10))
-tl_expect_ok "verify with the certificate" $V --cert client.crt --now $((T0 + 10))
-tl_expect_ok "verify with a JWK" $V --jwk client.jwk --now $((T0 + 10))
+tl_expect_ok "verify with the private key" V --key client.key --now $((T0 + 10))
+tl_expect_ok "verify with the certificate" V --cert client.crt --now $((T0 + 10))
+tl_expect_ok "verify with a JWK" V --jwk client.jwk --now $((T0 + 10))
 TL_STDIN=priv/t0
 tl_expect_ok "verify from stdin" "$SIGN" verify --assertion - --key client.pub --now $((T0 + 10))
 TL_STDIN=
-tl_expect_ok "verify --json" $V --key client.pub --now $((T0 + 10)) --json
+tl_expect_ok "verify --json" V --key client.pub --now $((T0 + 10)) --json
 cp "$TL_OUT" priv/v.json
 tl_check "--json: valid, verifier libjwt, claims as signed" \
   test "$(field priv/v.json "d['valid'] is True and d['verifier']=='libjwt' and d['claims']['iat']==$T0 and d['checks']['aud']['verdict']=='ok' and len(d['checks'])==9")" = True
@@ -186,17 +187,17 @@ not_valid() {
     _tl_show
   fi
 }
-not_valid "expired" 'exp: expired 61 s ago' $V --key client.pub --now $((T0 + 121))
-not_valid "expired at exp exactly" 'exp: expired 0 s ago' $V --key client.pub --now $((T0 + 60))
-tl_expect_ok "leeway covers a little skew" $V --key client.pub --now $((T0 + 65)) --leeway 10
-not_valid "not yet valid" 'nbf: not valid for another 100 s' $V --key client.pub --now $((T0 - 100))
+not_valid "expired" 'exp: expired 61 s ago' V --key client.pub --now $((T0 + 121))
+not_valid "expired at exp exactly" 'exp: expired 0 s ago' V --key client.pub --now $((T0 + 60))
+tl_expect_ok "leeway covers a little skew" V --key client.pub --now $((T0 + 65)) --leeway 10
+not_valid "not yet valid" 'nbf: not valid for another 100 s' V --key client.pub --now $((T0 - 100))
 not_valid "wrong aud" 'aud: ' "$SIGN" verify --assertion "$A0" --key client.pub \
   --aud https://elsewhere.example/token --now $((T0 + 1))
 not_valid "wrong client id" 'iss/sub: ' "$SIGN" verify --assertion "$A0" --key client.pub \
   --client-id someone-else --now $((T0 + 1))
-not_valid "wrong key" 'signature: ' $V --key other.pub --now $((T0 + 1))
-not_valid "wrong certificate" 'signature: ' $V --cert other.crt --now $((T0 + 1))
-not_valid "wrong typ" 'typ: ' $V --key client.pub --now $((T0 + 1)) --typ client-authentication+jwt
+not_valid "wrong key" 'signature: ' V --key other.pub --now $((T0 + 1))
+not_valid "wrong certificate" 'signature: ' V --cert other.crt --now $((T0 + 1))
+not_valid "wrong typ" 'typ: ' V --key client.pub --now $((T0 + 1)) --typ client-authentication+jwt
 SIG=${A0##*.}
 REST=${A0%.*}
 case $SIG in A*) FLIP=B${SIG#?} ;; *) FLIP=A${SIG#?} ;; esac
