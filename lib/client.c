@@ -434,6 +434,22 @@ void pkjwt_client_free(pkjwt_client *c) {
   free(c);
 }
 
+/* Caught here rather than at the first request: RS and PS need RSA, each
+ * ES its own curve (RFC 7518 3.4). */
+static int alg_fits_key(pkjwt_alg alg, const pkjwt_key *key) {
+  const char *curve = pkjwt_key_get_curve(key);
+  switch (alg) {
+  case PKJWT_ALG_ES256:
+    return curve && strcmp(curve, "P-256") == 0;
+  case PKJWT_ALG_ES384:
+    return curve && strcmp(curve, "P-384") == 0;
+  case PKJWT_ALG_ES512:
+    return curve && strcmp(curve, "P-521") == 0;
+  default:
+    return pkjwt_key_get_type(key) == PKJWT_KEY_RSA;
+  }
+}
+
 int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
                      pkjwt_error *err) {
   pkjwt__error_clear(err);
@@ -460,6 +476,11 @@ int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
                        "private key");
   if (o->alg != PKJWT_ALG_DEFAULT && !pkjwt_alg_name(o->alg))
     return pkjwt__fail(err, PKJWT_ERR_ALG, "algorithm %d unknown", (int)o->alg);
+  if (o->alg != PKJWT_ALG_DEFAULT && !alg_fits_key(o->alg, o->key)) {
+    const char *curve = pkjwt_key_get_curve(o->key);
+    return pkjwt__fail(err, PKJWT_ERR_ALG, "algorithm %s does not fit %s key",
+                       pkjwt_alg_name(o->alg), curve ? curve : "an RSA");
+  }
   if (o->audience_mode < PKJWT_AUD_TOKEN_ENDPOINT ||
       o->audience_mode > PKJWT_AUD_CUSTOM)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "audience mode %d unknown",

@@ -1228,6 +1228,16 @@ START_TEST(options_are_checked) {
   b.audience_mode = PKJWT_AUD_CUSTOM;
   ck_assert_int_eq(pkjwt_client_new(&c, &b, &e), PKJWT_ERR_INVALID_ARG);
   b = o;
+  b.alg = PKJWT_ALG_ES384; /* P-256 key */
+  ck_assert_int_eq(pkjwt_client_new(&c, &b, &e), PKJWT_ERR_ALG);
+  ck_assert_str_eq(e.message, "algorithm ES384 does not fit P-256 key");
+  b.alg = PKJWT_ALG_RS256;
+  ck_assert_int_eq(pkjwt_client_new(&c, &b, &e), PKJWT_ERR_ALG);
+  b = opts_for(&g_http, RSA);
+  b.alg = PKJWT_ALG_ES256;
+  ck_assert_int_eq(pkjwt_client_new(&c, &b, &e), PKJWT_ERR_ALG);
+  ck_assert_str_eq(e.message, "algorithm ES256 does not fit an RSA key");
+  b = o;
   b.retries = -2;
   ck_assert_int_eq(pkjwt_client_new(&c, &b, &e), PKJWT_ERR_INVALID_ARG);
   b = o;
