@@ -415,6 +415,18 @@ t "encrypted key, no passphrase: exit 3" refused 3
 tok --key "$K/ec256.pub" --client-id cid-ec256 --scope "$SCOPE" \
   --base-url "$BASE"
 t "public key only: exit 3" refused 3
+"$TOKEN" --key - --client-id cid-ec256 --scope "$SCOPE" --base-url "$BASE" \
+  <"$K/ec256.key" >"$T/out" 2>"$T/err"
+RC=$?
+t "--key - reads the key from standard input" token_only
+echo 'not a key' | "$TOKEN" --key - --client-id cid-ec256 --scope "$SCOPE" \
+  --base-url "$BASE" >"$T/out" 2>"$T/err"
+RC=$?
+t "--key - with no key on stdin: exit 3, says standard input" \
+  eval 'refused 3 && err_has "pkjwt-token: standard input: "'
+tok --key - --passphrase-file - --client-id cid-ec256 --scope "$SCOPE" \
+  --base-url "$BASE" </dev/null
+t "key and passphrase both from stdin: exit 2" refused 2
 run env PKJWT_KEY= PKJWT_CLIENT_ID=cid-ec256 PKJWT_SCOPE="$SCOPE" \
   PKJWT_BASE_URL="$BASE" "$TOKEN"
 t "empty PKJWT_KEY is no key: exit 2" refused 2

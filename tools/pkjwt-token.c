@@ -29,6 +29,9 @@
 
 #include <pkjwt.h>
 
+/* A key file is a few KiB; refuse anything absurd before parsing it. */
+#define KEY_MAX_BYTES (1024u * 1024u)
+
 /* ---- the options table: drives getopt_long and --help ------------------- */
 
 enum {
@@ -64,7 +67,8 @@ struct tool_option {
 
 static const struct tool_option tool_options[] = {
     {"key", OPT_KEY, "KEY",
-     "private key file (PEM or DER, PKCS#8, SEC1 or PKCS#1); env PKJWT_KEY"},
+     "private key file (PEM or DER, PKCS#8, SEC1 or PKCS#1; - = stdin); "
+     "env PKJWT_KEY"},
     {"client-id", OPT_CLIENT_ID, "ID",
      "the OIDC client's id (iss and sub); env PKJWT_CLIENT_ID"},
     {"scope", OPT_SCOPE, "SCOPE",
@@ -807,6 +811,11 @@ static int complete_settings(struct settings *s) {
                        "--client-id");
   if (!s->scope || !*s->scope)
     return usage_error("%s is required (or set PKJWT_SCOPE)", "--scope");
+  if (strcmp(s->key_path, "-") == 0 && s->passphrase_file &&
+      strcmp(s->passphrase_file, "-") == 0)
+    return usage_error("%s: the key and the passphrase cannot both come "
+                       "from standard input",
+                       "--passphrase-file");
   if (s->json && s->check)
     return usage_error("%s: choose --json or --check, not both", "--json");
   return 0;
@@ -908,19 +917,34 @@ static int run(const struct settings *s) {
   pkjwt_key *key = NULL;
   pkjwt_error err;
   memset(&err, 0, sizeof(err));
-  rc = pkjwt_key_load_file(&key, s->key_path, pass, &err);
+  const char *key_label =
+      strcmp(s->key_path, "-") == 0 ? "standard input" : s->key_path;
+  if (strcmp(s->key_path, "-") == 0) {
+    /* a key piped in from a secret store never touches the disk */
+    size_t len = 0;
+    char *pem = cli_read_file("-", KEY_MAX_BYTES, &len);
+    if (!pem) {
+      cli_secret_free(pass);
+      endpoints_free(&ep);
+      return CLI_EXIT_INPUT;
+    }
+    rc = pkjwt_key_load_mem(&key, pem, len, pass, &err);
+    wipe_free(pem, len);
+  } else {
+    rc = pkjwt_key_load_file(&key, s->key_path, pass, &err);
+  }
   cli_secret_free(pass);
   if (rc != PKJWT_OK) {
     endpoints_free(&ep);
     int code = cli_exit_for(rc);
     return cli_pkjwt_error(code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code,
-                           s->key_path, &err);
+                           key_label, &err);
   }
-  cli_warning(s->key_path, &err);
+  cli_warning(key_label, &err);
   if (!pkjwt_key_has_private(key)) {
     pkjwt_key_free(key);
     endpoints_free(&ep);
-    return cli_error(CLI_EXIT_INPUT, s->key_path,
+    return cli_error(CLI_EXIT_INPUT, key_label,
                      "a private key is needed, this is a public key");
   }
 
