@@ -955,7 +955,9 @@ static int run(const struct settings *s) {
   if (rc != PKJWT_OK) {
     pkjwt_key_free(key);
     endpoints_free(&ep);
-    return cli_pkjwt_error(cli_exit_for(rc), NULL, &err);
+    /* the library names the URL it refuses; an alg it names alone */
+    return cli_pkjwt_error(cli_exit_for(rc),
+                           rc == PKJWT_ERR_ALG ? "--alg" : NULL, &err);
   }
 
   struct cache cache;
