@@ -521,6 +521,8 @@ t "unknown option: exit 2" refused 2
 tok --help
 t "--help: usage on stdout, exit 0" \
   eval '[ "$RC" -eq 0 ] && grep -q -- --client-id "$T/out" && err_empty'
+t "--help: no line over 80 columns" \
+  [ -z "$(awk 'length($0) > 80' "$T/out")" ]
 missing=""
 for o in $(sed -n 's/^  \(--[a-z-]*\).*/\1/p' "$T/out"); do
   grep -q -- "$(printf '%s' "$o" | sed 's/-/\\\\-/g')" \

@@ -108,6 +108,28 @@ static const struct tool_option tool_options[] = {
 };
 #define N_OPTIONS (sizeof(tool_options) / sizeof(tool_options[0]))
 
+/* Print text from column indent, wrapped at spaces before column 80. */
+static void print_wrapped(FILE *f, const char *text, int indent) {
+  const int width = 80 - indent;
+  const char *p = text;
+  while (*p) {
+    int n = (int)strlen(p);
+    if (n > width) {
+      n = width;
+      while (n > 0 && p[n] != ' ')
+        n--;
+      if (n == 0) /* one long word: let it run over */
+        n = (int)strcspn(p, " ");
+    }
+    fprintf(f, "%.*s\n", n, p);
+    p += n;
+    while (*p == ' ')
+      p++;
+    if (*p)
+      fprintf(f, "%*s", indent, "");
+  }
+}
+
 static void usage(FILE *f) {
   fprintf(f,
           "Usage: %s --key KEY --client-id ID --scope SCOPE [OPTION...]\n"
@@ -119,7 +141,8 @@ static void usage(FILE *f) {
     char left[64];
     snprintf(left, sizeof(left), "--%s%s%s", o->name, o->metavar ? " " : "",
              o->metavar ? o->metavar : "");
-    fprintf(f, "  %-26s %s\n", left, o->help);
+    fprintf(f, "  %-26s ", left);
+    print_wrapped(f, o->help, 29);
   }
   fprintf(f, "\nExit status: 0 ok, 2 usage, 3 key or file, 4 network/timeout/"
              "TLS,\n5 refused by the server or a malformed answer. See "
