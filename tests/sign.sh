@@ -104,6 +104,12 @@ tl_expect_ok "passphrase from stdin" "$SIGN" --key enc.key --passphrase-file - \
 TL_STDIN=
 tl_expect_ok "--help" "$SIGN" --help
 tl_check "--help shows the usage" grep -q '^Usage: pkjwt-sign --key KEY' "$TL_OUT"
+for sub in "" verify decode; do
+  # shellcheck disable=SC2086
+  "$SIGN" $sub --help >priv/help 2>&1
+  tl_check "${sub:-sign} --help: no line over 80 columns" \
+    test "$(awk 'length > 80' priv/help | wc -l)" = 0
+done
 
 # ---- signing failures ------------------------------------------------------
 tl_expect_fail "no arguments" 2 '^pkjwt-sign: .*required' "$SIGN"

@@ -133,23 +133,46 @@ static int run_decode(const args *a);
 
 static const cmd cmds[] = {
     {NULL,
-     "--key KEY --client-id ID --aud URL [--alg ALG] [--lifetime SECONDS]\n"
-     "       [--allow-long-lifetime] [--kid KID | --no-kid] [--typ TYP]\n"
+     "--key KEY --client-id ID --aud URL [--alg ALG]\n"
+     "       [--lifetime SECONDS] [--allow-long-lifetime]\n"
+     "       [--kid KID | --no-kid] [--typ TYP]\n"
      "       [--cert CRT [--x5t]] [--nbf] [--claims JSON] [--passphrase-file "
      "F]",
-     "sign a client assertion and print it as one line", sign_opts, run_sign},
+     "Sign a client assertion and print it as one line", sign_opts, run_sign},
     {"verify",
      "verify --assertion JWT|- (--key KEY | --cert CRT | --jwk FILE)\n"
      "       [--client-id ID] [--aud URL] [--leeway S] [--typ T] [--json]",
-     "show what a server would see; exit 0 only when valid", verify_opts,
+     "Show what a server would see; exit 0 only when valid", verify_opts,
      run_verify},
     {"decode", "decode --assertion JWT|- [--json]",
-     "print the header and claims without judging them", decode_opts,
+     "Print the header and claims without judging them", decode_opts,
      run_decode},
 };
 
 /* ---- help ------------------------------------------------------------------
  */
+
+/* Print text from column `indent` (the cursor is there), wrapped at 79. */
+static void print_wrapped(FILE *f, int indent, const char *text) {
+  int col = indent;
+  const char *p = text;
+  while (*p) {
+    size_t w = strcspn(p, " ");
+    if (col > indent && col + 1 + (int)w > 79) {
+      fprintf(f, "\n%*s", indent, "");
+      col = indent;
+    } else if (col > indent) {
+      fputc(' ', f);
+      col++;
+    }
+    fprintf(f, "%.*s", (int)w, p);
+    col += (int)w;
+    p += w;
+    while (*p == ' ')
+      p++;
+  }
+  fputc('\n', f);
+}
 
 static void print_cmd_help(FILE *f, const cmd *c) {
   fprintf(f, "Usage: %s %s\n\n%s.\n\nOptions:\n", cli_progname, c->usage,
@@ -158,19 +181,26 @@ static void print_cmd_help(FILE *f, const cmd *c) {
     char left[64];
     snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
              o->arg ? o->arg : "");
-    fprintf(f, "  %-26s %s\n", left, o->help);
+    fprintf(f, "  %-24s ", left);
+    print_wrapped(f, 27, o->help);
   }
 }
 
 static void print_top_help(FILE *f) {
   print_cmd_help(f, &cmds[0]);
   fprintf(f, "\nSubcommands:\n");
-  for (size_t i = 1; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-    fprintf(f, "  %-8s %s (%s %s --help)\n", cmds[i].name, cmds[i].summary,
-            cli_progname, cmds[i].name);
-  fprintf(f, "\nExit status: 0 success (verify: valid), 1 failure (verify: "
-             "not valid), 2 bad usage, 3 a file or the assertion is "
-             "unusable.\n");
+  for (size_t i = 1; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+    char more[160];
+    snprintf(more, sizeof(more), "%s (%s %s --help)", cmds[i].summary,
+             cli_progname, cmds[i].name);
+    fprintf(f, "  %-8s ", cmds[i].name);
+    print_wrapped(f, 11, more);
+  }
+  fprintf(f, "\nExit status: ");
+  print_wrapped(f, 13,
+                "0 success (verify: valid), 1 failure (verify: not "
+                "valid), 2 bad usage, 3 a file or the assertion is "
+                "unusable.");
 }
 
 /* ---- parsing ---------------------------------------------------------------
