@@ -124,24 +124,23 @@ int pkjwt__alg_check_key(const pkjwt__alg_info *info, const pkjwt_key *key,
   return PKJWT_OK;
 }
 
-/* ---- jti ------------------------------------------------------------------
- */
+/* ---- jti --------------------------------------------------------------- */
 
 /*
  * RAND_bytes has a fixed cost per call in OpenSSL 3.0 (locks, a reseed
- * check and a getpid() system call for fork detection) that was a tenth of
- * an ES256 signature on its own. So each thread draws randomness for 32
- * jtis at a time and hands it out 16 bytes per jti, each byte once.
- * After fork() the child forgets the pool it inherited (the atfork handler
- * runs in the one thread the child has), so parent and child never share a
- * jti.
+ * check and a getpid() system call for fork detection) that was a fifth of
+ * an ES256 signature on its own (docs/performance.md). So each thread draws
+ * randomness for 32 jtis at a time and hands it out 16 bytes per jti, each byte
+ * once. After fork() the child forgets the pool it inherited (the atfork
+ * handler runs in the one thread the child has), so parent and child never
+ * share a jti.
  */
 #define JTI_POOL_BYTES (PKJWT__JTI_BYTES * 32)
 
 static _Thread_local struct {
   unsigned char bytes[JTI_POOL_BYTES];
-  size_t used; /* bytes already handed out; JTI_POOL_BYTES = empty */
-  int filled;  /* 0 until the first draw (TLS starts zeroed) */
+  size_t used; /* bytes already handed out (and wiped) */
+  int filled;  /* 0: nothing drawn yet, or forgotten after fork() */
 } jti_pool;
 
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
