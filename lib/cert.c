@@ -59,16 +59,9 @@ static char *subject_string(const X509_NAME *name) {
   unsigned long flags = XN_FLAG_SEP_COMMA_PLUS | XN_FLAG_FN_SN |
                         (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
   char *s = NULL;
-  if (X509_NAME_print_ex(bio, name, 0, flags) >= 0) {
-    char *p = NULL;
-    long n = BIO_get_mem_data(bio, &p);
-    s = malloc(n > 0 ? (size_t)n + 1 : 1);
-    if (s) {
-      if (n > 0)
-        memcpy(s, p, (size_t)n);
-      s[n > 0 ? n : 0] = '\0';
-    }
-  }
+  if (X509_NAME_print_ex(bio, name, 0, flags) < 0 ||
+      pkjwt__bio_string(&s, NULL, bio, NULL) != PKJWT_OK)
+    s = NULL;
   BIO_free(bio);
   return s;
 }
@@ -416,21 +409,10 @@ static int pem_of(char **out, size_t *outlen, const pkjwt_cert *cert,
   if (!bio)
     return pkjwt__fail_ssl(err, PKJWT_ERR_NOMEM, "out of memory");
   int rc = PKJWT_OK;
-  if (PEM_write_bio_X509(bio, cert->x509) != 1) {
+  if (PEM_write_bio_X509(bio, cert->x509) != 1)
     rc = pkjwt__fail_ssl(err, PKJWT_ERR_CERT, "cannot encode the certificate");
-  } else {
-    char *p = NULL;
-    long n = BIO_get_mem_data(bio, &p);
-    char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
-    if (!s) {
-      rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
-    } else {
-      memcpy(s, p, (size_t)n);
-      s[n] = '\0';
-      *out = s;
-      *outlen = (size_t)n;
-    }
-  }
+  else
+    rc = pkjwt__bio_string(out, outlen, bio, err);
   BIO_free(bio);
   return rc;
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -112,6 +113,10 @@ int pkjwt__write_file_atomic(const char *path, const void *data, size_t len,
                              mode_t mode, int force, pkjwt_error *err);
 
 /* ---- memory (lib/util.c) ---- */
+
+/* Copy what a memory BIO holds into a new NUL-terminated string (*out,
+ * free with pkjwt_str_free; *len may be NULL). An empty BIO gives "". */
+int pkjwt__bio_string(char **out, size_t *len, BIO *bio, pkjwt_error *err);
 
 /* OPENSSL_cleanse then free; NULL is a no-op. */
 void pkjwt__cleanse_free(void *p, size_t n);

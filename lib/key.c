@@ -583,20 +583,10 @@ int pkjwt_key_public_pem(char **out, const pkjwt_key *key, pkjwt_error *err) {
   if (!bio)
     return pkjwt__fail_ssl(err, PKJWT_ERR_NOMEM, "out of memory");
   int rc = PKJWT_OK;
-  if (PEM_write_bio_PUBKEY(bio, key->pkey) != 1) {
+  if (PEM_write_bio_PUBKEY(bio, key->pkey) != 1)
     rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "cannot encode the public key");
-  } else {
-    char *p = NULL;
-    long n = BIO_get_mem_data(bio, &p);
-    char *s = n > 0 ? malloc((size_t)n + 1) : NULL;
-    if (!s) {
-      rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
-    } else {
-      memcpy(s, p, (size_t)n);
-      s[n] = '\0';
-      *out = s;
-    }
-  }
+  else
+    rc = pkjwt__bio_string(out, NULL, bio, err);
   BIO_free(bio);
   return rc;
 }

@@ -19,6 +19,22 @@ void pkjwt_str_free(char *s) {
     pkjwt__cleanse_free(s, strlen(s));
 }
 
+int pkjwt__bio_string(char **out, size_t *len, BIO *bio, pkjwt_error *err) {
+  char *p = NULL;
+  long n = BIO_get_mem_data(bio, &p);
+  size_t sz = n > 0 && p ? (size_t)n : 0;
+  char *s = malloc(sz + 1);
+  if (!s)
+    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+  if (sz)
+    memcpy(s, p, sz);
+  s[sz] = '\0';
+  *out = s;
+  if (len)
+    *len = sz;
+  return PKJWT_OK;
+}
+
 const char *pkjwt_version(void) { return PKJWT_VERSION_STRING; }
 
 char *pkjwt__strdup(const char *s) {
