@@ -89,6 +89,11 @@ for sub in new cert export info; do
   tl_check "help $sub = $sub --help" cmp -s "$TL_OUT" "$TL_PRIV/help-$sub"
 done
 
+tl_expect_ok "--help again" "$K" --help
+cat "$TL_OUT" "$TL_PRIV"/help-* >"$TL_PRIV/help-all"
+tl_check "every --help line fits in 80 columns" \
+  test -z "$(awk 'length($0) > 80' "$TL_PRIV/help-all")"
+
 # The man page's OPTIONS section is exactly what the --help table prints.
 tl_expect_ok "--man-options" "$K" --man-options
 sed -n '/^\.\\" BEGIN OPTIONS/,/^\.\\" END OPTIONS/p' "$MAN" |
