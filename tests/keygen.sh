@@ -423,6 +423,31 @@ tl_expect_ok "info --cert (text), a year left" "$K" info --cert rsa-2048.crt
 tl_check "no warning a year before expiry; text has not_after" sh -c \
   "test ! -s '$TL_ERR' && grep -q '^not_after: *20[0-9-]*T[0-9:]*Z\$' '$TL_OUT'"
 
+# An expired certificate, made by python3-cryptography (openssl req cannot).
+"$PY" -c 'import sys, datetime
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+k = ec.generate_private_key(ec.SECP256R1())
+n = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expired")])
+t = datetime.datetime(2020, 1, 1)
+c = (x509.CertificateBuilder().subject_name(n).issuer_name(n)
+     .public_key(k.public_key()).serial_number(x509.random_serial_number())
+     .not_valid_before(t).not_valid_after(t + datetime.timedelta(days=30))
+     .sign(k, hashes.SHA256()))
+open(sys.argv[1], "wb").write(c.public_bytes(serialization.Encoding.PEM))' \
+  expired.crt
+tl_expect_ok "info of an expired certificate exits 0" "$K" info --cert expired.crt --json
+tl_check "expired: true, days_left negative, notAfter 2020-01-31T00:00:00Z" "$PY" -c '
+import sys, json
+j = json.load(open(sys.argv[1]))
+sys.exit(not (j["expired"] is True and j["days_left"] < 0
+              and j["not_after"] == "2020-01-31T00:00:00Z"))' "$TL_OUT"
+tl_check "expired: one warning line on stderr" sh -c "
+  test \"\$(wc -l <'$TL_ERR')\" = 1 &&
+  grep -q '^pkjwt-keygen: expired.crt: warning: the certificate expired on 2020-01-31T00:00:00Z\$' '$TL_ERR'"
+
 # A key others can read: a warning line, and it still works.
 cp ec.key shared.key
 chmod 644 shared.key
