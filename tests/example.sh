@@ -32,7 +32,7 @@ cflags=$(PKG_CONFIG_PATH=$build pkg-config --cflags pkjwt) ||
 libs=$(PKG_CONFIG_PATH=$build pkg-config --libs pkjwt) ||
   fail "pkg-config --libs pkjwt"
 # shellcheck disable=SC2086 # word splitting of flags is wanted
-$cc -std=c99 -Wall -Wextra -Werror -I"$src/include" -I"$build/include" \
+$cc -std=c99 -Wall -Wextra -Werror ${PKJWT_SANITIZE_FLAGS:-} -I"$src/include" -I"$build/include" \
   $cflags "$src/examples/get-token.c" -o "$tmp/get-token" \
   -L"$build/.libs" $libs -Wl,-rpath,"$build/.libs" ||
   fail "examples/get-token.c does not compile against libpkjwt"
