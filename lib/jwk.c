@@ -1,5 +1,5 @@
 /* lib/jwk.c: public JWK and JWKS (RFC 7517/7518), RFC 7638 thumbprints. */
-#include "internal.h"
+#include "sign_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,44 +168,14 @@ int pkjwt__jwk_thumbprint(char out[PKJWT__THUMBPRINT_LEN], const EVP_PKEY *pkey,
 
 /* ---- export ------------------------------------------------------------ */
 
-/* JWS algs that fit a key: any RS/PS for RSA, the one ES for each curve. */
-static int alg_fits(const char *alg, const pkjwt_key *key) {
-  static const char *const rsa_algs[] = {"RS256", "RS384", "RS512",
-                                         "PS256", "PS384", "PS512"};
-  if (key->type == PKJWT_KEY_RSA) {
-    for (size_t i = 0; i < sizeof(rsa_algs) / sizeof(rsa_algs[0]); i++)
-      if (strcmp(alg, rsa_algs[i]) == 0)
-        return 1;
-    return 0;
-  }
-  if (key->type == PKJWT_KEY_EC && key->curve) {
-    const char *want = strcmp(key->curve, "P-256") == 0   ? "ES256"
-                       : strcmp(key->curve, "P-384") == 0 ? "ES384"
-                       : strcmp(key->curve, "P-521") == 0 ? "ES512"
-                                                          : NULL;
-    return want && strcmp(alg, want) == 0;
-  }
-  return 0;
-}
-
+/* The alg a JWK may name is one pkjwt signs with, on a key it fits: the
+ * same table and rules as lib/sign.c. */
 static int check_alg(const char *alg, const pkjwt_key *key, pkjwt_error *err) {
-  if (alg[0] == '\0' || strcmp(alg, "none") == 0)
-    return pkjwt__fail(err, PKJWT_ERR_ALG, "alg \"%s\" is refused", alg);
-  if (strncmp(alg, "HS", 2) == 0)
-    return pkjwt__fail(err, PKJWT_ERR_ALG,
-                       "alg %.32s is a shared-secret algorithm and is refused",
-                       alg);
-  if (!alg_fits(alg, key)) {
-    if (key->type == PKJWT_KEY_EC && key->curve)
-      return pkjwt__fail(err, PKJWT_ERR_ALG,
-                         "alg %.32s does not fit a %s key (it takes %s)", alg,
-                         key->curve, key->default_alg);
-    return pkjwt__fail(err, PKJWT_ERR_ALG,
-                       "alg %.32s does not fit an RSA key (it takes RS256, "
-                       "RS384, RS512, PS256, PS384 or PS512)",
-                       alg);
-  }
-  return PKJWT_OK;
+  pkjwt_alg id;
+  int rc = pkjwt_alg_from_name(&id, alg, err);
+  if (rc != PKJWT_OK)
+    return rc;
+  return pkjwt__alg_check_key(pkjwt__alg_lookup(id), key, err);
 }
 
 static int check_options(const pkjwt_jwk_options *opts, pkjwt_error *err) {

@@ -304,7 +304,7 @@ static void on_event(void *ud, pkjwt_event ev, const char *msg) {
 static int count_events(pkjwt_event ev) {
   int n = 0;
   for (int i = 0; i < g_nevents; i++)
-    n += g_events[i] == ev;
+    n += g_events[i] == (int)ev;
   return n;
 }
 

@@ -410,7 +410,7 @@ START_TEST(options_kid_alg) {
   o.alg = "ES384";
   ck_assert_int_eq(pkjwt_jwk_export(&s, ec, &o, &e), PKJWT_ERR_ALG);
   ck_assert_str_eq(e.message,
-                   "alg ES384 does not fit a P-256 key (it takes ES256)");
+                   "alg ES384 needs a P-384 key, not P-256; use ES256");
   o = (pkjwt_jwk_options)PKJWT_JWK_OPTIONS_INIT;
   o.kid = "";
   ck_assert_int_eq(pkjwt_jwk_export(&s, ec, &o, &e), PKJWT_ERR_INVALID_ARG);
