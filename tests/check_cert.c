@@ -25,45 +25,8 @@ static void teardown(void) {
   dir = NULL;
 }
 
-static int sh(char **out, const char *fmt, ...) PKJWT__PRINTF(2, 3);
-static int sh(char **out, const char *fmt, ...) {
-  char cmd[8192];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-  va_end(ap);
-  ck_assert_int_lt(n, (int)sizeof(cmd));
-  return test_run(out, cmd);
-}
-
 static char *in_dir(const char *name) {
   return test_path(dir, name);
-}
-
-static char *list_dir(const char *d) {
-  struct dirent **names = NULL;
-  int n = scandir(d, &names, NULL, alphasort);
-  ck_assert_int_ge(n, 0);
-  size_t cap = 16, len = 0;
-  char *s = malloc(cap);
-  s[0] = '\0';
-  for (int i = 0; i < n; i++) {
-    const char *nm = names[i]->d_name;
-    if (strcmp(nm, ".") != 0 && strcmp(nm, "..") != 0) {
-      size_t l = strlen(nm);
-      while (len + l + 2 > cap) {
-        cap *= 2;
-        s = realloc(s, cap);
-      }
-      if (len)
-        s[len++] = ' ';
-      memcpy(s + len, nm, l + 1);
-      len += l;
-    }
-    free(names[i]);
-  }
-  free(names);
-  return s;
 }
 
 /* A fixed clock: 2026-01-02T03:04:05Z. */
@@ -126,7 +89,7 @@ START_TEST(fields_per_key_type) {
 
     char *txt = NULL;
     ck_assert_int_eq(
-        sh(&txt, "'%s' x509 -in '%s' -noout -text", test_openssl(), p), 0);
+        test_sh(&txt, "'%s' x509 -in '%s' -noout -text", test_openssl(), p), 0);
     ck_assert_msg(strstr(txt, "Version: 3 (0x2)") != NULL, "%s", txt);
     ck_assert_msg(strstr(txt, "X509v3 Basic Constraints: critical\n"
                               "                CA:FALSE\n") != NULL,
@@ -145,10 +108,10 @@ START_TEST(fields_per_key_type) {
     free(txt);
 
     char *f = NULL;
-    ck_assert_int_eq(sh(&f,
-                        "'%s' x509 -in '%s' -noout -subject -issuer "
-                        "-startdate -enddate -dateopt iso_8601 -serial",
-                        test_openssl(), p),
+    ck_assert_int_eq(test_sh(&f,
+                             "'%s' x509 -in '%s' -noout -subject -issuer "
+                             "-startdate -enddate -dateopt iso_8601 -serial",
+                             test_openssl(), p),
                      0);
     char nb[64], na[64], exp[512];
     iso_time(nb, sizeof(nb), NOW - 300);
@@ -169,7 +132,8 @@ START_TEST(fields_per_key_type) {
 
     /* an independent check of the self-signature */
     char *out = NULL;
-    int rc = sh(&out,
+    int rc =
+        test_sh(&out,
                 "'%s' -c 'import sys\n"
                 "from cryptography import x509\n"
                 "from cryptography.hazmat.primitives.asymmetric import ec, "
@@ -218,8 +182,8 @@ START_TEST(serial_is_random_positive_and_long) {
       /* openssl agrees it is a positive INTEGER of 20 bytes */
       char *p = pem_file(c, "c.pem");
       char *dump = NULL;
-      ck_assert_int_eq(sh(&dump, "'%s' asn1parse -in '%s'", test_openssl(), p),
-                       0);
+      ck_assert_int_eq(
+          test_sh(&dump, "'%s' asn1parse -in '%s'", test_openssl(), p), 0);
       char want[128];
       snprintf(want, sizeof(want), "l=  20 prim: INTEGER           :%s\n", s);
       ck_assert_msg(strstr(dump, want) != NULL, "%s", dump);
@@ -319,8 +283,9 @@ START_TEST(subject_dn_parsing) {
     if (good[i].openssl) {
       char *p = pem_file(c, "c.pem");
       char *out = NULL;
-      ck_assert_int_eq(
-          sh(&out, "'%s' x509 -in '%s' -noout -subject", test_openssl(), p), 0);
+      ck_assert_int_eq(test_sh(&out, "'%s' x509 -in '%s' -noout -subject",
+                               test_openssl(), p),
+                       0);
       ck_assert_str_eq(out, good[i].openssl);
       free(out);
       unlink(p);
@@ -413,14 +378,15 @@ START_TEST(base64_der_read_back_by_openssl) {
     char *pf = pem_file(c, "c.pem");
     char *a = in_dir("a.der");
     char *b = in_dir("b.der");
-    ck_assert_int_eq(sh(NULL, "base64 -d '%s' > '%s'", bf, a), 0);
-    ck_assert_int_eq(sh(NULL, "'%s' x509 -in '%s' -outform DER -out '%s'",
-                        test_openssl(), pf, b),
+    ck_assert_int_eq(test_sh(NULL, "base64 -d '%s' > '%s'", bf, a), 0);
+    ck_assert_int_eq(test_sh(NULL, "'%s' x509 -in '%s' -outform DER -out '%s'",
+                             test_openssl(), pf, b),
                      0);
-    ck_assert_int_eq(sh(NULL, "cmp -s '%s' '%s'", a, b), 0);
+    ck_assert_int_eq(test_sh(NULL, "cmp -s '%s' '%s'", a, b), 0);
     char *subj = NULL;
-    ck_assert_int_eq(sh(&subj, "'%s' x509 -inform DER -in '%s' -noout -subject",
-                        test_openssl(), a),
+    ck_assert_int_eq(test_sh(&subj,
+                             "'%s' x509 -inform DER -in '%s' -noout -subject",
+                             test_openssl(), a),
                      0);
     ck_assert_str_eq(subj, "subject=CN = b64\n");
     free(subj);
@@ -429,17 +395,17 @@ START_TEST(base64_der_read_back_by_openssl) {
     char *pem = NULL, *want = NULL;
     ck_assert_int_eq(pkjwt_cert_pem(&pem, c, &e), PKJWT_OK);
     ck_assert_int_eq(
-        sh(&want, "'%s' x509 -inform DER -in '%s'", test_openssl(), a), 0);
+        test_sh(&want, "'%s' x509 -inform DER -in '%s'", test_openssl(), a), 0);
     ck_assert_str_eq(pem, want);
     free(want);
     pkjwt_str_free(pem);
 
     /* x5t#S256 recomputed by openssl */
     char *x5t = NULL;
-    ck_assert_int_eq(sh(&x5t,
-                        "'%s' dgst -sha256 -binary '%s' | base64 -w0 | "
-                        "tr '+/' '-_' | tr -d '='",
-                        test_openssl(), a),
+    ck_assert_int_eq(test_sh(&x5t,
+                             "'%s' dgst -sha256 -binary '%s' | base64 -w0 | "
+                             "tr '+/' '-_' | tr -d '='",
+                             test_openssl(), a),
                      0);
     ck_assert_str_eq(pkjwt_cert_get_x5t_s256(c), x5t);
     ck_assert_uint_eq(strlen(x5t), 43);
@@ -485,20 +451,20 @@ START_TEST(load_pem_and_der_from_openssl) {
   char *pem = in_dir("c.pem");
   char *der = in_dir("c.der");
   ck_assert_int_eq(
-      sh(NULL,
-         "'%s' req -x509 -newkey rsa:2048 -nodes -keyout '%s' -out '%s' "
-         "-subj '/CN=from openssl/O=Ext' -days 10 -set_serial 0x1234ABCD "
-         "2>/dev/null",
-         test_openssl(), key, pem),
+      test_sh(NULL,
+              "'%s' req -x509 -newkey rsa:2048 -nodes -keyout '%s' -out '%s' "
+              "-subj '/CN=from openssl/O=Ext' -days 10 -set_serial 0x1234ABCD "
+              "2>/dev/null",
+              test_openssl(), key, pem),
       0);
-  ck_assert_int_eq(sh(NULL, "'%s' x509 -in '%s' -outform DER -out '%s'",
-                      test_openssl(), pem, der),
+  ck_assert_int_eq(test_sh(NULL, "'%s' x509 -in '%s' -outform DER -out '%s'",
+                           test_openssl(), pem, der),
                    0);
   char *end = NULL;
-  ck_assert_int_eq(sh(&end,
-                      "'%s' x509 -in '%s' -noout -enddate -dateopt iso_8601",
-                      test_openssl(), pem),
-                   0);
+  ck_assert_int_eq(
+      test_sh(&end, "'%s' x509 -in '%s' -noout -enddate -dateopt iso_8601",
+              test_openssl(), pem),
+      0);
   const char *files[] = {pem, der};
   pkjwt_key *k = NULL;
   pkjwt_error e;
@@ -576,7 +542,8 @@ START_TEST(write_0644_no_overwrite) {
   ck_assert_int_eq(pkjwt_cert_pem(&pem, c, &e), PKJWT_OK);
   ck_assert_str_eq(got, pem);
   free(got);
-  ck_assert_int_eq(sh(NULL, "'%s' x509 -in '%s' -noout", test_openssl(), p), 0);
+  ck_assert_int_eq(
+      test_sh(NULL, "'%s' x509 -in '%s' -noout", test_openssl(), p), 0);
 
   /* no overwrite without force; the old file is untouched */
   pkjwt_cert *c2 = make(k, "CN=second", 5, NOW);
@@ -600,7 +567,7 @@ START_TEST(write_0644_no_overwrite) {
   char *bad = in_dir("nope/c.pem");
   ck_assert_int_eq(pkjwt_cert_write(c, bad, 0, &e), PKJWT_ERR_IO);
   ck_assert_int_eq(pkjwt_cert_write(c, "", 0, &e), PKJWT_ERR_INVALID_ARG);
-  char *names = list_dir(dir);
+  char *names = test_list_dir(dir);
   ck_assert_str_eq(names, "c.pem");
   free(names);
   free(bad);

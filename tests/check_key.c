@@ -36,18 +36,6 @@ static void teardown(void) {
   dir = NULL;
 }
 
-/* Run a formatted shell command; stdout into *out when out is not NULL. */
-static int sh(char **out, const char *fmt, ...) PKJWT__PRINTF(2, 3);
-static int sh(char **out, const char *fmt, ...) {
-  char cmd[8192];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-  va_end(ap);
-  ck_assert_int_lt(n, (int)sizeof(cmd));
-  return test_run(out, cmd);
-}
-
 /* dir/name; the caller frees it. */
 static char *in_dir(const char *name) {
   return test_path(dir, name);
@@ -59,36 +47,9 @@ static char *ossl_make(const char *name, const char *args) {
   char *p = in_dir(name);
   char full[4096];
   snprintf(full, sizeof(full), args, p);
-  int rc = sh(NULL, "'%s' %s 2>/dev/null", test_openssl(), full);
+  int rc = test_sh(NULL, "'%s' %s 2>/dev/null", test_openssl(), full);
   ck_assert_msg(rc == 0, "openssl %s failed", full);
   return p;
-}
-
-/* Names in dir, sorted, joined by spaces (so a stray temp file shows). */
-static char *list_dir(const char *d) {
-  struct dirent **names = NULL;
-  int n = scandir(d, &names, NULL, alphasort);
-  ck_assert_int_ge(n, 0);
-  size_t cap = 16, len = 0;
-  char *s = malloc(cap);
-  s[0] = '\0';
-  for (int i = 0; i < n; i++) {
-    const char *nm = names[i]->d_name;
-    if (strcmp(nm, ".") != 0 && strcmp(nm, "..") != 0) {
-      size_t l = strlen(nm);
-      while (len + l + 2 > cap) {
-        cap *= 2;
-        s = realloc(s, cap);
-      }
-      if (len)
-        s[len++] = ' ';
-      memcpy(s + len, nm, l + 1);
-      len += l;
-    }
-    free(names[i]);
-  }
-  free(names);
-  return s;
 }
 
 static mode_t file_mode(const char *p) {
@@ -118,10 +79,10 @@ static char *ossl_text(const char *path, const char *pass) {
   char *out = NULL;
   int rc;
   if (pass)
-    rc = sh(&out, "'%s' pkey -in '%s' -passin pass:%s -noout -text",
-            test_openssl(), path, pass);
+    rc = test_sh(&out, "'%s' pkey -in '%s' -passin pass:%s -noout -text",
+                 test_openssl(), path, pass);
   else
-    rc = sh(&out, "'%s' pkey -in '%s' -noout -text", test_openssl(), path);
+    rc = test_sh(&out, "'%s' pkey -in '%s' -noout -text", test_openssl(), path);
   ck_assert_msg(rc == 0, "openssl pkey could not read %s", path);
   return out;
 }
@@ -195,8 +156,9 @@ START_TEST(generate_rsa_every_size) {
     ck_assert_msg(strstr(txt, "publicExponent: 65537") != NULL, "%s", txt);
     free(txt);
     /* openssl's own consistency check of the private key */
-    ck_assert_int_eq(sh(NULL, "'%s' pkey -in '%s' -check -noout >/dev/null",
-                        test_openssl(), p),
+    ck_assert_int_eq(test_sh(NULL,
+                             "'%s' pkey -in '%s' -check -noout >/dev/null",
+                             test_openssl(), p),
                      0);
     unlink(p);
     free(p);
@@ -364,8 +326,8 @@ START_TEST(load_ec_encodings_normalised) {
   char *expl = ossl_make("explicit.pem", a1);
   char *comp = ossl_make("compressed.pem", a2);
   char *dump = NULL;
-  ck_assert_int_eq(sh(&dump, "'%s' asn1parse -in '%s'", test_openssl(), expl),
-                   0);
+  ck_assert_int_eq(
+      test_sh(&dump, "'%s' asn1parse -in '%s'", test_openssl(), expl), 0);
   ck_assert_msg(strstr(dump, ":prime256v1") == NULL, "not explicit: %s", dump);
   free(dump);
   const char *files[] = {expl, comp};
@@ -381,7 +343,7 @@ START_TEST(load_ec_encodings_normalised) {
       char *out = in_dir("out.pem");
       ck_assert_int_eq(pkjwt_key_write_private(k, out, NULL, &e), PKJWT_OK);
       ck_assert_int_eq(
-          sh(&dump, "'%s' asn1parse -in '%s'", test_openssl(), out), 0);
+          test_sh(&dump, "'%s' asn1parse -in '%s'", test_openssl(), out), 0);
       ck_assert_msg(strstr(dump, ":prime256v1") != NULL, "%s", dump);
       free(dump);
       free(out);
@@ -791,7 +753,7 @@ START_TEST(write_mode_is_0600_whatever_the_umask) {
     ck_assert_msg(file_mode(p) == 0600, "umask %03o gave mode %04o",
                   (unsigned)masks[i], (unsigned)file_mode(p));
     /* only the key is there: no temp file left */
-    char *names = list_dir(dir);
+    char *names = test_list_dir(dir);
     ck_assert_str_eq(names, "k.pem");
     free(names);
     unlink(p);
@@ -814,7 +776,7 @@ START_TEST(write_never_overwrites_without_force) {
   char *now = test_read_file(p, NULL);
   ck_assert_str_eq(now, old);
   free(now);
-  char *names = list_dir(dir);
+  char *names = test_list_dir(dir);
   ck_assert_str_eq(names, "k.pem");
   free(names);
 
@@ -848,7 +810,7 @@ START_TEST(write_never_overwrites_without_force) {
   ck_assert_int_eq(stat(sub, &st), 0);
   ck_assert(S_ISDIR(st.st_mode));
 
-  names = list_dir(dir);
+  names = test_list_dir(dir);
   ck_assert_str_eq(names, "k.pem ln.pem sub");
   free(names);
   free(sub);
@@ -911,7 +873,7 @@ START_TEST(failed_write_leaves_nothing) {
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
     ck_assert(WIFEXITED(st));
     ck_assert_msg(WEXITSTATUS(st) == 0, "child status %d", WEXITSTATUS(st));
-    char *names = list_dir(ro);
+    char *names = test_list_dir(ro);
     ck_assert_str_eq(names, "");
     free(names);
     chmod(ro, 0700);
@@ -937,7 +899,7 @@ START_TEST(failed_write_leaves_nothing) {
   ck_assert_msg(strstr(e.message, "cannot write") != NULL, "%s", e.message);
   free(p);
 
-  char *names = list_dir(dir);
+  char *names = test_list_dir(dir);
   ck_assert_str_eq(names, "file ro");
   free(names);
   pkjwt_key_free(rsa);
@@ -975,8 +937,8 @@ START_TEST(public_pem_matches_openssl) {
     char *p = in_dir("k.pem");
     ck_assert_int_eq(pkjwt_key_write_private(keys[i], p, NULL, &e), PKJWT_OK);
     char *want = NULL;
-    ck_assert_int_eq(sh(&want, "'%s' pkey -in '%s' -pubout", test_openssl(), p),
-                     0);
+    ck_assert_int_eq(
+        test_sh(&want, "'%s' pkey -in '%s' -pubout", test_openssl(), p), 0);
     char *pem = NULL;
     ck_assert_int_eq(pkjwt_key_public_pem(&pem, keys[i], &e), PKJWT_OK);
     ck_assert_str_eq(pem, want);
@@ -1030,8 +992,8 @@ static char *write_encrypted(pkjwt_key *k, const pkjwt_write_options *o) {
   ck_assert_int_eq(test_write_file(pf, o->passphrase, strlen(o->passphrase)),
                    0);
   char *plain = NULL;
-  ck_assert_int_eq(sh(&plain, "'%s' pkcs8 -in '%s' -passin 'file:%s'",
-                      test_openssl(), p, pf),
+  ck_assert_int_eq(test_sh(&plain, "'%s' pkcs8 -in '%s' -passin 'file:%s'",
+                           test_openssl(), p, pf),
                    0);
   ck_assert_msg(strncmp(plain, "-----BEGIN PRIVATE KEY-----", 27) == 0, "%s",
                 plain);
@@ -1043,10 +1005,10 @@ static char *write_encrypted(pkjwt_key *k, const pkjwt_write_options *o) {
   pkjwt_key_free(dec);
   free(plain);
   /* a wrong passphrase makes openssl fail */
-  ck_assert_int_ne(sh(NULL,
-                      "'%s' pkcs8 -in '%s' -passin pass:not-it >/dev/null "
-                      "2>&1",
-                      test_openssl(), p),
+  ck_assert_int_ne(test_sh(NULL,
+                           "'%s' pkcs8 -in '%s' -passin pass:not-it >/dev/null "
+                           "2>&1",
+                           test_openssl(), p),
                    0);
   /* and our loader */
   dec = load_ok(p, o->passphrase);
@@ -1068,8 +1030,8 @@ START_TEST(write_encrypted_scrypt) {
     o.passphrase = "correct horse battery staple";
     char *p = write_encrypted(keys[i], &o);
     char *dump = NULL;
-    ck_assert_int_eq(sh(&dump, "'%s' asn1parse -in '%s'", test_openssl(), p),
-                     0);
+    ck_assert_int_eq(
+        test_sh(&dump, "'%s' asn1parse -in '%s'", test_openssl(), p), 0);
     ck_assert_msg(strstr(dump, ":PBES2") != NULL, "%s", dump);
     ck_assert_msg(strstr(dump, ":scrypt") != NULL, "%s", dump);
     ck_assert_msg(strstr(dump, ":aes-256-cbc") != NULL, "%s", dump);
@@ -1097,8 +1059,8 @@ START_TEST(write_encrypted_pbkdf2) {
     o.pbkdf2_iterations = asked[i][0];
     char *p = write_encrypted(k, &o);
     char *dump = NULL;
-    ck_assert_int_eq(sh(&dump, "'%s' asn1parse -in '%s'", test_openssl(), p),
-                     0);
+    ck_assert_int_eq(
+        test_sh(&dump, "'%s' asn1parse -in '%s'", test_openssl(), p), 0);
     ck_assert_msg(strstr(dump, ":PBES2") != NULL, "%s", dump);
     ck_assert_msg(strstr(dump, ":hmacWithSHA256") != NULL, "%s", dump);
     ck_assert_msg(strstr(dump, ":aes-256-cbc") != NULL, "%s", dump);
@@ -1132,7 +1094,7 @@ START_TEST(write_encrypted_pbkdf2) {
   ck_assert_msg(strncmp(txt, "-----BEGIN PRIVATE KEY-----", 27) == 0, "%s",
                 txt);
   free(txt);
-  char *names = list_dir(dir);
+  char *names = test_list_dir(dir);
   ck_assert_str_eq(names, "enc.pem weak.pem");
   free(names);
   free(p);

@@ -21,19 +21,6 @@ static pkjwt_cert *crt256, *crt384;
 #define CLIENT "0f3c2a8e-5b7d-4e1f-9a6c-2d8b4e7f1a3c"
 #define AUD "https://app.puzzel.com/id/connect/token"
 
-/* Run a shell command built from fmt; returns its exit status. */
-static int sh(char **out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int sh(char **out, const char *fmt, ...) {
-  char cmd[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-  va_end(ap);
-  ck_assert_int_lt(n, (int)sizeof(cmd));
-  return test_run(out, cmd);
-}
-
 static pkjwt_key *load(const char *name) {
   char *p = test_path(dir, name);
   pkjwt_key *k = NULL;
@@ -79,25 +66,27 @@ static const char judge_py[] =
 static void setup(void) {
   dir = test_tmpdir();
   const char *o = test_openssl();
-  ck_assert_int_eq(sh(NULL,
-                      "cd '%s' && '%s' genpkey -algorithm EC -pkeyopt "
-                      "ec_paramgen_curve:P-256 -out ec256.pem 2>/dev/null && "
-                      "'%s' genpkey -algorithm EC -pkeyopt "
-                      "ec_paramgen_curve:P-384 -out ec384.pem 2>/dev/null && "
-                      "'%s' genpkey -algorithm EC -pkeyopt "
-                      "ec_paramgen_curve:P-521 -out ec521.pem 2>/dev/null && "
-                      "'%s' genpkey -algorithm RSA -pkeyopt "
-                      "rsa_keygen_bits:2048 -out rsa.pem 2>/dev/null",
-                      dir, o, o, o, o),
-                   0);
   ck_assert_int_eq(
-      sh(NULL,
-         "cd '%s' && for k in ec256 ec384 ec521 rsa; do '%s' pkey -in $k.pem "
-         "-pubout -out $k.pub 2>/dev/null || exit 1; done && "
-         "'%s' req -x509 -key ec256.pem -subj /CN=t -days 2 -out ec256.crt "
-         "2>/dev/null && '%s' req -x509 -key ec384.pem -subj /CN=u -days 2 "
-         "-out ec384.crt 2>/dev/null",
-         dir, o, o, o),
+      test_sh(NULL,
+              "cd '%s' && '%s' genpkey -algorithm EC -pkeyopt "
+              "ec_paramgen_curve:P-256 -out ec256.pem 2>/dev/null && "
+              "'%s' genpkey -algorithm EC -pkeyopt "
+              "ec_paramgen_curve:P-384 -out ec384.pem 2>/dev/null && "
+              "'%s' genpkey -algorithm EC -pkeyopt "
+              "ec_paramgen_curve:P-521 -out ec521.pem 2>/dev/null && "
+              "'%s' genpkey -algorithm RSA -pkeyopt "
+              "rsa_keygen_bits:2048 -out rsa.pem 2>/dev/null",
+              dir, o, o, o, o),
+      0);
+  ck_assert_int_eq(
+      test_sh(
+          NULL,
+          "cd '%s' && for k in ec256 ec384 ec521 rsa; do '%s' pkey -in $k.pem "
+          "-pubout -out $k.pub 2>/dev/null || exit 1; done && "
+          "'%s' req -x509 -key ec256.pem -subj /CN=t -days 2 -out ec256.crt "
+          "2>/dev/null && '%s' req -x509 -key ec384.pem -subj /CN=u -days 2 "
+          "-out ec384.crt 2>/dev/null",
+          dir, o, o, o),
       0);
   char *jp = test_path(dir, "judge.py");
   ck_assert_int_eq(test_write_file(jp, judge_py, strlen(judge_py)), 0);
@@ -283,8 +272,8 @@ START_TEST(every_alg_verified_by_independent_judges) {
 
   /* python3-jwcrypto and PyJWT, for every alg */
   char *out = NULL;
-  int st = sh(&out, "'%s' '%s/judge.py' '%s' '%s' %s 2>&1", test_python3(), dir,
-              pub, tok, every_alg[i].name);
+  int st = test_sh(&out, "'%s' '%s/judge.py' '%s' '%s' %s 2>&1", test_python3(),
+                   dir, pub, tok, every_alg[i].name);
   ck_assert_msg(st == 0, "%s: judges refused: %s", every_alg[i].name, out);
   ck_assert_ptr_nonnull(strstr(out, "\"iss\": \"" CLIENT "\""));
   ck_assert_ptr_nonnull(strstr(out, "\"aud\": \"" AUD "\""));
@@ -295,8 +284,9 @@ START_TEST(every_alg_verified_by_independent_judges) {
   size_t last = strlen(bad) - 2; /* not the final char: its low bits pad */
   bad[last] = bad[last] == 'A' ? 'B' : 'A';
   ck_assert_int_eq(test_write_file(tok, bad, strlen(bad)), 0);
-  ck_assert_int_ne(sh(NULL, "'%s' '%s/judge.py' '%s' '%s' %s >/dev/null 2>&1",
-                      test_python3(), dir, pub, tok, every_alg[i].name),
+  ck_assert_int_ne(test_sh(NULL,
+                           "'%s' '%s/judge.py' '%s' '%s' %s >/dev/null 2>&1",
+                           test_python3(), dir, pub, tok, every_alg[i].name),
                    0);
 
   /* libjwt where it has the alg (not PS*), with the openssl CLI's PEM */
@@ -348,12 +338,12 @@ START_TEST(ps_salt_is_hash_length) {
   "'%s' dgst -%s -sigopt rsa_padding_mode:pss -sigopt "                        \
   "rsa_pss_saltlen:%d -sigopt rsa_mgf1_md:%s -verify "                         \
   "'%s/rsa.pub' -signature '%s' '%s' >/dev/null 2>&1"
-    ck_assert_int_eq(sh(NULL, PSS_VERIFY_FMT, test_openssl(), ps[i].dgst, ps[i].salt,
-                        ps[i].dgst, dir, sp, in),
+    ck_assert_int_eq(test_sh(NULL, PSS_VERIFY_FMT, test_openssl(), ps[i].dgst,
+                             ps[i].salt, ps[i].dgst, dir, sp, in),
                      0);
     /* and a wrong salt length is refused: the check has teeth */
-    ck_assert_int_ne(sh(NULL, PSS_VERIFY_FMT, test_openssl(), ps[i].dgst, ps[i].salt - 1,
-                        ps[i].dgst, dir, sp, in),
+    ck_assert_int_ne(test_sh(NULL, PSS_VERIFY_FMT, test_openssl(), ps[i].dgst,
+                             ps[i].salt - 1, ps[i].dgst, dir, sp, in),
                      0);
     free(in);
     free(sp);
@@ -401,11 +391,11 @@ START_TEST(claims_exactly_right) {
 
   /* the kid is the thumbprint as python3-jwcrypto computes it */
   char *out = NULL;
-  ck_assert_int_eq(sh(&out,
-                      "'%s' -c \"from jwcrypto import jwk; "
-                      "print(jwk.JWK.from_pem(open('%s/ec256.pub','rb')."
-                      "read()).thumbprint())\"",
-                      test_python3(), dir),
+  ck_assert_int_eq(test_sh(&out,
+                           "'%s' -c \"from jwcrypto import jwk; "
+                           "print(jwk.JWK.from_pem(open('%s/ec256.pub','rb')."
+                           "read()).thumbprint())\"",
+                           test_python3(), dir),
                    0);
   out[strcspn(out, "\n")] = '\0';
   ck_assert_str_eq(out, pkjwt_key_get_thumbprint(ec256));
@@ -460,11 +450,12 @@ END_TEST
 
 START_TEST(x5t_s256_of_the_certificate) {
   char *want = NULL;
-  ck_assert_int_eq(sh(&want,
-                      "'%s' x509 -in '%s/ec256.crt' -outform DER | '%s' dgst "
-                      "-sha256 -binary | base64 | tr '+/' '-_' | tr -d '=\\n'",
-                      test_openssl(), dir, test_openssl()),
-                   0);
+  ck_assert_int_eq(
+      test_sh(&want,
+              "'%s' x509 -in '%s/ec256.crt' -outform DER | '%s' dgst "
+              "-sha256 -binary | base64 | tr '+/' '-_' | tr -d '=\\n'",
+              test_openssl(), dir, test_openssl()),
+      0);
   ck_assert_uint_eq(strlen(want), 43);
   pkjwt_sign_options o = base_opts();
   o.cert = crt256;

@@ -21,18 +21,6 @@ static pkjwt_key *ec256, *ec384, *rsa, *other256, *ec256_pub;
 #define CLIENT "client-7"
 #define AUD "https://app.puzzel.com/id/connect/token"
 
-static int sh(char **out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int sh(char **out, const char *fmt, ...) {
-  char cmd[8192];
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-  va_end(ap);
-  ck_assert_int_lt(n, (int)sizeof(cmd));
-  return test_run(out, cmd);
-}
-
 static pkjwt_key *load(const char *name) {
   char *p = test_path(dir, name);
   pkjwt_key *k = NULL;
@@ -56,21 +44,22 @@ static void setup(void) {
   dir = test_tmpdir();
   const char *o = test_openssl();
   ck_assert_int_eq(
-      sh(NULL,
-         "cd '%s' && '%s' genpkey -algorithm EC -pkeyopt "
-         "ec_paramgen_curve:P-256 -out ec256.pem 2>/dev/null && "
-         "'%s' genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
-         "-out other256.pem 2>/dev/null && "
-         "'%s' genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 "
-         "-out ec384.pem 2>/dev/null && "
-         "'%s' genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
-         "-out rsa.pem 2>/dev/null && "
-         "'%s' pkey -in ec256.pem -pubout -out ec256.pub 2>/dev/null && "
-         "'%s' req -x509 -key ec256.pem -subj /CN=v -days 2 -out ec256.crt "
-         "2>/dev/null && '%s' -c \"from jwcrypto import jwk; "
-         "print(jwk.JWK.from_pem(open('ec256.pub','rb').read())"
-         ".export_public())\" > ec256.jwk",
-         dir, o, o, o, o, o, o, test_python3()),
+      test_sh(
+          NULL,
+          "cd '%s' && '%s' genpkey -algorithm EC -pkeyopt "
+          "ec_paramgen_curve:P-256 -out ec256.pem 2>/dev/null && "
+          "'%s' genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
+          "-out other256.pem 2>/dev/null && "
+          "'%s' genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 "
+          "-out ec384.pem 2>/dev/null && "
+          "'%s' genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
+          "-out rsa.pem 2>/dev/null && "
+          "'%s' pkey -in ec256.pem -pubout -out ec256.pub 2>/dev/null && "
+          "'%s' req -x509 -key ec256.pem -subj /CN=v -days 2 -out ec256.crt "
+          "2>/dev/null && '%s' -c \"from jwcrypto import jwk; "
+          "print(jwk.JWK.from_pem(open('ec256.pub','rb').read())"
+          ".export_public())\" > ec256.jwk",
+          dir, o, o, o, o, o, o, test_python3()),
       0);
   char *cp = test_path(dir, "craft.py");
   ck_assert_int_eq(test_write_file(cp, craft_py, strlen(craft_py)), 0);
@@ -136,8 +125,8 @@ static pkjwt_verify_result *verify(const char *jws, const pkjwt_key *key,
 static char *craft(const char *keyfile, const char *header,
                    const char *claims) {
   char *out = NULL;
-  int st = sh(&out, "'%s' '%s/craft.py' '%s/%s' '%s' '%s' 2>&1", test_python3(),
-              dir, dir, keyfile, header, claims);
+  int st = test_sh(&out, "'%s' '%s/craft.py' '%s/%s' '%s' '%s' 2>&1",
+                   test_python3(), dir, dir, keyfile, header, claims);
   ck_assert_msg(st == 0, "craft failed: %s", out ? out : "");
   out[strcspn(out, "\n")] = '\0';
   return out;

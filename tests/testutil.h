@@ -8,6 +8,8 @@
 
 #define _GNU_SOURCE 1
 #include <check.h>
+#include <dirent.h>
+#include <stdarg.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +124,49 @@ static inline int test_run(char **out, const char *cmd) {
   else
     free(buf);
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* test_run() on a command built printf-style (at most 8 KiB). */
+static inline int test_sh(char **out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline int test_sh(char **out, const char *fmt, ...) {
+  char cmd[8192];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+  va_end(ap);
+  ck_assert_int_lt(n, (int)sizeof(cmd));
+  return test_run(out, cmd);
+}
+
+/* The names in folder d, sorted and joined by spaces, so that a stray
+ * temporary file shows in an assertion. The caller frees the string. */
+static inline char *test_list_dir(const char *d) {
+  struct dirent **names = NULL;
+  int n = scandir(d, &names, NULL, alphasort);
+  ck_assert_int_ge(n, 0);
+  size_t cap = 16, len = 0;
+  char *s = malloc(cap);
+  ck_assert_ptr_nonnull(s);
+  s[0] = '\0';
+  for (int i = 0; i < n; i++) {
+    const char *nm = names[i]->d_name;
+    if (strcmp(nm, ".") != 0 && strcmp(nm, "..") != 0) {
+      size_t l = strlen(nm);
+      while (len + l + 2 > cap) {
+        cap *= 2;
+        s = realloc(s, cap);
+        ck_assert_ptr_nonnull(s);
+      }
+      if (len)
+        s[len++] = ' ';
+      memcpy(s + len, nm, l + 1);
+      len += l;
+    }
+    free(names[i]);
+  }
+  free(names);
+  return s;
 }
 
 /* The judges' paths, from configure via the test environment. */
