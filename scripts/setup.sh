@@ -5,7 +5,8 @@
 #   sh scripts/setup.sh demo   install, build, run the main job (scripts/demo.sh)
 #   sh scripts/setup.sh test   install, build, run every test: make check,
 #                              make distcheck, the suite under ASan+UBSan, the
-#                              concurrency tests under TSan; ends with one line
+#                              unit suites under valgrind, the concurrency
+#                              tests under TSan; ends with one line
 #                              "N passed, N failed".
 set -eu
 
@@ -100,6 +101,12 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   make -j"$jobs" check || true
 tally "$asan"; show_failures "$asan"
+
+stage "unit suites under valgrind"
+cd "$build"
+make -j"$jobs" check TESTS="$(make -s print-valgrind-tests)" \
+  LOG_COMPILER="valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite" || true
+tally "$build"; show_failures "$build"
 
 stage "concurrency tests under TSan"
 tsan=$top/_build-tsan
