@@ -870,7 +870,9 @@ static int fetch(pkjwt_token **out, pkjwt_client *c, int refreshing,
 
 /* ---- the cache and the single flight ---- */
 
-static int64_t refresh_time(const pkjwt_token *t) {
+int64_t pkjwt_token_refresh_at(const pkjwt_token *t) {
+  if (!t)
+    return 0;
   int64_t ahead = t->expires_in / 10;
   if (ahead < REFRESH_AHEAD_MIN_S)
     ahead = REFRESH_AHEAD_MIN_S;
@@ -932,7 +934,7 @@ static int ensure_token(pkjwt_client *c, pkjwt_error *err) {
 
     pthread_mutex_lock(&c->mu);
     if (rc == PKJWT_OK) {
-      int64_t ra = refresh_time(tok);
+      int64_t ra = pkjwt_token_refresh_at(tok);
       if (snap_publish(c, tok->access_token, ra, tok->expires_at) != PKJWT_OK) {
         /* The slow path still works; the fast path just sees no token. */
         (void)snap_publish(c, NULL, 0, 0);

@@ -1579,6 +1579,22 @@ START_TEST(server_error_is_retried_with_backoff) {
 }
 END_TEST
 
+/* The refresh rule in numbers: max(60 s, 10 %) ahead, at most half the life. */
+START_TEST(refresh_at_follows_the_rule) {
+  pkjwt_token t = {0};
+  t.expires_at = 100000;
+  t.expires_in = 900; /* Puzzel's: 10 % is 90 s */
+  ck_assert_int_eq(pkjwt_token_refresh_at(&t), 100000 - 90);
+  t.expires_in = 3600;
+  ck_assert_int_eq(pkjwt_token_refresh_at(&t), 100000 - 360);
+  t.expires_in = 300; /* 10 % is 30 s, so the 60 s floor applies */
+  ck_assert_int_eq(pkjwt_token_refresh_at(&t), 100000 - 60);
+  t.expires_in = 60; /* 60 s ahead would be never: half its life instead */
+  ck_assert_int_eq(pkjwt_token_refresh_at(&t), 100000 - 30);
+  ck_assert_int_eq(pkjwt_token_refresh_at(NULL), 0);
+}
+END_TEST
+
 /* ---- the run ---- */
 
 static Suite *make_suite(void) {
@@ -1620,6 +1636,7 @@ static Suite *make_suite(void) {
   tcase_add_checked_fixture(tc, per_test_setup, NULL);
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, second_get_uses_the_cache);
+  tcase_add_test(tc, refresh_at_follows_the_rule);
   tcase_add_test(tc, refresh_ahead_of_expiry);
   tcase_add_test(tc, short_lifetime_reused_for_half);
   tcase_add_test(tc, old_token_kept_when_refresh_fails);

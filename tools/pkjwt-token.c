@@ -413,13 +413,12 @@ static char *dup_bytes(const char *p, size_t n) {
   return s;
 }
 
-/* Refresh rule, the same as the library's: reuse while more than
- * max(60 s, 10 % of the lifetime) remains. */
+/* The library's refresh rule, so a cached file and a linked client agree. */
 static int token_fresh(int64_t expires_at, int64_t expires_in, int64_t now) {
-  int64_t margin = expires_in / 10;
-  if (margin < 60)
-    margin = 60;
-  return expires_at - now > margin;
+  pkjwt_token t = {0};
+  t.expires_at = expires_at;
+  t.expires_in = expires_in;
+  return now < pkjwt_token_refresh_at(&t);
 }
 
 /* mkdir with mode 0700 if absent; 0 when it exists as a directory. */
