@@ -112,14 +112,19 @@ char *cli_read_file(const char *path, size_t max, size_t *len) {
   return buf;
 }
 
-void cli_secret_free(char *s) {
-  if (!s)
+void cli_wipe_free(char *p, size_t n) {
+  if (!p)
     return;
   /* volatile so the compiler cannot drop the wipe before free */
-  volatile char *p = s;
-  while (*p)
-    *p++ = 0;
-  free(s);
+  volatile char *v = p;
+  for (size_t i = 0; i < n; i++)
+    v[i] = 0;
+  free(p);
+}
+
+void cli_secret_free(char *s) {
+  if (s)
+    cli_wipe_free(s, strlen(s));
 }
 
 char *cli_read_secret_file(const char *path) {

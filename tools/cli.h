@@ -50,6 +50,9 @@ int cli_exit_for(int pkjwt_code);
 char *cli_read_secret_file(const char *path);
 void cli_secret_free(char *s);
 
+/* Wipe n bytes (a key file, a token), then free; NULL is a no-op. */
+void cli_wipe_free(char *p, size_t n);
+
 /* Read a whole file ("-" = stdin) of at most max bytes; NUL-terminated,
  * malloc'd. NULL after printing the error line. */
 char *cli_read_file(const char *path, size_t max, size_t *len);

@@ -33,16 +33,6 @@ static const char upload_hint[] = "Upload this in Organisation Settings → "
 
 static void flush_warnings(void);
 
-/* Wipe len bytes (they may hold a private key), then free. */
-static void wipe_free(char *p, size_t len) {
-  if (!p)
-    return;
-  volatile char *v = p;
-  for (size_t i = 0; i < len; i++)
-    v[i] = 0;
-  free(p);
-}
-
 /* Print s to stdout, adding a newline unless it ends with one. */
 static int print_result(const char *s) {
   size_t n = strlen(s);
@@ -197,7 +187,7 @@ static int load_key(pkjwt_key **out, int *encrypted, const char *path,
       }
     }
   }
-  wipe_free(buf, len);
+  cli_wipe_free(buf, len);
   if (rc != PKJWT_OK) {
     pkjwt_key_free(*out);
     *out = NULL;

@@ -393,16 +393,6 @@ static void cached_token_clear(struct cached_token *t) {
   memset(t, 0, sizeof(*t));
 }
 
-/* Wipe and free a buffer of known length. */
-static void wipe_free(char *p, size_t n) {
-  if (!p)
-    return;
-  volatile char *v = p;
-  for (size_t i = 0; i < n; i++)
-    v[i] = 0;
-  free(p);
-}
-
 /* malloc'd copy of n bytes, NUL-terminated. */
 static char *dup_bytes(const char *p, size_t n) {
   char *s = malloc(n + 1);
@@ -639,7 +629,7 @@ static int cache_read(const struct cache *c, struct cached_token *t) {
   }
   close(fd);
   if (!buf || got != size) {
-    wipe_free(buf, size);
+    cli_wipe_free(buf, size);
     return 0;
   }
   const char *p = buf, *end = buf + size;
@@ -651,7 +641,7 @@ static int cache_read(const struct cache *c, struct cached_token *t) {
        parse_blob(&p, end, "token", &t->access_token) == 0 &&
        parse_blob(&p, end, "response", &t->response) == 0 && p == end &&
        strcspn(t->access_token, " \t\r\n") == strlen(t->access_token);
-  wipe_free(buf, size);
+  cli_wipe_free(buf, size);
   if (!ok) {
     cached_token_clear(t);
     return 0;
@@ -951,7 +941,7 @@ static int run(const struct settings *s) {
       return CLI_EXIT_INPUT;
     }
     rc = pkjwt_key_load_mem(&key, pem, len, pass, &err);
-    wipe_free(pem, len);
+    cli_wipe_free(pem, len);
   } else {
     rc = pkjwt_key_load_file(&key, s->key_path, pass, &err);
   }
