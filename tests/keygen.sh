@@ -536,11 +536,15 @@ if [ "$(id -u)" = 0 ]; then
 fi
 if [ "$(id -u)" != 0 ] || [ -n "$as_user" ]; then
   TL_WATCH=ro
-  $F "unwritable folder: nothing left" 3 "${P}ro/k\.key: .*(ermission|denied)" \
+  # The certificate is written first, so it is the file the error names.
+  $F "unwritable folder: nothing left" 3 "${P}ro/k\.crt: .*(ermission|denied)" \
     $as_user "$K" new --out ro/k.key --cert ro/k.crt
   TL_WATCH=
-  $F "unwritable folder for the cert: the key is removed again" 3 \
+  $F "unwritable folder for the cert: no key written" 3 \
     "${P}ro/c\.crt: " $as_user "$K" new --out rw/k.key --cert ro/c.crt
+  $F "unwritable folder for the key: the certificate is removed again" 3 \
+    "${P}ro/k\.key: .*(ermission|denied)" \
+    $as_user "$K" new --out ro/k.key --cert rw/c.crt
   tl_check "unwritable folders are still empty" test -z "$(find ro rw -mindepth 1)"
 else
   echo "# skipped: unwritable folder (root without setpriv)"

@@ -395,21 +395,24 @@ int kg_cmd_new(const kg_args *a) {
     }
   }
 
-  /* Everything is made: now write, key first. */
+  /* Everything is made: now write, the certificate first. If the key then
+   * fails, only a public file is undone; with --force, an old private key
+   * is replaced only once its new certificate is safely written. */
+  if (cert_path) {
+    rc = pkjwt_cert_write(cert, cert_path, force, &err);
+    if (rc != PKJWT_OK) {
+      rc = lib_fail(cert_path, &err);
+      goto done;
+    }
+  }
   wopts.passphrase = pass;
   wopts.force = force;
   rc = pkjwt_key_write_private(key, out, &wopts, &err);
   if (rc != PKJWT_OK) {
+    if (cert_path)
+      unlink(cert_path); /* nothing left behind */
     rc = lib_fail(out, &err);
     goto done;
-  }
-  if (cert_path) {
-    rc = pkjwt_cert_write(cert, cert_path, force, &err);
-    if (rc != PKJWT_OK) {
-      unlink(out); /* nothing left behind */
-      rc = lib_fail(cert_path, &err);
-      goto done;
-    }
   }
   if (!a->seen[KG_O_QUIET])
     print_note(out, key, pass != NULL, cert_path, cert);
