@@ -3,7 +3,7 @@
  * certificates, and the facts and exports Organisation Settings needs.
  */
 #define _GNU_SOURCE 1
-#include "internal.h"
+#include "alg.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -277,11 +277,12 @@ int pkjwt_cert_self_signed(pkjwt_cert **out, const pkjwt_key *key,
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
                        "validity of %d days is refused; use 1 to %d",
                        opts->days, CERT_MAX_DAYS);
-  const EVP_MD *md = EVP_sha256();
-  if (key->curve && strcmp(key->curve, "P-384") == 0)
-    md = EVP_sha384();
-  else if (key->curve && strcmp(key->curve, "P-521") == 0)
-    md = EVP_sha512();
+  /* The digest of the key's default alg: SHA-256 for RSA, the curve's own
+   * for EC (ecdsa-with-SHA384 on P-384...). */
+  const EVP_MD *md = pkjwt__alg_md(pkjwt__alg_lookup_name(key->default_alg));
+  if (!md)
+    return pkjwt__fail(err, PKJWT_ERR_CRYPTO, "no digest for %s",
+                       key->default_alg ? key->default_alg : "this key");
 
   X509_NAME *name = NULL;
   int rc = parse_dn(

@@ -32,21 +32,21 @@
 #define PKJWT__THUMBPRINT_LEN 44
 
 struct pkjwt_key {
-  EVP_PKEY *pkey;           /* owned */
+  EVP_PKEY *pkey; /* owned */
   pkjwt_key_type type;
   unsigned int bits;
-  const char *curve;        /* static "P-256"... or NULL */
+  const char *curve; /* static JWK crv "P-256"... or NULL (lib/alg.c) */
   int has_private;
-  const char *default_alg;  /* static */
+  const char *default_alg; /* static JWS name (lib/alg.c) */
   char thumbprint[PKJWT__THUMBPRINT_LEN];
 };
 
 struct pkjwt_cert {
-  X509 *x509;               /* owned */
-  unsigned char *der;       /* owned DER encoding */
+  X509 *x509;         /* owned */
+  unsigned char *der; /* owned DER encoding */
   size_t der_len;
-  char *subject;            /* owned, "CN=a,O=b" */
-  char *serial;             /* owned, upper-case hex */
+  char *subject; /* owned, "CN=a,O=b" */
+  char *serial;  /* owned, upper-case hex */
   int64_t not_before, not_after;
   char x5t_s256[PKJWT__THUMBPRINT_LEN];
 };
@@ -54,12 +54,29 @@ struct pkjwt_cert {
 /*
  * Wrap an EVP_PKEY in a new handle, taking ownership of pkey whatever the
  * outcome. Applies the key rules for loaded keys (RSA of 2048 to 8192 bits,
- * EC on P-256/384/521 only; everything else refused) and computes the
- * thumbprint. (lib/key.c)
+ * EC on a curve of lib/alg.c's table only; everything else refused) and
+ * computes the thumbprint. (lib/key.c)
  */
 int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err);
 
-/* RFC 7638 thumbprint of pkey's public half into out. (lib/jwk.c) */
+/* ---- public members and thumbprints (lib/thumbprint.c) ---- */
+
+/* The public members of a key, already base64url-encoded: crv/x/y for EC
+ * (coordinates at full field length), n/e for RSA. */
+struct pkjwt__pub_members {
+  int is_ec;
+  const char *crv; /* static, EC only */
+  char *a;         /* EC x, RSA n; malloc'd */
+  char *b;         /* EC y, RSA e; malloc'd */
+};
+
+/* Fill m from pkey (RSA, or EC on a curve of lib/alg.c's table). On
+ * success free with pkjwt__pub_members_clear; on failure m is empty. */
+int pkjwt__pub_members_get(struct pkjwt__pub_members *m, const EVP_PKEY *pkey,
+                           pkjwt_error *err);
+void pkjwt__pub_members_clear(struct pkjwt__pub_members *m);
+
+/* RFC 7638 thumbprint of pkey's public half into out. */
 int pkjwt__jwk_thumbprint(char out[PKJWT__THUMBPRINT_LEN], const EVP_PKEY *pkey,
                           pkjwt_error *err);
 

@@ -4,7 +4,7 @@
  * writing PKCS#8 PEM, optionally encrypted.
  */
 #define _GNU_SOURCE 1
-#include "internal.h"
+#include "alg.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -42,46 +42,6 @@ static const char weak_rsa_msg[] =
 
 /* ---- the key rules ---------------------------------------------------- */
 
-/* Our curve name for an OpenSSL group name, or NULL when not supported. */
-static const char *curve_of_nid(int nid) {
-  switch (nid) {
-  case NID_X9_62_prime256v1:
-    return "P-256";
-  case NID_secp384r1:
-    return "P-384";
-  case NID_secp521r1:
-    return "P-521";
-  default:
-    return NULL;
-  }
-}
-
-static int nid_of_curve_name(const char *name) {
-  int nid = EC_curve_nist2nid(name);
-  if (nid == NID_undef)
-    nid = OBJ_sn2nid(name);
-  if (nid == NID_undef)
-    nid = OBJ_ln2nid(name);
-  return nid;
-}
-
-static int alg_bits_of_curve(const char *curve, const char **alg,
-                             unsigned int *bits) {
-  if (strcmp(curve, "P-256") == 0) {
-    *alg = "ES256";
-    *bits = 256;
-  } else if (strcmp(curve, "P-384") == 0) {
-    *alg = "ES384";
-    *bits = 384;
-  } else if (strcmp(curve, "P-521") == 0) {
-    *alg = "ES512";
-    *bits = 521;
-  } else {
-    return -1;
-  }
-  return 0;
-}
-
 /* A readable name for a key type we refuse. */
 static const char *type_label(const EVP_PKEY *pkey) {
   static const struct {
@@ -114,9 +74,8 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
   if (!pkey)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key given");
 
-  pkjwt_key_type type;
+  const pkjwt__alg_info *row = NULL; /* the key's default alg */
   unsigned int bits = 0;
-  const char *curve = NULL, *alg = NULL;
   int has_private;
   int rc;
 
@@ -132,9 +91,8 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
                        RSA_MAX_LOAD_BITS);
       goto fail;
     }
-    type = PKJWT_KEY_RSA;
+    row = pkjwt__alg_default(PKJWT_KEY_RSA, NULL);
     bits = (unsigned int)b;
-    alg = "RS256";
     has_private = has_bn_param(pkey, OSSL_PKEY_PARAM_RSA_D);
   } else if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC &&
              !EVP_PKEY_is_a(pkey, "SM2")) {
@@ -144,15 +102,15 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
       ERR_clear_error();
       rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
                        "EC keys with explicit curve parameters are not "
-                       "supported; use a named curve P-256, P-384 or P-521");
+                       "supported; use a named curve %s",
+                       pkjwt__alg_curve_list(1));
       goto fail;
     }
-    curve = curve_of_nid(nid_of_curve_name(group));
-    if (!curve) {
+    row = pkjwt__alg_curve_by_group(group);
+    if (!row) {
       rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
-                       "EC curve %s is not supported; use P-256, P-384 or "
-                       "P-521",
-                       group);
+                       "EC curve %s is not supported; use %s", group,
+                       pkjwt__alg_curve_list(1));
       goto fail;
     }
     /* A key read with explicit curve parameters or compressed points is
@@ -164,14 +122,13 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
         pkey, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
         OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED);
     ERR_clear_error();
-    type = PKJWT_KEY_EC;
-    (void)alg_bits_of_curve(curve, &alg, &bits);
+    int b = EVP_PKEY_get_bits(pkey);
+    bits = b > 0 ? (unsigned int)b : 0;
     has_private = has_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY);
   } else {
     rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
-                     "%s keys are not supported; use EC P-256/P-384/P-521 "
-                     "or RSA",
-                     type_label(pkey));
+                     "%s keys are not supported; use EC %s or RSA",
+                     type_label(pkey), pkjwt__alg_curve_list(0));
     goto fail;
   }
 
@@ -181,11 +138,11 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
     goto fail;
   }
   k->pkey = pkey;
-  k->type = type;
+  k->type = row->key_type;
   k->bits = bits;
-  k->curve = curve;
+  k->curve = row->crv;
   k->has_private = has_private;
-  k->default_alg = alg;
+  k->default_alg = row->name;
   rc = pkjwt__jwk_thumbprint(k->thumbprint, pkey, err);
   if (rc != PKJWT_OK) {
     pkjwt_key_free(k);
@@ -244,33 +201,19 @@ int pkjwt_key_generate_rsa(pkjwt_key **out, unsigned int bits,
   return generate(out, "RSA", bits, NULL, err);
 }
 
-/* "P-256" and OpenSSL's names for the same curves. */
-static const char *canonical_curve(const char *name) {
-  static const struct {
-    const char *alias, *curve;
-  } names[] = {{"P-256", "P-256"},     {"P-384", "P-384"},
-               {"P-521", "P-521"},     {"prime256v1", "P-256"},
-               {"secp256r1", "P-256"}, {"secp384r1", "P-384"},
-               {"secp521r1", "P-521"}};
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-    if (strcasecmp(name, names[i].alias) == 0)
-      return names[i].curve;
-  return NULL;
-}
-
 int pkjwt_key_generate_ec(pkjwt_key **out, const char *curve,
                           pkjwt_error *err) {
   pkjwt__error_clear(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
-  const char *c = canonical_curve(curve ? curve : PKJWT_EC_DEFAULT_CURVE);
-  if (!c)
+  const pkjwt__alg_info *row =
+      pkjwt__alg_curve_by_name(curve ? curve : PKJWT_EC_DEFAULT_CURVE);
+  if (!row)
     return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
-                       "EC curve %.64s is not supported; use P-256, P-384 or "
-                       "P-521",
-                       curve);
-  return generate(out, "EC", 0, c, err);
+                       "EC curve %.64s is not supported; use %s", curve,
+                       pkjwt__alg_curve_list(1));
+  return generate(out, "EC", 0, row->group, err);
 }
 
 /* ---- loading ---------------------------------------------------------- */

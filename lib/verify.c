@@ -210,7 +210,7 @@ static int verify_openssl(const pkjwt__alg_info *info, EVP_PKEY *pkey,
     return -1;
   unsigned char *der = NULL;
   size_t der_len = 0;
-  if (info->kind == PKJWT__KIND_ES) {
+  if (info->key_type == PKJWT_KEY_EC) {
     if (raw_to_der(&der, &der_len, sig, sig_len, info->coord_len) != 0)
       return 0;
     sig = der;
@@ -220,10 +220,7 @@ static int verify_openssl(const pkjwt__alg_info *info, EVP_PKEY *pkey,
   EVP_PKEY_CTX *pctx = NULL;
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   if (ctx && EVP_DigestVerifyInit(ctx, &pctx, md, NULL, pkey) == 1 &&
-      (info->kind != PKJWT__KIND_PS ||
-       (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
-        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1)))
+      pkjwt__alg_setup_pctx(info, pctx))
     ok = EVP_DigestVerify(ctx, sig, sig_len, input, input_len) == 1;
   EVP_MD_CTX_free(ctx);
   OPENSSL_free(der);
@@ -248,7 +245,7 @@ static void check_signature(pkjwt_verify_result *r, const pkjwt__alg_info *info,
   /* libjwt 1.10.2 has no PS*, and its jwt_decode refuses any typ but
    * "JWT" (jwt_verify_head), whatever the signature: for those OpenSSL
    * judges alone, and the detail says why. */
-  const char *why = info->kind == PKJWT__KIND_PS ? ""
+  const char *why = info->padding == RSA_PKCS1_PSS_PADDING ? ""
                     : (typ && strcasecmp(typ, "JWT") != 0)
                         ? "; libjwt 1.10.2 refuses typ other than JWT"
                         : NULL;
@@ -269,7 +266,7 @@ static void check_signature(pkjwt_verify_result *r, const pkjwt__alg_info *info,
   }
   /* libjwt reads ES signatures as raw R||S; it wants exactly 2 * coord
    * bytes and so do we (a DER signature is refused, not converted). */
-  size_t want = info->kind == PKJWT__KIND_ES
+  size_t want = info->key_type == PKJWT_KEY_EC
                     ? 2 * info->coord_len
                     : (size_t)EVP_PKEY_get_size(key->pkey);
   free(sig);
