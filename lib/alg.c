@@ -114,6 +114,34 @@ const pkjwt__alg_info *pkjwt__alg_curve_by_group(const char *group) {
   return NULL;
 }
 
+/* ---- the public names (include/pkjwt/sign.h) ---------------------------- */
+
+const char *pkjwt_alg_name(pkjwt_alg alg) {
+  const pkjwt__alg_info *info = pkjwt__alg_lookup(alg);
+  return info ? info->name : NULL;
+}
+
+int pkjwt_alg_from_name(pkjwt_alg *out, const char *name, pkjwt_error *err) {
+  pkjwt__error_clear(err);
+  if (!out || !name)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no algorithm name given");
+  const pkjwt__alg_info *info = pkjwt__alg_lookup_name(name);
+  if (!info) {
+    if (strcasecmp(name, "none") == 0)
+      return pkjwt__fail(err, PKJWT_ERR_ALG,
+                         "alg none is refused: assertions must be signed");
+    if (strncasecmp(name, "HS", 2) == 0)
+      return pkjwt__fail(err, PKJWT_ERR_ALG,
+                         "alg %.32s is refused: HMAC needs a shared secret, "
+                         "private_key_jwt uses RS, PS or ES",
+                         name);
+    return pkjwt__fail(err, PKJWT_ERR_ALG, "unknown alg %.32s; use %s", name,
+                       pkjwt__alg_name_list());
+  }
+  *out = info->alg;
+  return PKJWT_OK;
+}
+
 /* ---- lists for messages -------------------------------------------------- */
 
 #define LIST_MAX 256
