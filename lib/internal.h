@@ -80,6 +80,19 @@ void pkjwt__pub_members_clear(struct pkjwt__pub_members *m);
 int pkjwt__jwk_thumbprint(char out[PKJWT__THUMBPRINT_LEN], const EVP_PKEY *pkey,
                           pkjwt_error *err);
 
+/* ---- private keys without OpenSSL's decoders (lib/keyder.c) ---- */
+
+/*
+ * The private key in data when it is one of the usual forms: PEM (label
+ * is its label: "PRIVATE KEY", "ENCRYPTED PRIVATE KEY" with a passphrase,
+ * "RSA PRIVATE KEY", "EC PRIVATE KEY") or DER PKCS#8, PKCS#1 or SEC1
+ * (label NULL), RSA or
+ * EC on a curve of lib/alg.c's table. A new EVP_PKEY (the caller owns it),
+ * or NULL for anything else: then use OSSL_DECODER. Leaves no errors queued.
+ */
+EVP_PKEY *pkjwt__keyder_private(const unsigned char *data, size_t len,
+                                const char *label, const char *passphrase);
+
 /* ---- errors (lib/error.c) ---- */
 
 /* Reset err (if any) to PKJWT_OK with empty fields. */

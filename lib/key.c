@@ -330,8 +330,13 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
     return pkjwt__fail(err, PKJWT_ERR_PARSE,
                        "this is a certificate, not a key");
   struct pass_state ps = {passphrase, 0};
-  /* A key pair first; a public key only if no private key is there. */
-  EVP_PKEY *pkey = decode(d, len, input, EVP_PKEY_KEYPAIR, &ps);
+  /* The usual forms without the decoders (fast on a process's first key);
+   * then a key pair through them; a public key only if no private key is
+   * there. */
+  EVP_PKEY *pkey =
+      pkjwt__keyder_private(d, len, off >= 0 ? label : NULL, passphrase);
+  if (!pkey)
+    pkey = decode(d, len, input, EVP_PKEY_KEYPAIR, &ps);
   if (!pkey && !ps.asked)
     pkey = decode(d, len, input, EVP_PKEY_PUBLIC_KEY, &ps);
   if (!pkey) {
