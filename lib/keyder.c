@@ -82,6 +82,22 @@ static int version_is(const unsigned char **p, const unsigned char *end,
          n == 1 && v[0] == want;
 }
 
+/* Enter the SEQUENCE that is all of [der, der + len) and read its INTEGER
+ * version, which must be want: on success [*p, *end) is the rest of the
+ * SEQUENCE's content. */
+static int enter(const unsigned char **p, const unsigned char **end,
+                 const unsigned char *der, long len, unsigned char want) {
+  const unsigned char *q = der, *seq;
+  long slen;
+  if (next(&q, der + len, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &seq, &slen,
+           NULL) != 0 ||
+      q != der + len)
+    return 0;
+  *p = seq;
+  *end = seq + slen;
+  return version_is(p, *end, want);
+}
+
 /* Make the key from params; NULL on failure. */
 static EVP_PKEY *from_params(const char *type, OSSL_PARAM_BLD *bld) {
   EVP_PKEY *pkey = NULL;
@@ -106,15 +122,8 @@ static EVP_PKEY *rsa_key(const unsigned char *der, long len) {
       OSSL_PKEY_PARAM_RSA_FACTOR2,   OSSL_PKEY_PARAM_RSA_EXPONENT1,
       OSSL_PKEY_PARAM_RSA_EXPONENT2, OSSL_PKEY_PARAM_RSA_COEFFICIENT1};
   enum { N_INTS = sizeof(names) / sizeof(names[0]) };
-  const unsigned char *p = der, *end = der + len, *seq;
-  long slen;
-  if (next(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &seq, &slen, NULL) !=
-          0 ||
-      p != end)
-    return NULL;
-  p = seq;
-  end = seq + slen;
-  if (!version_is(&p, end, 0)) /* 1 is multi-prime: the decoders' job */
+  const unsigned char *p, *end;
+  if (!enter(&p, &end, der, len, 0)) /* 1 is multi-prime: the decoders' */
     return NULL;
   BIGNUM *bn[N_INTS] = {NULL};
   EVP_PKEY *pkey = NULL;
@@ -145,15 +154,9 @@ static const pkjwt__alg_info *curve_of_oid(const unsigned char *tlv,
  * when the key must name its own ([0], as SEC1 files do). */
 static EVP_PKEY *ec_key(const unsigned char *der, long len,
                         const pkjwt__alg_info *curve) {
-  const unsigned char *p = der, *end = der + len, *seq, *priv, *v, *tlv;
-  long slen, plen, n;
-  if (next(&p, end, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &seq, &slen, NULL) !=
-          0 ||
-      p != end)
-    return NULL;
-  p = seq;
-  end = seq + slen;
-  if (!version_is(&p, end, 1) ||
+  const unsigned char *p, *end, *priv, *v, *tlv;
+  long plen, n;
+  if (!enter(&p, &end, der, len, 1) ||
       next(&p, end, V_ASN1_OCTET_STRING, V_ASN1_UNIVERSAL, &priv, &plen,
            NULL) != 0 ||
       plen < 1)

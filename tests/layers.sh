@@ -30,7 +30,9 @@ fi
 # source tree or a VPATH/distcheck build); one per source file.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pkjwt-layers.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
-find "$builddir" -path '*/lib/*' -name 'libpkjwt_core_la-*.o' 2>/dev/null |
+# Only this build's lib/ (and lib/.libs/): an in-tree build must not pick
+# up the objects of another build folder below it.
+find "$builddir/lib" -maxdepth 2 -name 'libpkjwt_core_la-*.o' 2>/dev/null |
   sort >"$tmp/objs"
 if [ ! -s "$tmp/objs" ]; then
   echo "FAIL: no libpkjwt_core_la-*.o under $builddir/lib; build the library first"
