@@ -65,8 +65,37 @@ int pkjwt__jwk_thumbprint(char out[PKJWT__THUMBPRINT_LEN], const EVP_PKEY *pkey,
 
 /* ---- errors (lib/error.c) ---- */
 
-/* Reset err (if any) to PKJWT_OK with empty fields. */
-void pkjwt__error_clear(pkjwt_error *err);
+/*
+ * Every public function that takes a pkjwt_error starts with
+ * PKJWT__ERROR_BEGIN(err): an err whose version the library does not know
+ * makes it return PKJWT_ERR_INVALID_ARG with nothing written; otherwise the
+ * fields of the caller's version are reset (code PKJWT_OK, empty strings).
+ * tests/check_base.c calls every such function with a bad version.
+ */
+#define PKJWT__ERROR_BEGIN(err)                                                \
+  do {                                                                         \
+    if (pkjwt__error_begin(err) != PKJWT_OK)                                   \
+      return PKJWT_ERR_INVALID_ARG;                                            \
+  } while (0)
+/* Only the version check of PKJWT__ERROR_BEGIN, for a fast path that resets
+ * the few fields it may write itself. */
+#define PKJWT__ERROR_CHECK(err)                                                \
+  do {                                                                         \
+    if (pkjwt__error_check(err) != PKJWT_OK)                                   \
+      return PKJWT_ERR_INVALID_ARG;                                            \
+  } while (0)
+int pkjwt__error_begin(pkjwt_error *err);
+int pkjwt__error_check(const pkjwt_error *err);
+/* Bytes of pkjwt_error that layout version has; 0 for an unknown version. */
+size_t pkjwt__error_size(unsigned int version);
+/* A field appended in a later version is written only when the caller's err
+ * has it: if (PKJWT__ERROR_HAS(err, field)) ... */
+#define PKJWT__ERROR_HAS(err, field)                                           \
+  ((err) != NULL && pkjwt__error_size((err)->version) >=                       \
+                        offsetof(pkjwt_error, field) + sizeof((err)->field))
+/* Copy src's detail into dst (fields both versions have; dst keeps its
+ * version). NULL dst is a no-op. */
+void pkjwt__error_copy(pkjwt_error *dst, const pkjwt_error *src);
 /* Set code and a formatted message; returns code. */
 int pkjwt__fail(pkjwt_error *err, int code, const char *fmt, ...)
     PKJWT__PRINTF(3, 4);

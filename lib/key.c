@@ -228,7 +228,7 @@ static int generate(pkjwt_key **out, const char *type, unsigned int bits,
 
 int pkjwt_key_generate_rsa(pkjwt_key **out, unsigned int bits,
                            pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -260,7 +260,7 @@ static const char *canonical_curve(const char *name) {
 
 int pkjwt_key_generate_ec(pkjwt_key **out, const char *curve,
                           pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -363,7 +363,7 @@ static long pem_key_offset(const unsigned char *data, size_t len, char *label,
 
 int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
                        const char *passphrase, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -410,7 +410,7 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
 
 int pkjwt_key_load_file(pkjwt_key **out, const char *path,
                         const char *passphrase, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -512,7 +512,7 @@ static int encrypt_pkcs8(BIO *bio, EVP_PKEY *pkey, const char *pass,
 
 int pkjwt_key_write_private(const pkjwt_key *key, const char *path,
                             const pkjwt_write_options *opts, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   pkjwt_write_options defaults = PKJWT_WRITE_OPTIONS_INIT;
   if (!opts)
     opts = &defaults;
@@ -573,7 +573,7 @@ int pkjwt_key_write_private(const pkjwt_key *key, const char *path,
 }
 
 int pkjwt_key_public_pem(char **out, const pkjwt_key *key, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output given");
   *out = NULL;
