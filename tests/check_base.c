@@ -18,9 +18,9 @@ START_TEST(strerror_covers_every_code) {
 END_TEST
 
 START_TEST(fail_fills_detail) {
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   memset(&e, 'x', sizeof(e));
-  pkjwt__error_clear(&e);
+  pkjwt_error_init(&e);
   ck_assert_int_eq(e.code, PKJWT_OK);
   ck_assert_str_eq(e.message, "");
   ck_assert_int_eq(pkjwt__fail(&e, PKJWT_ERR_PARSE, "field %s", "kty"),
@@ -34,8 +34,8 @@ START_TEST(fail_fills_detail) {
 END_TEST
 
 START_TEST(fail_ssl_appends_reason) {
-  pkjwt_error e;
-  pkjwt__error_clear(&e);
+  pkjwt_error e = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&e);
   /* Provoke a real OpenSSL error: decode garbage as a private key. */
   const unsigned char junk[] = {0x30, 0x03, 0x02, 0x01};
   const unsigned char *p = junk;
