@@ -973,11 +973,19 @@ int pkjwt_client_get_token(pkjwt_token **out, pkjwt_client *c,
   if (!out || !c)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "client or out missing");
   *out = NULL;
+  pkjwt_error own; /* holds a warning for the event when err is NULL */
+  if (!err && c->on_event) {
+    pkjwt_error_init(&own);
+    err = &own;
+  }
   pthread_mutex_lock(&c->mu);
   int rc = ensure_token(c, err);
   if (rc == PKJWT_OK)
     rc = token_dup(out, c->cached, c->cached_size, err);
   pthread_mutex_unlock(&c->mu);
+  /* Sent here, not where the warning is made: no lock may be held. */
+  if (rc == PKJWT_OK && err && err->warning[0])
+    emit(c, PKJWT_EVENT_WARNING, "%s", err->warning);
   return rc;
 }
 
@@ -988,10 +996,15 @@ int pkjwt_client_get_token_buf(char *buf, size_t buflen, int64_t *expires_at,
   if (!buf || !c || buflen == 0)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "client or buffer missing");
   size_t need = 0;
+  pkjwt_error own; /* holds a warning for the event when err is NULL */
   int r = snap_read(c, buf, buflen, client_now(c), expires_at, &need);
   if (r == 1)
     return PKJWT_OK;
   if (r == 0) {
+    if (!err && c->on_event) {
+      pkjwt_error_init(&own);
+      err = &own;
+    }
     pthread_mutex_lock(&c->mu);
     int rc = ensure_token(c, err);
     if (rc == PKJWT_OK) {
@@ -1003,6 +1016,8 @@ int pkjwt_client_get_token_buf(char *buf, size_t buflen, int64_t *expires_at,
       }
     }
     pthread_mutex_unlock(&c->mu);
+    if (rc == PKJWT_OK && err && err->warning[0])
+      emit(c, PKJWT_EVENT_WARNING, "%s", err->warning);
     if (rc != PKJWT_OK)
       return rc;
     if (need <= buflen)

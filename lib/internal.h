@@ -28,6 +28,9 @@
 
 /* ---- the handles' insides (lib/key.c, lib/cert.c) ---- */
 
+/* At most this many warnings are kept on a key handle. */
+#define PKJWT__KEY_WARNINGS_MAX 4
+
 /* base64url of a SHA-256 digest without padding: 43 chars + NUL */
 #define PKJWT__THUMBPRINT_LEN 44
 
@@ -39,6 +42,10 @@ struct pkjwt_key {
   int has_private;
   const char *default_alg;  /* static */
   char thumbprint[PKJWT__THUMBPRINT_LEN];
+  /* Warnings made while the handle was made (pkjwt_key_warning); owned,
+   * never changed after the handle is handed out. (lib/key_warning.c) */
+  char *warnings[PKJWT__KEY_WARNINGS_MAX];
+  size_t n_warnings;
 };
 
 struct pkjwt_cert {
@@ -62,6 +69,14 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err);
 /* RFC 7638 thumbprint of pkey's public half into out. (lib/jwk.c) */
 int pkjwt__jwk_thumbprint(char out[PKJWT__THUMBPRINT_LEN], const EVP_PKEY *pkey,
                           pkjwt_error *err);
+
+/* A warning about key, made before the handle is handed out: into
+ * err->warning (when err) and onto the key's list (when key; dropped past
+ * PKJWT__KEY_WARNINGS_MAX or when out of memory). (lib/key_warning.c) */
+void pkjwt__key_warn(pkjwt_key *key, pkjwt_error *err, const char *fmt, ...)
+    PKJWT__PRINTF(3, 4);
+/* Free the key's warnings (pkjwt_key_free). */
+void pkjwt__key_warnings_free(pkjwt_key *key);
 
 /* ---- errors (lib/error.c) ---- */
 

@@ -203,6 +203,7 @@ void pkjwt_key_free(pkjwt_key *key) {
   if (!key)
     return;
   EVP_PKEY_free(key->pkey);
+  pkjwt__key_warnings_free(key);
   OPENSSL_cleanse(key, sizeof(*key));
   free(key);
 }
@@ -423,7 +424,7 @@ int pkjwt_key_load_file(pkjwt_key **out, const char *path,
   rc = pkjwt_key_load_mem(out, buf, len, passphrase, err);
   pkjwt__cleanse_free(buf, len + 1);
   if (rc == PKJWT_OK && (*out)->has_private && (mode & 077))
-    pkjwt__warn(err,
+    pkjwt__key_warn(*out, err,
                 "private key file is readable by group or others (mode "
                 "%04o); run chmod 600",
                 (unsigned int)(mode & 07777));

@@ -834,6 +834,9 @@ START_TEST(old_token_kept_when_refresh_fails) {
   ck_assert_ptr_nonnull(strstr(e.warning, "refresh"));
   ck_assert_int_eq(stat_int(&g_http, "token_requests"), 3);
   ck_assert_int_eq(count_events(PKJWT_EVENT_FAILED), 1);
+  /* the warning also reached the callback, once, with the same line */
+  ck_assert_int_eq(count_events(PKJWT_EVENT_WARNING), 1);
+  ck_assert_str_eq(g_event_text[g_nevents - 1], e.warning);
   pkjwt_token_free(b);
   /* right after, no new storm of requests: the old token, the warning */
   char buf[PKJWT_TOKEN_BUF_SIZE];
@@ -841,6 +844,15 @@ START_TEST(old_token_kept_when_refresh_fails) {
                    PKJWT_OK);
   ck_assert_str_eq(buf, a->access_token);
   ck_assert_int_gt((int)strlen(e.warning), 0);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_WARNING), 2);
+  /* a caller who passes no err still gets the warning as an event */
+  ck_assert_int_eq(pkjwt_client_get_token(&b, c, NULL), PKJWT_OK);
+  pkjwt_token_free(b);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_WARNING), 3);
+  ck_assert_ptr_nonnull(strstr(g_event_text[g_nevents - 1], "refresh"));
+  ck_assert_int_eq(pkjwt_client_get_token_buf(buf, sizeof(buf), NULL, c, NULL),
+                   PKJWT_OK);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_WARNING), 4);
   ck_assert_int_eq(stat_int(&g_http, "token_requests"), 3);
   /* once it has expired, the failure is the caller's */
   g_now += 60;

@@ -726,13 +726,27 @@ START_TEST(load_warns_when_others_can_read) {
     ck_assert_int_eq(pkjwt_key_load_file(&k, key, NULL, &e), PKJWT_OK);
     ck_assert_int_eq(e.code, PKJWT_OK);
     ck_assert_str_eq(e.warning, cases[i].warning);
+    /* the same warning is kept on the handle, err or no err */
+    size_t want = cases[i].warning[0] ? 1 : 0;
+    ck_assert_uint_eq(pkjwt_key_warning_count(k), want);
+    if (want)
+      ck_assert_str_eq(pkjwt_key_warning(k, 0), cases[i].warning);
+    ck_assert_ptr_null(pkjwt_key_warning(k, want));
+    pkjwt_key_free(k);
+    ck_assert_int_eq(pkjwt_key_load_file(&k, key, NULL, NULL), PKJWT_OK);
+    ck_assert_uint_eq(pkjwt_key_warning_count(k), want);
+    if (want)
+      ck_assert_str_eq(pkjwt_key_warning(k, 0), cases[i].warning);
     pkjwt_key_free(k);
   }
   /* a public key may be world-readable */
   ck_assert_int_eq(chmod(pub, 0644), 0);
   ck_assert_int_eq(pkjwt_key_load_file(&k, pub, NULL, &e), PKJWT_OK);
   ck_assert_str_eq(e.warning, "");
+  ck_assert_uint_eq(pkjwt_key_warning_count(k), 0);
   pkjwt_key_free(k);
+  ck_assert_uint_eq(pkjwt_key_warning_count(NULL), 0);
+  ck_assert_ptr_null(pkjwt_key_warning(NULL, 0));
   free(pub);
   free(key);
 }

@@ -336,6 +336,8 @@ static const char *event_name(pkjwt_event ev) {
     return "retried";
   case PKJWT_EVENT_FAILED:
     return "failed";
+  case PKJWT_EVENT_WARNING:
+    return "warning";
   }
   return "event";
 }
