@@ -257,7 +257,7 @@ static int set_serial(X509 *x) {
 
 int pkjwt_cert_self_signed(pkjwt_cert **out, const pkjwt_key *key,
                            const pkjwt_cert_options *opts, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   pkjwt_cert_options defaults = PKJWT_CERT_OPTIONS_INIT;
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
@@ -353,7 +353,7 @@ static int has_pem_begin(const unsigned char *d, size_t len) {
 
 int pkjwt_cert_load_mem(pkjwt_cert **out, const void *data, size_t len,
                         pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -388,7 +388,7 @@ int pkjwt_cert_load_mem(pkjwt_cert **out, const void *data, size_t len,
 }
 
 int pkjwt_cert_load_file(pkjwt_cert **out, const char *path, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -419,7 +419,7 @@ static int pem_of(char **out, size_t *outlen, const pkjwt_cert *cert,
 }
 
 int pkjwt_cert_pem(char **out, const pkjwt_cert *cert, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output given");
   *out = NULL;
@@ -431,7 +431,7 @@ int pkjwt_cert_pem(char **out, const pkjwt_cert *cert, pkjwt_error *err) {
 
 int pkjwt_cert_write(const pkjwt_cert *cert, const char *path, int force,
                      pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!cert)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no certificate given");
   if (!path || !*path)
@@ -448,7 +448,7 @@ int pkjwt_cert_write(const pkjwt_cert *cert, const char *path, int force,
 
 int pkjwt_cert_base64_der(char **out, const pkjwt_cert *cert,
                           pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output given");
   *out = NULL;
@@ -464,7 +464,7 @@ int pkjwt_cert_base64_der(char **out, const pkjwt_cert *cert,
 
 int pkjwt_cert_public_key(pkjwt_key **out, const pkjwt_cert *cert,
                           pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;

@@ -452,7 +452,7 @@ static int alg_fits_key(pkjwt_alg alg, const pkjwt_key *key) {
 
 int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
                      pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no place for the client");
   *out = NULL;
@@ -826,7 +826,7 @@ static int fetch(pkjwt_token **out, pkjwt_client *c, int refreshing,
   for (;;) {
     int retryable;
     long retry_after;
-    pkjwt__error_clear(err);
+    PKJWT__ERROR_BEGIN(err);
     attempts++;
     int rc = attempt(out, c, use_issuer, &retryable, &retry_after, err);
     if (rc == PKJWT_OK) {
@@ -883,8 +883,7 @@ int64_t pkjwt_token_refresh_at(const pkjwt_token *t) {
 }
 
 static void copy_error(pkjwt_error *dst, const pkjwt_error *src) {
-  if (dst)
-    *dst = *src;
+  pkjwt__error_copy(dst, src);
 }
 
 /*
@@ -929,7 +928,7 @@ static int ensure_token(pkjwt_client *c, pkjwt_error *err) {
     pthread_mutex_unlock(&c->mu);
 
     pkjwt_token *tok = NULL;
-    pkjwt_error ferr;
+    pkjwt_error ferr = PKJWT_ERROR_INIT;
     int rc = fetch(&tok, c, refreshing, &ferr);
 
     pthread_mutex_lock(&c->mu);
@@ -970,28 +969,42 @@ static int ensure_token(pkjwt_client *c, pkjwt_error *err) {
 
 int pkjwt_client_get_token(pkjwt_token **out, pkjwt_client *c,
                            pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out || !c)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "client or out missing");
   *out = NULL;
+  pkjwt_error own; /* holds a warning for the event when err is NULL */
+  if (!err && c->on_event) {
+    pkjwt_error_init(&own);
+    err = &own;
+  }
   pthread_mutex_lock(&c->mu);
   int rc = ensure_token(c, err);
   if (rc == PKJWT_OK)
     rc = token_dup(out, c->cached, c->cached_size, err);
   pthread_mutex_unlock(&c->mu);
+  /* Sent here, not where the warning is made: no lock may be held. */
+  if (rc == PKJWT_OK && err && err->warning[0])
+    emit(c, PKJWT_EVENT_WARNING, "%s", err->warning);
   return rc;
 }
 
 int pkjwt_client_get_token_buf(char *buf, size_t buflen, int64_t *expires_at,
                                pkjwt_client *c, pkjwt_error *err) {
+  PKJWT__ERROR_CHECK(err);
   error_reset(err);
   if (!buf || !c || buflen == 0)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "client or buffer missing");
   size_t need = 0;
+  pkjwt_error own; /* holds a warning for the event when err is NULL */
   int r = snap_read(c, buf, buflen, client_now(c), expires_at, &need);
   if (r == 1)
     return PKJWT_OK;
   if (r == 0) {
+    if (!err && c->on_event) {
+      pkjwt_error_init(&own);
+      err = &own;
+    }
     pthread_mutex_lock(&c->mu);
     int rc = ensure_token(c, err);
     if (rc == PKJWT_OK) {
@@ -1003,6 +1016,8 @@ int pkjwt_client_get_token_buf(char *buf, size_t buflen, int64_t *expires_at,
       }
     }
     pthread_mutex_unlock(&c->mu);
+    if (rc == PKJWT_OK && err && err->warning[0])
+      emit(c, PKJWT_EVENT_WARNING, "%s", err->warning);
     if (rc != PKJWT_OK)
       return rc;
     if (need <= buflen)
@@ -1036,7 +1051,7 @@ unsigned long pkjwt_client_request_count(const pkjwt_client *c) {
 
 int pkjwt_client_check(char **out_json, pkjwt_client *c,
                        const char *access_token, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out_json || !c || !access_token)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
                        "client, token or out missing");

@@ -129,7 +129,7 @@ static int dump(char **out, const json_t *j, pkjwt_error *err) {
 
 int pkjwt_jwk_export(char **out, const pkjwt_key *key,
                      const pkjwt_jwk_options *opts, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output");
   *out = NULL;
@@ -156,7 +156,7 @@ static int fail_key(pkjwt_error *err, int rc, size_t i) {
 int pkjwt_jwks_export(char **out, const pkjwt_key *const *keys,
                       const pkjwt_jwk_options *opts, size_t n,
                       pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output");
   *out = NULL;
@@ -347,7 +347,7 @@ done:
 
 int pkjwt_key_from_jwk(pkjwt_key **out, const char *json, size_t len,
                        pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output");
   *out = NULL;

@@ -424,7 +424,7 @@ static int check_options(const pkjwt_sign_options *o, const pkjwt_key *key,
 
 int pkjwt_assertion_sign(char **out, const pkjwt_key *key,
                          const pkjwt_sign_options *opts, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output given");
   *out = NULL;

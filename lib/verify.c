@@ -96,7 +96,7 @@ static char *dump(const json_t *obj) {
 
 int pkjwt_assertion_decode(char **header_json, char **claims_json,
                            const char *assertion, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (header_json)
     *header_json = NULL;
   if (claims_json)
@@ -472,7 +472,7 @@ static const pkjwt_check_result *check_at(const pkjwt_verify_result *r,
 int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
                            const pkjwt_key *key,
                            const pkjwt_verify_options *opts, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output given");
   *out = NULL;
@@ -539,8 +539,7 @@ int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
     set_check(&r->alg_allowed, PKJWT_VERDICT_FAILED, "alg %.20s is not known",
               alg);
   } else {
-    pkjwt_error fit;
-    pkjwt__error_clear(&fit);
+    pkjwt_error fit = PKJWT_ERROR_INIT;
     if (pkjwt__alg_check_key(info, key, &fit) != PKJWT_OK) {
       set_check(&r->alg_allowed, PKJWT_VERDICT_FAILED, "%s", fit.message);
       info = NULL;
@@ -584,7 +583,7 @@ int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
 
 int pkjwt_verify_result_json(char **out, const pkjwt_verify_result *result,
                              pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out || !result)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no %s given",
                        !out ? "output" : "result");

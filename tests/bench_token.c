@@ -216,7 +216,7 @@ int main(void) {
     return 1;
   }
   pkjwt_key *key = NULL;
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   if (pkjwt_key_generate_ec(&key, "P-256", &err) != PKJWT_OK) {
     fprintf(stderr, "bench_token: %s\n", err.message);
     return 1;

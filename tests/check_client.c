@@ -82,7 +82,7 @@ static void make_keys(void) {
     char *path = xpath(g_dir, g_keys[i].id);
     char kp[4096];
     snprintf(kp, sizeof(kp), "%s.key", path);
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     if (pkjwt_key_load_file(&g_keys[i].key, kp, NULL, &e) != PKJWT_OK) {
       fprintf(stderr, "%s: %s\n", kp, e.message);
       exit(99);
@@ -323,7 +323,7 @@ static pkjwt_client_options opts_for(const endpoint *ep, const keyspec *k) {
 
 static pkjwt_client *client_for(const pkjwt_client_options *o) {
   pkjwt_client *c = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = pkjwt_client_new(&c, o, &e);
   ck_assert_msg(rc == PKJWT_OK, "client_new: %s", e.message);
   pkjwt__client_set_sleep(c, record_sleep, NULL);
@@ -369,7 +369,7 @@ START_TEST(every_alg_gets_a_token) {
     o.alg = alg_cases[i].alg;
     pkjwt_client *c = client_for(&o);
     pkjwt_token *t = NULL;
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     int rc = pkjwt_client_get_token(&t, c, &e);
     ck_assert_msg(rc == PKJWT_OK, "%s: %s (%s)", alg_cases[i].name, e.message,
                   e.hint);
@@ -403,7 +403,7 @@ START_TEST(issuer_mode_passes_strict_server) {
   o.audience_mode = PKJWT_AUD_ISSUER;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
   char *aud = stat_str(&g_http, "audiences", 0),
        *typ = stat_str(&g_http, "typs", 0);
@@ -423,7 +423,7 @@ START_TEST(token_endpoint_aud_refused_by_strict_server_not_retried) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_OAUTH);
   ck_assert_ptr_null(t);
   ck_assert_int_eq(e.code, PKJWT_ERR_OAUTH);
@@ -447,7 +447,7 @@ START_TEST(auto_mode_switches_and_remembers) {
   o.audience_mode = PKJWT_AUD_AUTO;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
   pkjwt_token_free(t);
   ck_assert_int_eq(stat_int(&g_http, "token_requests"), 2);
@@ -482,7 +482,7 @@ START_TEST(auto_mode_on_lenient_server_keeps_token_endpoint) {
   o.audience_mode = PKJWT_AUD_AUTO;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
   pkjwt_token_free(t);
   ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
@@ -503,7 +503,7 @@ START_TEST(custom_audience_and_trailing_slash) {
   o.audience = iss;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
   pkjwt_token_free(t);
   char *aud = stat_str(&g_http, "audiences", 0),
@@ -522,7 +522,7 @@ START_TEST(invalid_scope_has_hint) {
   o.scope = "contact-centre:9999:1";
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_OAUTH);
   ck_assert_str_eq(e.oauth_error, "invalid_scope");
   ck_assert_ptr_nonnull(strstr(e.hint, "contact-centre:TENANT_ID:USER_ID"));
@@ -538,7 +538,7 @@ START_TEST(retry_after_503_with_fresh_jti) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
   pkjwt_token_free(t);
   ck_assert_int_eq(stat_int(&g_http, "token_requests"), 3);
@@ -563,7 +563,7 @@ START_TEST(retry_after_header_honoured) {
   pkjwt_client *c = client_for(&o);
   g_real_sleep = 1;
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   time_t t0 = time(NULL);
   ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
   pkjwt_token_free(t);
@@ -582,7 +582,7 @@ START_TEST(retry_after_clamped_to_30s) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
   pkjwt_token_free(t);
   ck_assert_int_eq(g_nsleeps, 1);
@@ -597,7 +597,7 @@ START_TEST(retries_run_out) {
   o.retries = 2;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_HTTP);
   ck_assert_int_eq(e.http_status, 503);
   ck_assert_ptr_nonnull(strstr(e.message, "503"));
@@ -615,7 +615,7 @@ START_TEST(no_retries_when_zero) {
   o.retries = 0;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_HTTP);
   ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
   pkjwt_client_free(c);
@@ -627,7 +627,7 @@ START_TEST(garbage_is_a_response_error) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_RESPONSE);
   ck_assert_ptr_null(t);
   ck_assert_ptr_nonnull(strstr(e.message, "not a JSON object"));
@@ -641,7 +641,7 @@ START_TEST(oversize_is_cut_at_1_mib) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_RESPONSE);
   ck_assert_ptr_nonnull(strstr(e.message, "larger than 1 MiB"));
   ck_assert_int_eq(stat_int(&g_http, "token_requests"), 1);
@@ -654,7 +654,7 @@ START_TEST(dropped_connection_is_retried) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
   pkjwt_token_free(t);
   ck_assert_int_eq(stat_int(&g_http, "token_requests"), 2);
@@ -670,7 +670,7 @@ START_TEST(dropped_connection_without_retries_is_network_error) {
   o.retries = 0;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_NETWORK);
   ck_assert_int_gt((int)strlen(e.hint), 0);
   pkjwt_client_free(c);
@@ -682,7 +682,7 @@ START_TEST(error_in_a_200_is_refused) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_OAUTH);
   ck_assert_str_eq(e.oauth_error, "server_error");
   ck_assert_int_eq(e.http_status, 200);
@@ -696,7 +696,7 @@ START_TEST(invalid_client_not_retried) {
   pkjwt_client_options o = opts_for(&g_http, RSA);
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_OAUTH);
   ck_assert_str_eq(e.oauth_error, "invalid_client");
   ck_assert_ptr_nonnull(strstr(e.hint, "Organisation Settings"));
@@ -713,7 +713,7 @@ START_TEST(slow_answer_times_out) {
   o.retries = 1;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_TIMEOUT);
@@ -732,7 +732,7 @@ START_TEST(second_get_uses_the_cache) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = client_for(&o);
   pkjwt_token *a = NULL, *b = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&a, c, &e), PKJWT_OK);
   ck_assert_int_eq(pkjwt_client_get_token(&b, c, &e), PKJWT_OK);
   ck_assert_str_eq(a->access_token, b->access_token);
@@ -764,7 +764,7 @@ START_TEST(refresh_ahead_of_expiry) {
   o.clock_userdata = &g_now;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *a = NULL, *b = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   char buf[PKJWT_TOKEN_BUF_SIZE];
   ck_assert_int_eq(pkjwt_client_get_token(&a, c, &e), PKJWT_OK);
   ck_assert_int_eq(a->expires_at, g_now + 900);
@@ -801,7 +801,7 @@ START_TEST(short_lifetime_reused_for_half) {
   o.clock_userdata = &g_now;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *a = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&a, c, &e), PKJWT_OK);
   pkjwt_token_free(a);
   g_now += 29;
@@ -824,7 +824,7 @@ START_TEST(old_token_kept_when_refresh_fails) {
   o.retries = 1;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *a = NULL, *b = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&a, c, &e), PKJWT_OK);
   ck_assert_str_eq(e.warning, "");
   misbehave(&g_http, "{\"mode\": \"503\", \"count\": 20}");
@@ -834,6 +834,9 @@ START_TEST(old_token_kept_when_refresh_fails) {
   ck_assert_ptr_nonnull(strstr(e.warning, "refresh"));
   ck_assert_int_eq(stat_int(&g_http, "token_requests"), 3);
   ck_assert_int_eq(count_events(PKJWT_EVENT_FAILED), 1);
+  /* the warning also reached the callback, once, with the same line */
+  ck_assert_int_eq(count_events(PKJWT_EVENT_WARNING), 1);
+  ck_assert_str_eq(g_event_text[g_nevents - 1], e.warning);
   pkjwt_token_free(b);
   /* right after, no new storm of requests: the old token, the warning */
   char buf[PKJWT_TOKEN_BUF_SIZE];
@@ -841,6 +844,15 @@ START_TEST(old_token_kept_when_refresh_fails) {
                    PKJWT_OK);
   ck_assert_str_eq(buf, a->access_token);
   ck_assert_int_gt((int)strlen(e.warning), 0);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_WARNING), 2);
+  /* a caller who passes no err still gets the warning as an event */
+  ck_assert_int_eq(pkjwt_client_get_token(&b, c, NULL), PKJWT_OK);
+  pkjwt_token_free(b);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_WARNING), 3);
+  ck_assert_ptr_nonnull(strstr(g_event_text[g_nevents - 1], "refresh"));
+  ck_assert_int_eq(pkjwt_client_get_token_buf(buf, sizeof(buf), NULL, c, NULL),
+                   PKJWT_OK);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_WARNING), 4);
   ck_assert_int_eq(stat_int(&g_http, "token_requests"), 3);
   /* once it has expired, the failure is the caller's */
   g_now += 60;
@@ -857,7 +869,7 @@ START_TEST(invalidate_forces_a_fetch) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = client_for(&o);
   pkjwt_token *a = NULL, *b = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&a, c, &e), PKJWT_OK);
   pkjwt_client_invalidate(c);
   char buf[PKJWT_TOKEN_BUF_SIZE];
@@ -886,7 +898,7 @@ typedef struct sf_arg {
 
 static void *sf_thread(void *p) {
   sf_arg *a = p;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   pthread_barrier_wait(a->bar);
   if (a->idx % 2) {
     a->rc =
@@ -968,7 +980,7 @@ typedef struct bg_arg {
 
 static void *bg_get(void *p) {
   bg_arg *a = p;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   a->rc =
       pkjwt_client_get_token_buf(a->token, sizeof(a->token), NULL, a->c, &e);
   return NULL;
@@ -981,7 +993,7 @@ START_TEST(valid_token_served_while_refresh_runs) {
   o.clock_userdata = &g_now;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *old = NULL, *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&old, c, &e), PKJWT_OK);
   /* due for refresh, still valid; the refresh's answer takes 2 s */
   g_now += 850;
@@ -1022,7 +1034,7 @@ typedef struct rd_arg {
 static void *reader(void *p) {
   rd_arg *a = p;
   char buf[PKJWT_TOKEN_BUF_SIZE];
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   while (!atomic_load(a->stop)) {
     if (pkjwt_client_get_token_buf(buf, sizeof(buf), NULL, a->c, &e) !=
         PKJWT_OK) {
@@ -1043,7 +1055,7 @@ START_TEST(fast_path_reads_during_refreshes) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_OK);
   ck_assert_uint_eq(strlen(t->access_token), 43);
   pkjwt_token_free(t);
@@ -1081,7 +1093,7 @@ START_TEST(events_never_carry_secrets) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_OK);
   pkjwt_client_invalidate(c);
   pkjwt_token *t2 = NULL;
@@ -1110,7 +1122,7 @@ START_TEST(check_endpoint_accepts_then_refuses) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_OK);
   char *json = NULL;
   ck_assert_msg(pkjwt_client_check(&json, c, t->access_token, &e) == PKJWT_OK,
@@ -1145,7 +1157,7 @@ START_TEST(check_endpoint_403_hint) {
   o.scope = "profile";
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
   char *json = NULL;
   ck_assert_int_eq(pkjwt_client_check(&json, c, t->access_token, &e),
@@ -1166,7 +1178,7 @@ START_TEST(loopback_never_goes_through_a_proxy) {
   o.retries = 0;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
   char *json = NULL;
   ck_assert_int_eq(pkjwt_client_check(&json, c, t->access_token, &e), PKJWT_OK);
@@ -1187,7 +1199,7 @@ START_TEST(plain_http_elsewhere_is_refused) {
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     o.base_url = bad[i];
     pkjwt_client *c = (pkjwt_client *)1;
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_ERR_INSECURE);
     ck_assert_ptr_null(c);
     ck_assert_msg(strstr(e.message, "https") != NULL, "%s", e.message);
@@ -1196,7 +1208,7 @@ START_TEST(plain_http_elsewhere_is_refused) {
   o.base_url = g_http.base;
   o.token_endpoint = "http://192.0.2.1/id/connect/token";
   pkjwt_client *c = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_ERR_INSECURE);
   ck_assert_ptr_nonnull(strstr(e.message, "token endpoint"));
   ck_assert_ptr_nonnull(strstr(e.message, "loopback"));
@@ -1210,7 +1222,7 @@ END_TEST
 START_TEST(options_are_checked) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   pkjwt_client_options b = o;
   b.version = 99;
   ck_assert_int_eq(pkjwt_client_new(&c, &b, &e), PKJWT_ERR_INVALID_ARG);
@@ -1276,7 +1288,7 @@ START_TEST(https_with_the_test_ca) {
   o.ca_file = ca;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s (%s)",
                 e.message, e.hint);
   char *json = NULL;
@@ -1294,7 +1306,7 @@ START_TEST(https_without_the_ca_is_refused) {
   pkjwt_client_options o = opts_for(&g_tls, P256);
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_NETWORK);
   ck_assert_ptr_nonnull(strstr(e.message, "TLS"));
   ck_assert_ptr_nonnull(strstr(e.hint, "CA"));
@@ -1313,7 +1325,7 @@ START_TEST(untrusted_certificate_is_refused) {
   o.ca_file = ca;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_NETWORK);
   ck_assert_ptr_null(t);
   ck_assert_ptr_nonnull(strstr(e.message, "TLS"));
@@ -1471,7 +1483,7 @@ START_TEST(answers_are_judged) {
     o.base_url = base;
     pkjwt_client *c = client_for(&o);
     pkjwt_token *t = NULL;
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     int rc = pkjwt_client_get_token(&t, c, &e);
     ck_assert_msg(rc == canned_cases[i].code, "case %zu: got %d (%s)", i, rc,
                   e.message);
@@ -1501,7 +1513,7 @@ START_TEST(redirect_not_followed_and_named) {
   o.base_url = base;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_HTTP);
   ck_assert_int_eq(e.http_status, 301);
   ck_assert_ptr_nonnull(strstr(e.hint, "https://elsewhere.example/t"));
@@ -1522,7 +1534,7 @@ START_TEST(request_has_the_rfc7523_form) {
   o.client_id = "my client";
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_OK);
   pkjwt_token_free(t);
   const char *r = g_last_req;
@@ -1564,7 +1576,7 @@ START_TEST(server_error_is_retried_with_backoff) {
   o.retries = 5;
   pkjwt_client *c = client_for(&o);
   pkjwt_token *t = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_client_get_token(&t, c, &e), PKJWT_ERR_HTTP);
   ck_assert_int_eq(e.http_status, 500);
   ck_assert_int_eq(atomic_load(&g_canned_reqs), 6);

@@ -149,13 +149,13 @@ static int load_key_mem(pkjwt_key **out, const char *buf, size_t len,
  */
 static int load_key(pkjwt_key **out, int *encrypted, const char *path,
                     const char *pass) {
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   int rc;
   char *buf = NULL;
   size_t len = 0;
   *out = NULL;
   *encrypted = 0;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error_init(&err);
   if (strcmp(path, "-") == 0) {
     buf = cli_read_file(path, KG_MAX_INPUT, &len);
     if (!buf)
@@ -164,22 +164,22 @@ static int load_key(pkjwt_key **out, int *encrypted, const char *path,
      * encrypted at rest. */
     rc = load_key_mem(out, buf, len, NULL, &err);
     if (rc == PKJWT_ERR_PASSPHRASE && pass) {
-      memset(&err, 0, sizeof(err));
+      pkjwt_error_init(&err);
       rc = load_key_mem(out, buf, len, pass, &err);
       *encrypted = rc == PKJWT_OK;
     }
   } else {
     rc = pkjwt_key_load_file(out, path, NULL, &err);
     if (rc == PKJWT_ERR_PASSPHRASE && pass) {
-      memset(&err, 0, sizeof(err));
+      pkjwt_error_init(&err);
       rc = pkjwt_key_load_file(out, path, pass, &err);
       *encrypted = rc == PKJWT_OK;
     } else if (rc == PKJWT_ERR_PARSE) {
       /* Perhaps a JWK: the library's file loader reads PEM and DER. */
       buf = cli_read_file(path, KG_MAX_INPUT, &len);
       if (buf && starts_with_brace(buf, len)) {
-        pkjwt_error jerr;
-        memset(&jerr, 0, sizeof(jerr));
+        pkjwt_error jerr = PKJWT_ERROR_INIT;
+        pkjwt_error_init(&jerr);
         rc = pkjwt_key_from_jwk(out, buf, len, &jerr);
         err = jerr;
       } else if (!buf) {
@@ -204,10 +204,10 @@ static int load_key(pkjwt_key **out, int *encrypted, const char *path,
 
 /* Load a certificate from path ("-" = standard input). */
 static int load_cert(pkjwt_cert **out, const char *path) {
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   int rc;
   *out = NULL;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error_init(&err);
   if (strcmp(path, "-") == 0) {
     size_t len;
     char *buf = cli_read_file(path, KG_MAX_INPUT, &len);
@@ -364,8 +364,8 @@ int kg_cmd_new(const kg_args *a) {
   pkjwt_key *key = NULL;
   pkjwt_cert *cert = NULL;
   char *paste = NULL;
-  pkjwt_error err;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
 
   if (is_rsa)
     rc = pkjwt_key_generate_rsa(&key, (unsigned int)bits, &err);
@@ -460,8 +460,8 @@ int kg_cmd_cert(const kg_args *a) {
   pkjwt_key *key = NULL;
   pkjwt_cert *cert = NULL;
   char *text = NULL;
-  pkjwt_error err;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
 
   if ((rc = load_key(&key, &encrypted, key_path, pass)) != 0)
     goto done;
@@ -553,8 +553,8 @@ static int pair_entries(kg_entry *e, size_t *n, const kg_args *a) {
 /* Load an entry's files; with both, the certificate must fit the key. */
 static int load_entry(kg_entry *e, const char *pass) {
   int rc, encrypted;
-  pkjwt_error err;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
   if (e->key_path && (rc = load_key(&e->key, &encrypted, e->key_path, pass)))
     return rc;
   if (e->cert_path && (rc = load_cert(&e->cert, e->cert_path)))
@@ -623,8 +623,8 @@ int kg_cmd_export(const kg_args *a) {
   char *text = NULL;
   const pkjwt_key *keys[KG_MAX_ITEMS];
   pkjwt_jwk_options jopts[KG_MAX_ITEMS];
-  pkjwt_error err;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
   const char *subject = e[0].key_path ? e[0].key_path : e[0].cert_path;
 
   for (size_t i = 0; i < n; i++)
@@ -740,8 +740,8 @@ int kg_cmd_info(const kg_args *a) {
   pkjwt_cert *cert = NULL;
   json_t *obj = json_object();
   char *dump = NULL;
-  pkjwt_error err;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
   const char *subject = key_path ? key_path : cert_path;
   int bad = obj == NULL;
 

@@ -282,7 +282,7 @@ static int load_key(pkjwt_key **key, const args *a) {
   char *pass = NULL;
   if (a->seen[O_PASSFILE] && !(pass = cli_read_secret_file(a->val[O_PASSFILE])))
     return CLI_EXIT_INPUT;
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   int rc = pkjwt_key_load_file(key, a->val[O_KEY], pass, &err);
   cli_secret_free(pass);
   if (rc != PKJWT_OK)
@@ -325,7 +325,7 @@ static int run_sign(const args *a) {
     return cli_error(CLI_EXIT_USAGE, "--x5t", "needs --cert");
 
   pkjwt_sign_options o = PKJWT_SIGN_OPTIONS_INIT;
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   o.client_id = a->val[O_CLIENT_ID];
   o.audience = a->val[O_AUD];
   if (a->seen[O_ALG] &&
@@ -390,7 +390,7 @@ static int verifying_key(pkjwt_key **key, const args *a) {
                        : "--key, --cert or --jwk is required");
   if (a->seen[O_KEY])
     return load_key(key, a);
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   int rc;
   if (a->seen[O_CERT]) {
     pkjwt_cert *cert = NULL;
@@ -456,7 +456,7 @@ static int run_verify(const args *a) {
     return CLI_EXIT_INPUT;
   }
   pkjwt_verify_result *r = NULL;
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   int vrc = pkjwt_assertion_verify(&r, jws, key, &o, &err);
   pkjwt_str_free(jws);
   pkjwt_key_free(key);
@@ -466,7 +466,7 @@ static int run_verify(const args *a) {
   /* The report is the result, valid or not: it goes to stdout. */
   if (a->seen[O_JSON]) {
     char *json = NULL;
-    pkjwt_error jerr;
+    pkjwt_error jerr = PKJWT_ERROR_INIT;
     if (pkjwt_verify_result_json(&json, r, &jerr) != PKJWT_OK)
       rc = cli_pkjwt_error(CLI_EXIT_FAIL, NULL, &jerr);
     else
@@ -491,7 +491,7 @@ static int run_decode(const args *a) {
   if (!jws)
     return CLI_EXIT_INPUT;
   char *h = NULL, *c = NULL;
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   int drc = pkjwt_assertion_decode(&h, &c, jws, &err);
   pkjwt_str_free(jws);
   if (drc != PKJWT_OK)

@@ -336,6 +336,8 @@ static const char *event_name(pkjwt_event ev) {
     return "retried";
   case PKJWT_EVENT_FAILED:
     return "failed";
+  case PKJWT_EVENT_WARNING:
+    return "warning";
   }
   return "event";
 }
@@ -853,8 +855,8 @@ static int parse_audience(pkjwt_client_options *o, const char *a) {
 /* Fetch a new token with the client, reporting failures. */
 static int fetch(pkjwt_token **out, pkjwt_client *client,
                  const struct endpoints *ep) {
-  pkjwt_error err;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
   int rc = pkjwt_client_get_token(out, client, &err);
   if (rc != PKJWT_OK)
     return report_request_error(ep->token, rc, &err);
@@ -864,7 +866,7 @@ static int fetch(pkjwt_token **out, pkjwt_client *client,
 /* Call the check endpoint; the caller reports a failure from err. */
 static int check_token(char **json, pkjwt_client *client, const char *token,
                        pkjwt_error *err) {
-  memset(err, 0, sizeof(*err));
+  pkjwt_error_init(err);
   return pkjwt_client_check(json, client, token, err);
 }
 
@@ -894,8 +896,8 @@ static int run(const struct settings *s) {
     return rc;
   }
   if (s->alg) {
-    pkjwt_error aerr;
-    memset(&aerr, 0, sizeof(aerr));
+    pkjwt_error aerr = PKJWT_ERROR_INIT;
+    pkjwt_error_init(&aerr);
     if (pkjwt_alg_from_name(&o.alg, s->alg, &aerr) != PKJWT_OK) {
       endpoints_free(&ep);
       return usage_error("--alg: '%s' is not one of RS256, RS384, RS512, "
@@ -927,8 +929,8 @@ static int run(const struct settings *s) {
     }
   }
   pkjwt_key *key = NULL;
-  pkjwt_error err;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
   const char *key_label =
       strcmp(s->key_path, "-") == 0 ? "standard input" : s->key_path;
   if (strcmp(s->key_path, "-") == 0) {
@@ -962,7 +964,7 @@ static int run(const struct settings *s) {
 
   o.key = key;
   pkjwt_client *client = NULL;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error_init(&err);
   rc = pkjwt_client_new(&client, &o, &err);
   if (rc != PKJWT_OK) {
     pkjwt_key_free(key);
@@ -1014,7 +1016,7 @@ static int run(const struct settings *s) {
 
   if (rc == 0 && s->check) {
     char *json = NULL;
-    pkjwt_error cerr;
+    pkjwt_error cerr = PKJWT_ERROR_INIT;
     int crc = check_token(&json, client, access_token, &cerr);
     if (crc != PKJWT_OK && cached && cerr.http_status == 401) {
       /* the cached token was refused (revoked, or the provider's signing

@@ -37,7 +37,11 @@ typedef enum pkjwt_event {
   PKJWT_EVENT_FETCHED = 1,  /**< first token obtained */
   PKJWT_EVENT_REFRESHED,    /**< a token replaced a previous one */
   PKJWT_EVENT_RETRIED,      /**< an attempt failed and will be retried */
-  PKJWT_EVENT_FAILED        /**< a request failed for good */
+  PKJWT_EVENT_FAILED,       /**< a request failed for good */
+  /** A call succeeded with a warning (the same line as err->warning), e.g.
+   * a refresh failed and the cached token, still valid, was returned. Sent
+   * once per such call, whether or not the caller passed an err. */
+  PKJWT_EVENT_WARNING
 } pkjwt_event;
 
 /**
