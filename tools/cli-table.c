@@ -267,39 +267,67 @@ static void print_man_options(FILE *f, const cli_tool *t) {
 /* ---- bash completion ------------------------------------------------------
  */
 
+/* "--name|-x" of every option with a value of this kind into one case
+ * pattern; 0 when there is none. kind: 0 free value, 1 file, 2 values. */
+static int case_pattern(FILE *f, const cli_cmd *c, int kind) {
+  int n = 0;
+  for (const cli_opt *o = c->opts; o->name; o++) {
+    int k = !o->arg ? -1 : o->values ? 2 : o->flags & CLI_OPT_FILE ? 1 : 0;
+    if (k != kind || kind == 2)
+      continue;
+    fprintf(f, "%s--%s", n++ ? "|" : "    ", o->name);
+    if (o->short_name)
+      fprintf(f, "|-%c", o->short_name);
+  }
+  if (n)
+    fputs(")\n", f);
+  return n;
+}
+
 /* The words completion offers after an option: its values, files, or
  * nothing (a free value). */
 static void completion_case(FILE *f, const cli_cmd *c) {
   fputs("    case $prev in\n", f);
   for (const cli_opt *o = c->opts; o->name; o++) {
-    if (!o->arg)
+    if (!o->arg || !o->values)
       continue;
     fprintf(f, "    --%s", o->name);
     if (o->short_name)
       fprintf(f, "|-%c", o->short_name);
-    fputs(")\n", f);
-    if (o->values) {
-      fputs("      COMPREPLY=($(compgen -W '", f);
-      for (const char *const *v = o->values; *v; v++)
-        fprintf(f, "%s%s", v == o->values ? "" : " ", *v);
-      fputs("' -- \"$cur\"))\n", f);
-    } else if (o->flags & CLI_OPT_FILE) {
-      fputs("      compopt -o filenames 2>/dev/null\n"
-            "      COMPREPLY=($(compgen -f -- \"$cur\"))\n",
-            f);
-    } else {
-      fputs("      COMPREPLY=()\n", f);
-    }
-    fputs("      return ;;\n", f);
+    fputs(")\n      COMPREPLY=($(compgen -W '", f);
+    for (const char *const *v = o->values; *v; v++)
+      fprintf(f, "%s%s", v == o->values ? "" : " ", *v);
+    fputs("' -- \"$cur\"))\n      return ;;\n", f);
   }
+  if (case_pattern(f, c, 1))
+    fputs("      compopt -o filenames 2>/dev/null\n"
+          "      COMPREPLY=($(compgen -f -- \"$cur\"))\n"
+          "      return ;;\n",
+          f);
+  if (case_pattern(f, c, 0))
+    fputs("      return ;;\n", f);
   fputs("    esac\n", f);
 }
 
-static void completion_opts(FILE *f, const cli_cmd *c) {
-  fputs("    opts='", f);
-  for (const cli_opt *o = c->opts; o->name; o++)
+/* The long options of c, space-separated, with " --version" when
+ * top-level and the table has none. */
+static void completion_words(FILE *f, const cli_cmd *c, int top) {
+  int version = 0;
+  for (const cli_opt *o = c->opts; o->name; o++) {
     fprintf(f, "%s--%s", o == c->opts ? "" : " ", o->name);
-  fputs("'\n", f);
+    version |= (o->flags & CLI_OPT_VERSION) != 0;
+  }
+  if (top && !version)
+    fputs(" --version", f);
+}
+
+/* The subcommand names, separated by sep. */
+static size_t completion_cmds(FILE *f, const cli_tool *t, const char *sep) {
+  size_t k = 0;
+  for (size_t i = 0; i < t->n_cmds; i++)
+    if (t->cmds[i].name)
+      fprintf(f, "%s%s", k++ ? sep : "", t->cmds[i].name);
+  return k;
 }
 
 /*
@@ -315,57 +343,59 @@ static void print_bash_completion(FILE *f, const cli_tool *t) {
       *p = '_';
   const cli_cmd *d = default_cmd(t);
   fprintf(f,
-          "# bash completion for %s (made by `%s --bash-completion` from the\n"
-          "# option tables that drive --help; do not edit)\n"
+          "# bash completion for %s, made by `%s --bash-completion`\n"
+          "# from the option tables that drive --help. Do not edit.\n"
           "%s() {\n"
-          "  local cur=${COMP_WORDS[COMP_CWORD]} prev= sub= opts= first=1\n"
+          "  local cur=${COMP_WORDS[COMP_CWORD]} prev= sub= opts= top=\n"
           "  [ \"$COMP_CWORD\" -gt 0 ] && prev=${COMP_WORDS[COMP_CWORD-1]}\n"
           "  COMPREPLY=()\n"
-          "  if [ \"$COMP_CWORD\" -gt 1 ]; then\n"
-          "    case ${COMP_WORDS[1]} in\n",
+          "  [ \"$COMP_CWORD\" -gt 1 ] && case ${COMP_WORDS[1]} in\n"
+          "  ",
           t->name, t->name, fn);
-  for (size_t i = 0; i < t->n_cmds; i++)
-    if (t->cmds[i].name)
-      fprintf(f, "    %s) sub=%s; first=2 ;;\n", t->cmds[i].name,
-              t->cmds[i].name);
-  fputs("    help) sub=help; first=2 ;;\n"
-        "    esac\n"
-        "  fi\n"
-        "  if [ \"$sub\" = help ]; then\n"
+  if (completion_cmds(f, t, "|")) {
+    fputs("|help) sub=${COMP_WORDS[1]} ;;\n", f);
+  } else {
+    fputs("help) sub=help ;;\n", f);
+  }
+  fputs("  esac\n"
+        "  case $sub in\n"
+        "  help)\n"
         "    [ \"$COMP_CWORD\" -eq 2 ] && COMPREPLY=($(compgen -W '",
         f);
-  for (size_t i = 0, k = 0; i < t->n_cmds; i++)
-    if (t->cmds[i].name)
-      fprintf(f, "%s%s", k++ ? " " : "", t->cmds[i].name);
+  completion_cmds(f, t, " ");
   fputs("' -- \"$cur\"))\n"
-        "    return\n"
-        "  fi\n"
-        "  case $sub in\n",
+        "    return ;;\n",
         f);
   for (size_t i = 0; i < t->n_cmds; i++) {
     const cli_cmd *c = &t->cmds[i];
     fprintf(f, "  %s)\n", c->name ? c->name : "''");
-    if (c->name || d) {
-      completion_case(f, c);
-      completion_opts(f, c);
-    }
-    fputs("    ;;\n", f);
+    completion_case(f, c);
+    fputs("    opts='", f);
+    completion_words(f, c, 0);
+    fputs("'\n    top='", f);
+    if (!c->name)
+      completion_words(f, c, 1);
+    fputs("' ;;\n", f);
   }
   if (!d)
-    fputs("  '') opts='--help --version' ;;\n", f);
+    fputs("  '') top='--help --version' ;;\n", f);
   fputs("  esac\n"
-        "  if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
-        "    case $cur in\n"
-        "    -*) COMPREPLY=($(compgen -W \"$opts --version\" -- \"$cur\")) ;;\n"
-        "    *) COMPREPLY=($(compgen -W '",
+        "  if [ \"$COMP_CWORD\" -eq 1 ]; then\n",
         f);
-  for (size_t i = 0; i < t->n_cmds; i++)
-    if (t->cmds[i].name)
-      fprintf(f, "%s ", t->cmds[i].name);
+  if (t->n_cmds > (d ? 1u : 0u)) {
+    fputs("    case $cur in\n"
+          "    -*) COMPREPLY=($(compgen -W \"$top\" -- \"$cur\")) ;;\n"
+          "    *) COMPREPLY=($(compgen -W '",
+          f);
+    completion_cmds(f, t, " ");
+    fputs(" help' -- \"$cur\")) ;;\n"
+          "    esac\n",
+          f);
+  } else {
+    fputs("    COMPREPLY=($(compgen -W \"$top\" -- \"$cur\"))\n", f);
+  }
   fprintf(f,
-          "help' -- \"$cur\")) ;;\n"
-          "    esac\n"
-          "  elif [ \"$COMP_CWORD\" -ge \"$first\" ]; then\n"
+          "  else\n"
           "    COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
           "  fi\n"
           "}\n"
