@@ -290,16 +290,26 @@ static void print_note(const char *key_path, const pkjwt_key *key,
 
 /* ---- new ---------------------------------------------------------------- */
 
-int kg_cmd_new(const cli_args *a) {
+/* What new makes, from its options. */
+typedef struct kg_new {
+  int is_rsa;
+  long bits;
+  pkjwt_write_options wopts;
+  pkjwt_cert_options copts;
+} kg_new;
+
+/* new's options, checked before anything is made: nothing is made until the
+ * whole line makes sense. 0 or an exit status after the error line. */
+static int new_options(kg_new *n, const cli_args *a) {
   const char *out = a->val[KG_O_OUT];
   const char *cert_path = a->val[KG_O_CERT];
-  const int force = a->seen[KG_O_FORCE] > 0;
-  int is_rsa = 0;
+  int rc;
   pkjwt_write_options wopts = PKJWT_WRITE_OPTIONS_INIT;
   pkjwt_cert_options copts = PKJWT_CERT_OPTIONS_INIT;
-  int rc;
-
-  /* Usage first: nothing is made until the whole line makes sense. */
+  n->wopts = wopts;
+  n->copts = copts;
+  n->is_rsa = 0;
+  n->bits = PKJWT_RSA_DEFAULT_BITS;
   if (!out)
     return cli_error(CLI_EXIT_USAGE, "--out",
                      "is required: where to write the private key");
@@ -309,19 +319,18 @@ int kg_cmd_new(const cli_args *a) {
   if (a->seen[KG_O_TYPE]) {
     const char *t = a->val[KG_O_TYPE];
     if (strcmp(t, "rsa") == 0 || strcmp(t, "RSA") == 0)
-      is_rsa = 1;
+      n->is_rsa = 1;
     else if (strcmp(t, "ec") != 0 && strcmp(t, "EC") != 0)
       return cli_error(CLI_EXIT_USAGE, "--type",
                        "\"%s\" is not a key type (ec or rsa)", t);
   }
-  if (is_rsa && a->seen[KG_O_CURVE])
+  if (n->is_rsa && a->seen[KG_O_CURVE])
     return cli_error(CLI_EXIT_USAGE, "--curve", "applies to EC keys only");
-  if (!is_rsa && a->seen[KG_O_BITS])
+  if (!n->is_rsa && a->seen[KG_O_BITS])
     return cli_error(CLI_EXIT_USAGE, "--bits",
                      "applies to RSA keys only (add --type rsa)");
-  long bits = PKJWT_RSA_DEFAULT_BITS;
   if (a->seen[KG_O_BITS] &&
-      cli_parse_long(a->val[KG_O_BITS], 1, 1L << 20, &bits) != 0)
+      cli_parse_long(a->val[KG_O_BITS], 1, 1L << 20, &n->bits) != 0)
     return cli_error(CLI_EXIT_USAGE, "--bits", "\"%s\" is not a number",
                      a->val[KG_O_BITS]);
   if (!cert_path && (a->seen[KG_O_SUBJECT] || a->seen[KG_O_DAYS]))
@@ -335,7 +344,7 @@ int kg_cmd_new(const cli_args *a) {
   if (cert_path && strcmp(cert_path, out) == 0)
     return cli_error(CLI_EXIT_USAGE, cert_path,
                      "--out and --cert name the same file");
-  if ((rc = cert_options(&copts, a)) != 0)
+  if ((rc = cert_options(&n->copts, a)) != 0)
     return rc;
   if (a->seen[KG_O_KDF]) {
     const char *k = a->val[KG_O_KDF];
@@ -343,15 +352,27 @@ int kg_cmd_new(const cli_args *a) {
       return cli_error(CLI_EXIT_USAGE, "--kdf",
                        "applies to an encrypted key: add --passphrase-file");
     if (strcmp(k, "scrypt") == 0)
-      wopts.kdf = PKJWT_KDF_SCRYPT;
+      n->wopts.kdf = PKJWT_KDF_SCRYPT;
     else if (strcmp(k, "pbkdf2") == 0)
-      wopts.kdf = PKJWT_KDF_PBKDF2;
+      n->wopts.kdf = PKJWT_KDF_PBKDF2;
     else
-      return cli_error(CLI_EXIT_USAGE, "--kdf",
-                       "\"%s\" is not scrypt or pbkdf2", k);
+      return cli_error(CLI_EXIT_USAGE, "--kdf", "\"%s\" is not %s", k,
+                       cli_values_text(a, KG_O_KDF));
   }
+  int force = a->seen[KG_O_FORCE] > 0;
   if ((rc = check_new_file(out, force)) != 0 ||
       (cert_path && (rc = check_new_file(cert_path, force)) != 0))
+    return rc;
+  return 0;
+}
+
+int kg_cmd_new(const cli_args *a) {
+  const char *out = a->val[KG_O_OUT];
+  const char *cert_path = a->val[KG_O_CERT];
+  const int force = a->seen[KG_O_FORCE] > 0;
+  kg_new n;
+  int rc;
+  if ((rc = new_options(&n, a)) != 0)
     return rc;
 
   char *pass = read_passphrase(a, &rc);
@@ -364,8 +385,8 @@ int kg_cmd_new(const cli_args *a) {
   pkjwt_error err;
   memset(&err, 0, sizeof(err));
 
-  if (is_rsa)
-    rc = pkjwt_key_generate_rsa(&key, (unsigned int)bits, &err);
+  if (n.is_rsa)
+    rc = pkjwt_key_generate_rsa(&key, (unsigned int)n.bits, &err);
   else
     rc = pkjwt_key_generate_ec(&key, a->val[KG_O_CURVE], &err);
   if (rc != PKJWT_OK) {
@@ -377,7 +398,7 @@ int kg_cmd_new(const cli_args *a) {
     goto done;
   }
   if (cert_path) {
-    rc = pkjwt_cert_self_signed(&cert, key, &copts, &err);
+    rc = pkjwt_cert_self_signed(&cert, key, &n.copts, &err);
     if (rc == PKJWT_OK)
       rc = pkjwt_cert_base64_der(&paste, cert, &err);
     if (rc != PKJWT_OK) {
@@ -402,9 +423,9 @@ int kg_cmd_new(const cli_args *a) {
       goto done;
     }
   }
-  wopts.passphrase = pass;
-  wopts.force = force;
-  rc = pkjwt_key_write_private(key, out, &wopts, &err);
+  n.wopts.passphrase = pass;
+  n.wopts.force = force;
+  rc = pkjwt_key_write_private(key, out, &n.wopts, &err);
   if (rc != PKJWT_OK) {
     if (cert_path)
       unlink(cert_path); /* nothing left behind */

@@ -34,6 +34,7 @@ enum kg_opt_id {
   KG_O_JSON,
   KG_O__COUNT
 };
+_Static_assert(KG_O__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");
 
 /* The --format values, NULL-terminated, in enum kg_format order. */
 enum kg_format { F_B64CERT, F_PEMCERT, F_PUBPEM, F_JWK, F_JWKS };

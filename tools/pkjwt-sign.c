@@ -49,6 +49,7 @@ enum opt_id {
   O_NOW,
   O__COUNT
 };
+_Static_assert(O__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");
 
 #define FILE_IN (CLI_OPT_FILE | CLI_OPT_STDIN)
 #define OPT_HELP                                                               \

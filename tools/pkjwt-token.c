@@ -53,8 +53,10 @@ enum {
   OPT_USER_AGENT,
   OPT_VERBOSE,
   OPT_HELP,
-  OPT_VERSION
+  OPT_VERSION,
+  OPT__COUNT
 };
+_Static_assert(OPT__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");
 
 static const char *const audience_values[] = {"token-endpoint", "issuer",
                                               "auto", NULL};
