@@ -361,7 +361,7 @@ static int run_verify(const args *a) {
   pkjwt_verify_result *r = NULL;
   pkjwt_error err;
   int vrc = pkjwt_assertion_verify(&r, jws, key, &o, &err);
-  pkjwt_str_free(jws);
+  cli_secret_free(jws); /* ours (read_assertion), not the library's */
   pkjwt_key_free(key);
   if (!r)
     return assertion_error(a, vrc, &err);
@@ -396,7 +396,7 @@ static int run_decode(const args *a) {
   char *h = NULL, *c = NULL;
   pkjwt_error err;
   int drc = pkjwt_assertion_decode(&h, &c, jws, &err);
-  pkjwt_str_free(jws);
+  cli_secret_free(jws);
   if (drc != PKJWT_OK)
     return assertion_error(a, drc, &err);
   /* Both are compact JSON objects already: they embed as they are. */
