@@ -20,7 +20,6 @@
 #include <openssl/x509v3.h>
 
 #define CERT_FILE_MAX (1024 * 1024)
-#define CERT_MAX_DAYS 36500
 #define SERIAL_BYTES 20 /* 159 random-ish bits: top bit 0, next bit 1 */
 #define SECONDS_PER_DAY 86400
 
@@ -273,10 +272,10 @@ int pkjwt_cert_self_signed(pkjwt_cert **out, const pkjwt_key *key,
     return pkjwt__fail(err, PKJWT_ERR_NO_PRIVATE_KEY,
                        "a private key is needed to sign the certificate");
   int days = opts->days == 0 ? PKJWT_CERT_DEFAULT_DAYS : opts->days;
-  if (days < 1 || days > CERT_MAX_DAYS)
+  if (days < 1 || days > PKJWT_CERT_MAX_DAYS)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
                        "validity of %d days is refused; use 1 to %d",
-                       opts->days, CERT_MAX_DAYS);
+                       opts->days, PKJWT_CERT_MAX_DAYS);
   /* The digest of the key's default alg: SHA-256 for RSA, the curve's own
    * for EC (ecdsa-with-SHA384 on P-384...). */
   const EVP_MD *md = pkjwt__alg_md(pkjwt__alg_lookup_name(key->default_alg));

@@ -1108,3 +1108,72 @@ int pkjwt_client_check(char **out_json, pkjwt_client *c,
   pkjwt__http_response_clear(&r);
   return rc;
 }
+
+/* ---- resolved configuration (getters) ----
+ * Appended here while client.c is being split; they read only fields that
+ * pkjwt_client_new sets once, so they take no lock. */
+
+const char *pkjwt_client_token_endpoint(const pkjwt_client *c) {
+  return c ? c->token_endpoint : NULL;
+}
+
+const char *pkjwt_client_check_endpoint(const pkjwt_client *c) {
+  return c ? c->check_endpoint : NULL;
+}
+
+const char *pkjwt_client_issuer(const pkjwt_client *c) {
+  return c ? c->issuer : NULL;
+}
+
+/* Length-prefixed, so ("ab","c") and ("a","bc") hash apart. */
+static int digest_part(EVP_MD_CTX *ctx, const char *s) {
+  uint64_t len = s ? strlen(s) : 0;
+  unsigned char lenbuf[8];
+  for (int b = 0; b < 8; b++)
+    lenbuf[b] = (unsigned char)(len >> (8 * (7 - b)));
+  return EVP_DigestUpdate(ctx, lenbuf, sizeof(lenbuf)) == 1 &&
+         (len == 0 || EVP_DigestUpdate(ctx, s, (size_t)len) == 1);
+}
+
+int pkjwt_client_cache_id(char **out, const pkjwt_client *c, pkjwt_error *err) {
+  pkjwt__error_clear(err);
+  if (!out || !c)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no %s given",
+                       !out ? "output" : "client");
+  *out = NULL;
+  /* The audience the mode signs for: two modes that sign for different
+   * audiences may be given different tokens. */
+  static const char *const mode_names[] = {"token-endpoint", "issuer", "auto",
+                                           "custom"};
+  const char *mode = (unsigned)c->mode < 4 ? mode_names[c->mode] : "?";
+  const char *aud = c->mode == PKJWT_AUD_CUSTOM           ? c->custom_audience
+                    : c->mode == PKJWT_AUD_TOKEN_ENDPOINT ? ""
+                                                          : c->issuer;
+  const char *parts[] = {c->token_endpoint,
+                         c->client_id,
+                         c->scope,
+                         mode,
+                         aud,
+                         pkjwt_key_get_thumbprint(c->key)};
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+  for (size_t i = 0; ok && i < sizeof(parts) / sizeof(parts[0]); i++)
+    ok = digest_part(ctx, parts[i]);
+  ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
+  EVP_MD_CTX_free(ctx);
+  if (!ok)
+    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "SHA-256 of the cache id");
+  char *s = malloc(2 * (size_t)mdlen + 1);
+  if (!s)
+    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+  static const char hex[] = "0123456789abcdef";
+  for (unsigned int i = 0; i < mdlen; i++) {
+    s[2 * i] = hex[md[i] >> 4];
+    s[2 * i + 1] = hex[md[i] & 15];
+  }
+  s[2 * mdlen] = '\0';
+  *out = s;
+  return PKJWT_OK;
+}

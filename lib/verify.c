@@ -469,6 +469,20 @@ static const pkjwt_check_result *check_at(const pkjwt_verify_result *r,
   return (const pkjwt_check_result *)((const char *)r + checks[i].offset);
 }
 
+size_t pkjwt_verify_check_count(void) {
+  return CHECK_COUNT;
+}
+
+const pkjwt_check_result *
+pkjwt_verify_result_check(const pkjwt_verify_result *result, size_t i,
+                          const char **name) {
+  if (!result || i >= CHECK_COUNT)
+    return NULL;
+  if (name)
+    *name = checks[i].name;
+  return check_at(result, i);
+}
+
 int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
                            const pkjwt_key *key,
                            const pkjwt_verify_options *opts, pkjwt_error *err) {

@@ -260,6 +260,20 @@ tl_expect_ok "decode --json" "$SIGN" decode --assertion "$A0" --json
 cp "$TL_OUT" priv/d.json
 tl_check "decode --json parses" test "$(field priv/d.json "d['claims']['nbf']==$T0 and d['header']['typ']=='JWT'")" = True
 tl_expect_fail "decode: garbage" 3 '^pkjwt-sign: assertion: ' "$SIGN" decode --assertion x.y.z
+# Issue 7.4: an error a missing - can cause names the fix.
+tl_expect_fail "verify without --assertion: says - reads standard input" 2 \
+  '^pkjwt-sign: --assertion is required \(use --assertion - to read it from standard input\)$' \
+  "$SIGN" verify --cert client.crt
+tl_expect_fail "decode without --assertion: says - reads standard input" 2 \
+  'use --assertion - to read it from standard input' "$SIGN" decode
+tl_expect_fail "--assertion without its value: says -" 2 \
+  '^pkjwt-sign: --assertion: needs a value \(JWT, or - to read standard input\)$' \
+  "$SIGN" decode --assertion
+tl_expect_fail "a file name as --assertion: says how to read a file" 3 \
+  '^pkjwt-sign: assertion: .*--assertion - < FILE' \
+  "$SIGN" verify --assertion client.jwt --cert client.crt
+tl_expect_ok "--version" "$SIGN" --version
+tl_check "--version names the tool" grep -q '^pkjwt-sign (pkjwt) ' "$TL_OUT"
 tl_expect_fail "decode: claims not JSON" 3 'claims part is not valid JSON' \
   "$SIGN" decode --assertion "$H2.$(printf 'nope' | b64url).x"
 

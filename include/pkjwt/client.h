@@ -176,6 +176,34 @@ pkjwt_client_check(char **out_json, pkjwt_client *client,
 /** Number of token requests sent so far (each attempt counts). */
 PKJWT_EXPORT unsigned long pkjwt_client_request_count(const pkjwt_client *client);
 
+/*
+ * Resolved configuration. (Appended while client.c is split; the lead may
+ * move these next to pkjwt_client_new.)
+ */
+
+/**
+ * The URLs the client uses, as pkjwt_client_new() resolved them from the
+ * options (an explicit URL as given, else base_url joined with the path):
+ * the token endpoint, the check endpoint and the issuer identifier.
+ * Borrowed: they live as long as client. NULL for a NULL client.
+ * Thread-safe (they never change after pkjwt_client_new()).
+ */
+PKJWT_EXPORT const char *pkjwt_client_token_endpoint(const pkjwt_client *client);
+PKJWT_EXPORT const char *pkjwt_client_check_endpoint(const pkjwt_client *client);
+PKJWT_EXPORT const char *pkjwt_client_issuer(const pkjwt_client *client);
+
+/**
+ * A name for what identifies this client's tokens, for a caller that keeps
+ * tokens outside the process (a cache file): 64 lower-case hex digits, the
+ * SHA-256 of the token endpoint, client id, scope, audience mode (and the
+ * audience it signs for) and the key's RFC 7638 thumbprint. Two clients get
+ * the same id only when a token of one serves the other. Free *out with
+ * pkjwt_str_free(). Errors: PKJWT_ERR_INVALID_ARG, PKJWT_ERR_NOMEM,
+ * PKJWT_ERR_CRYPTO. Thread-safe.
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_client_cache_id(char **out, const pkjwt_client *client, pkjwt_error *err);
+
 PKJWT_END_DECLS
 
 #endif
