@@ -1136,7 +1136,7 @@ static int digest_part(EVP_MD_CTX *ctx, const char *s) {
 }
 
 int pkjwt_client_cache_id(char **out, const pkjwt_client *c, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out || !c)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no %s given",
                        !out ? "output" : "client");
