@@ -458,10 +458,10 @@ int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
   *out = NULL;
   if (!o)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no options");
-  if (o->version != PKJWT_CLIENT_OPTIONS_VERSION)
-    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                       "options version %u unknown (this library knows %d)",
-                       o->version, PKJWT_CLIENT_OPTIONS_VERSION);
+  int rc = pkjwt__options_version_ok(o->version, PKJWT_CLIENT_OPTIONS_VERSION,
+                                     "client options", err);
+  if (rc != PKJWT_OK)
+    return rc;
   if (!o->client_id || !*o->client_id)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "client id missing");
   if (!o->scope || !*o->scope)
@@ -493,10 +493,12 @@ int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
   if (o->retries < -1 || o->retries > MAX_RETRIES)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
                        "retries must be -1 (default 3) to %d", MAX_RETRIES);
-  if (o->ca_file && access(o->ca_file, R_OK) != 0)
+  if (o->ca_file && access(o->ca_file, R_OK) != 0) {
+    char ebuf[PKJWT__STRERROR_LEN];
     return pkjwt__fail(err, PKJWT_ERR_IO, "CA file %s: %s", o->ca_file,
-                       strerror(errno));
-  int rc = pkjwt__http_global_init(err);
+                       pkjwt__strerror(errno, ebuf, sizeof(ebuf)));
+  }
+  rc = pkjwt__http_global_init(err);
   if (rc != PKJWT_OK)
     return rc;
 
