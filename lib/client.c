@@ -13,6 +13,7 @@
 /* nanosleep, strcasecmp, inet_pton under -std=c11 */
 #define _POSIX_C_SOURCE 200809L
 #include "client_internal.h"
+#include "profile.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -47,19 +48,20 @@
 
 #define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
+/* Generic hints; a provider profile may replace them with its own words
+ * (lib/profile.c). */
 static const char HINT_INVALID_CLIENT[] =
-    "check that the certificate or JWK uploaded to this client in "
-    "Organisation Settings is current and not expired, that the client id "
-    "is right, and that this machine's clock is correct";
+    "check that the certificate or JWK registered for this client is current "
+    "and not expired, that the client id is right, and that this machine's "
+    "clock is correct";
 static const char HINT_INVALID_SCOPE[] =
-    "the scope must be contact-centre:TENANT_ID:USER_ID for a user "
-    "associated with this client";
+    "the server does not grant this scope to this client: check the scope";
 static const char HINT_CHECK_401[] =
     "the token is invalid or expired, lacks the required scope, or the "
     "Authorization header is malformed: get a new token and check its scope";
 static const char HINT_CHECK_403[] =
-    "the client needs product access (Contact Centre user) and the user "
-    "needs permissions";
+    "the token is valid but its client or user lacks the rights for this "
+    "resource";
 
 /* ---- the snapshot: a seqlock over the cached access token ---- */
 
@@ -76,6 +78,7 @@ struct pkjwt_client {
   char *token_endpoint, *check_endpoint, *issuer, *client_id, *scope;
   char *custom_audience, *ca_file, *user_agent;
   const pkjwt_key *key;
+  const pkjwt__profile *profile; /* defaults and hint texts */
   pkjwt_alg alg;
   pkjwt_audience_mode mode;
   int retries;
@@ -464,10 +467,12 @@ int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
     return rc;
   if (!o->client_id || !*o->client_id)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "client id missing");
+  const pkjwt__profile *prof = pkjwt__profile_default();
   if (!o->scope || !*o->scope)
-    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                       "scope missing (for Puzzel: "
-                       "contact-centre:TENANT_ID:USER_ID)");
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "scope missing%s%s%s",
+                       prof->scope_form ? " (for " : "",
+                       prof->scope_form ? prof->scope_form : "",
+                       prof->scope_form ? ")" : "");
   if (!o->key)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "key missing");
   if (!pkjwt_key_has_private(o->key))
@@ -521,16 +526,17 @@ int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
   atomic_init(&c->snap_expires_at, 0);
   atomic_init(&c->requests, 0);
 
-  const char *base = o->base_url ? o->base_url : PKJWT_DEFAULT_BASE_URL;
+  c->profile = prof;
+  const char *base = o->base_url ? o->base_url : prof->base_url;
   size_t blen = strlen(base);
   if (blen && base[blen - 1] == '/')
     blen--;
   c->token_endpoint = o->token_endpoint ? pkjwt__strdup(o->token_endpoint)
-                                        : join(base, blen, PKJWT_TOKEN_PATH);
+                                        : join(base, blen, prof->token_path);
   c->check_endpoint = o->check_endpoint ? pkjwt__strdup(o->check_endpoint)
-                                        : join(base, blen, PKJWT_CHECK_PATH);
+                                        : join(base, blen, prof->check_path);
   c->issuer = o->issuer ? pkjwt__strdup(o->issuer)
-                        : join(base, blen, PKJWT_ISSUER_PATH);
+                        : join(base, blen, prof->issuer_path);
   c->client_id = pkjwt__strdup(o->client_id);
   c->scope = pkjwt__strdup(o->scope);
   c->custom_audience = pkjwt__strdup(o->audience);
@@ -578,11 +584,13 @@ int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
 
 /* ---- one attempt ---- */
 
-static const char *oauth_hint(const char *error) {
+static const char *oauth_hint(const pkjwt__profile *prof, const char *error) {
   if (strcmp(error, "invalid_client") == 0)
-    return HINT_INVALID_CLIENT;
+    return prof->hint_invalid_client ? prof->hint_invalid_client
+                                     : HINT_INVALID_CLIENT;
   if (strcmp(error, "invalid_scope") == 0)
-    return HINT_INVALID_SCOPE;
+    return prof->hint_invalid_scope ? prof->hint_invalid_scope
+                                    : HINT_INVALID_SCOPE;
   if (strcmp(error, "unauthorized_client") == 0)
     return "the client is not allowed this grant: its grant type must be "
            "Client Credentials with a Private Key JWT secret";
@@ -595,7 +603,8 @@ static const char *oauth_hint(const char *error) {
 }
 
 /* Fill err from an RFC 6749 5.2 error object; returns PKJWT_ERR_OAUTH. */
-static int oauth_fail(pkjwt_error *err, long status, json_t *j) {
+static int oauth_fail(pkjwt_error *err, const pkjwt__profile *prof,
+                      long status, json_t *j) {
   const char *e = json_string_value(json_object_get(j, "error"));
   const char *d = json_string_value(json_object_get(j, "error_description"));
   if (!e)
@@ -605,7 +614,7 @@ static int oauth_fail(pkjwt_error *err, long status, json_t *j) {
     err->http_status = status;
     copy_clean(err->oauth_error, sizeof(err->oauth_error), e);
     copy_clean(err->message, sizeof(err->message), d && *d ? d : e);
-    const char *hint = oauth_hint(e);
+    const char *hint = oauth_hint(prof, e);
     if (hint)
       set_hint(err, "%s", hint);
   }
@@ -698,7 +707,7 @@ static int parse_token_response(pkjwt_token **out, const pkjwt_client *c,
         rc = pkjwt__fail(err, PKJWT_ERR_RESPONSE,
                          "token endpoint: the answer repeats a member");
     } else if (json_object_get(j, "error")) {
-      rc = oauth_fail(err, r->status, j);
+      rc = oauth_fail(err, c->profile, r->status, j);
     } else {
       rc = parse_success(out, j, r->body, now, err);
     }
@@ -709,7 +718,7 @@ static int parse_token_response(pkjwt_token **out, const pkjwt_client *c,
   }
   if (is_obj && json_is_string(json_object_get(j, "error")) &&
       r->status >= 400 && r->status < 500 && !*retryable) {
-    rc = oauth_fail(err, r->status, j);
+    rc = oauth_fail(err, c->profile, r->status, j);
     json_decref(j);
     return rc;
   }
@@ -1086,7 +1095,9 @@ int pkjwt_client_check(char **out_json, pkjwt_client *c,
     if (r.status == 401)
       set_hint(err, "%s", HINT_CHECK_401);
     else if (r.status == 403)
-      set_hint(err, "%s", HINT_CHECK_403);
+      set_hint(err, "%s",
+               c->profile->hint_check_403 ? c->profile->hint_check_403
+                                          : HINT_CHECK_403);
     else if (r.status == 404)
       set_hint(err, "check the base URL or check endpoint (%s)",
                c->check_endpoint);

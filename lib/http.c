@@ -224,7 +224,7 @@ static int transport_error(pkjwt__http_response *resp, CURLcode c,
                       ? "the server's certificate is not signed by the CA in "
                         "the CA file given, or names another host"
                       : "the server's certificate is not trusted: give the CA "
-                        "that signed it as the CA file (--cacert), and check "
+                        "that signed it as the client's CA file, and check "
                         "the URL's host name");
     return rc;
   }
