@@ -470,6 +470,8 @@ static const pkjwt_check_result *check_at(const pkjwt_verify_result *r,
   return (const pkjwt_check_result *)((const char *)r + checks[i].offset);
 }
 
+/* About 110 lines: the checks run in the order a server runs them, each
+ * filling its own verdict, and reading them in one place is the point. */
 int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
                            const pkjwt_key *key,
                            const pkjwt_verify_options *opts, pkjwt_error *err) {
