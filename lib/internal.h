@@ -74,7 +74,7 @@ int pkjwt__fail(pkjwt_error *err, int code, const char *fmt, ...)
  * is emptied. */
 int pkjwt__fail_ssl(pkjwt_error *err, int code, const char *fmt, ...)
     PKJWT__PRINTF(3, 4);
-/* Set err->hint (code and message untouched). (lib/util.c) */
+/* Set err->hint (code and message untouched). */
 void pkjwt__hint(pkjwt_error *err, const char *fmt, ...) PKJWT__PRINTF(2, 3);
 /* Set err->warning (code untouched). */
 void pkjwt__warn(pkjwt_error *err, const char *fmt, ...) PKJWT__PRINTF(2, 3);

@@ -100,15 +100,6 @@ const char *pkjwt__strerror(int e, char *buf, size_t n) {
                   default: strerror_xsi)(strerror_r(e, buf, n), buf, n, e);
 }
 
-void pkjwt__hint(pkjwt_error *err, const char *fmt, ...) {
-  if (!err)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err->hint, sizeof(err->hint), fmt, ap);
-  va_end(ap);
-}
-
 int pkjwt__options_version_ok(unsigned int version, unsigned int current,
                               const char *what, pkjwt_error *err) {
   if (version >= 1 && version <= current)
