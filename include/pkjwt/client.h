@@ -106,7 +106,7 @@ PKJWT_EXPORT void pkjwt_token_free(pkjwt_token *token);
  * The time (epoch seconds) from which the client refreshes this token
  * rather than reuse it: expires_at less max(60 s, 10 % of expires_in), but
  * never earlier than half its life. Only expires_at and expires_in are read,
- * so a caller that keeps tokens elsewhere (pkjwt-token --cache) can fill
+ * so a caller that keeps tokens elsewhere (an on-disk cache) can fill
  * just those two fields. 0 for NULL.
  */
 PKJWT_EXPORT int64_t pkjwt_token_refresh_at(const pkjwt_token *token);
