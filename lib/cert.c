@@ -265,9 +265,10 @@ int pkjwt_cert_self_signed(pkjwt_cert **out, const pkjwt_key *key,
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key given");
   if (!opts)
     opts = &defaults;
-  if (opts->version < 1)
-    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                       "certificate options without a version");
+  int vrc = pkjwt__options_version_ok(opts->version, PKJWT_CERT_OPTIONS_VERSION,
+                                      "certificate options", err);
+  if (vrc != PKJWT_OK)
+    return vrc;
   if (!key->has_private)
     return pkjwt__fail(err, PKJWT_ERR_NO_PRIVATE_KEY,
                        "a private key is needed to sign the certificate");

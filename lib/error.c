@@ -103,11 +103,27 @@ int pkjwt__fail_ssl(pkjwt_error *err, int code, const char *fmt, ...) {
   return code;
 }
 
+/* Format into one of err's text fields (the warning or the hint). */
+static void set_text(char *dst, size_t n, const char *fmt, va_list ap)
+    PKJWT__PRINTF(3, 0);
+static void set_text(char *dst, size_t n, const char *fmt, va_list ap) {
+  vsnprintf(dst, n, fmt, ap);
+}
+
 void pkjwt__warn(pkjwt_error *err, const char *fmt, ...) {
   if (!err)
     return;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(err->warning, sizeof(err->warning), fmt, ap);
+  set_text(err->warning, sizeof(err->warning), fmt, ap);
+  va_end(ap);
+}
+
+void pkjwt__hint(pkjwt_error *err, const char *fmt, ...) {
+  if (!err)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  set_text(err->hint, sizeof(err->hint), fmt, ap);
   va_end(ap);
 }

@@ -148,6 +148,8 @@ int pkjwt__fail(pkjwt_error *err, int code, const char *fmt, ...)
  * is emptied. */
 int pkjwt__fail_ssl(pkjwt_error *err, int code, const char *fmt, ...)
     PKJWT__PRINTF(3, 4);
+/* Set err->hint (code and message untouched). */
+void pkjwt__hint(pkjwt_error *err, const char *fmt, ...) PKJWT__PRINTF(2, 3);
 /* Set err->warning (code untouched). */
 void pkjwt__warn(pkjwt_error *err, const char *fmt, ...) PKJWT__PRINTF(2, 3);
 
@@ -194,8 +196,28 @@ int pkjwt__bio_string(char **out, size_t *len, BIO *bio, pkjwt_error *err);
 
 /* OPENSSL_cleanse then free; NULL is a no-op. */
 void pkjwt__cleanse_free(void *p, size_t n);
-/* strdup that returns NULL on NULL. */
+/*
+ * The one maker of strings the library hands out: plain malloc, freed by
+ * pkjwt_str_free (or pkjwt__cleanse_free). strdup that returns NULL on NULL;
+ * strndup of exactly n bytes (s need not be terminated).
+ */
 char *pkjwt__strdup(const char *s);
+char *pkjwt__strndup(const char *s, size_t n);
+/* Compact JSON (member order kept) in a string made as above, never in
+ * Jansson's allocator; NULL when out of memory. */
+typedef struct json_t json_t;
+char *pkjwt__json_string(const json_t *j);
+/* Thread-safe strerror: the text of errno value e, in buf or static. */
+const char *pkjwt__strerror(int e, char *buf, size_t n);
+/* Buffer size for pkjwt__strerror. */
+#define PKJWT__STRERROR_LEN 128
+/*
+ * The options-version rule, the same for every options struct: 1 to
+ * current accepted, anything else PKJWT_ERR_INVALID_ARG. what names the
+ * struct in the message ("sign options").
+ */
+int pkjwt__options_version_ok(unsigned int version, unsigned int current,
+                              const char *what, pkjwt_error *err);
 /* Seconds since the epoch, or now when now != 0 (the injected clock). */
 int64_t pkjwt__now(int64_t now);
 

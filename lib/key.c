@@ -469,9 +469,10 @@ int pkjwt_key_write_private(const pkjwt_key *key, const char *path,
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key given");
   if (!path || !*path)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no file name given");
-  if (opts->version < 1)
-    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                       "write options without a version");
+  int vrc = pkjwt__options_version_ok(
+      opts->version, PKJWT_WRITE_OPTIONS_VERSION, "write options", err);
+  if (vrc != PKJWT_OK)
+    return vrc;
   if (!key->has_private)
     return pkjwt__fail(err, PKJWT_ERR_NO_PRIVATE_KEY,
                        "the key has no private half to write");

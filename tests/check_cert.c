@@ -548,7 +548,7 @@ START_TEST(write_0644_no_overwrite) {
   /* no overwrite without force; the old file is untouched */
   pkjwt_cert *c2 = make(k, "CN=second", 5, NOW);
   ck_assert_int_eq(pkjwt_cert_write(c2, p, 0, &e), PKJWT_ERR_EXISTS);
-  ck_assert_str_eq(e.message, "file exists (use --force to replace it)");
+  ck_assert_str_eq(e.message, "file exists (pass force to replace it)");
   got = test_read_file(p, NULL);
   ck_assert_str_eq(got, pem);
   free(got);

@@ -5,7 +5,7 @@
  */
 #include "testutil.h"
 
-#include "client_internal.h"
+#include "http.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

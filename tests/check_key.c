@@ -786,7 +786,7 @@ START_TEST(write_never_overwrites_without_force) {
   ck_assert_int_eq(chmod(p, 0644), 0);
 
   ck_assert_int_eq(pkjwt_key_write_private(k, p, NULL, &e), PKJWT_ERR_EXISTS);
-  ck_assert_str_eq(e.message, "file exists (use --force to replace it)");
+  ck_assert_str_eq(e.message, "file exists (pass force to replace it)");
   char *now = test_read_file(p, NULL);
   ck_assert_str_eq(now, old);
   free(now);

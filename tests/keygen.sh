@@ -559,7 +559,7 @@ if [ "$(id -u)" != 0 ] || [ -n "$as_user" ]; then
     $as_user "$K" new --out ro/k.key --cert rw/c.crt
   tl_check "unwritable folders are still empty" test -z "$(find ro rw -mindepth 1)"
 else
-  echo "# skipped: unwritable folder (root without setpriv)"
+  tl_skip "unwritable folders" "root without setpriv"
 fi
 chmod 755 ro
 

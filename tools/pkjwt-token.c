@@ -11,6 +11,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "cli.h"
+#include "provider.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -65,7 +65,8 @@ PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_cert_write(const pkjwt_cert *cert, const char *path, int force,
                  pkjwt_error *err);
 
-/** One line of standard base64 of the DER: what Organisation Settings takes. */
+/** One line of standard base64 of the DER, the form providers' consoles take
+ * for an uploaded certificate. */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_cert_base64_der(char **out, const pkjwt_cert *cert, pkjwt_error *err);
 
