@@ -89,6 +89,7 @@ static int call_with(const char *which, pkjwt_error *e) {
   CALL(pkjwt_client_get_token, &t, NULL, e)
   CALL(pkjwt_client_get_token_buf, buf, sizeof(buf), NULL, NULL, e)
   CALL(pkjwt_client_check, &s, NULL, "token", e)
+  CALL(pkjwt_client_cache_id, &s, NULL, e)
   return -1;
 }
 #undef CALL
@@ -107,7 +108,7 @@ static const char *const err_takers[] = {
     "pkjwt_assertion_decode",   "pkjwt_assertion_verify",
     "pkjwt_verify_result_json", "pkjwt_client_new",
     "pkjwt_client_get_token",   "pkjwt_client_get_token_buf",
-    "pkjwt_client_check",
+    "pkjwt_client_check",       "pkjwt_client_cache_id",
 };
 
 START_TEST(unknown_error_version_is_refused_untouched) {

@@ -152,7 +152,7 @@ static const char *AUD = "https://server.example/token";
 START_TEST(strings_are_never_jansson_blocks) {
   long before = live_blocks();
   pkjwt_key *ec = NULL, *rsa = NULL, *back = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_generate_ec(&ec, "P-256", &e), PKJWT_OK);
   ck_assert_int_eq(pkjwt_key_generate_rsa(&rsa, 2048, &e), PKJWT_OK);
 
@@ -242,7 +242,7 @@ static int version_refused(int rc, const pkjwt_error *e) {
 
 START_TEST(every_options_struct_takes_1_to_current) {
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_generate_ec(&k, "P-256", &e), PKJWT_OK);
   char *dir = test_tmpdir();
   canned_server s;

@@ -32,10 +32,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/pkjwt-layers.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
 # Only this build's lib/ (and lib/.libs/): an in-tree build must not pick
 # up the objects of another build folder below it.
-find "$builddir/lib" -maxdepth 2 -name 'libpkjwt_core_la-*.o' 2>/dev/null |
+find "$builddir/lib" -maxdepth 2 -name 'libpkjwt*_la-*.o' 2>/dev/null |
   sort >"$tmp/objs"
 if [ ! -s "$tmp/objs" ]; then
-  echo "FAIL: no libpkjwt_core_la-*.o under $builddir/lib; build the library first"
+  echo "FAIL: no libpkjwt*_la-*.o under $builddir/lib; build the library first"
   exit 1
 fi
 
@@ -49,7 +49,7 @@ printf '%s\n' "$order" | awk '{
   }
 }' >"$tmp/facts"
 while IFS= read -r o; do
-  base=${o##*/libpkjwt_core_la-}
+  base=${o##*_la-}
   file=${base%.o}
   grep -q " $file\$" "$tmp/seen" 2>/dev/null && continue
   echo "S $file" >>"$tmp/seen"
