@@ -176,14 +176,14 @@ else
 fi
 
 step "lintian"
-# Exit 1 is lintian's verdict (errors, shown below); 2 or more is its own
-# failure, which must not pass for a clean report.
+# lintian exits 2 when it finds an error (E:, its default --fail-on) and 1
+# when it fails itself; neither may pass as a clean report.
 timeout 900 lintian --allow-root --info --display-info "$changes" \
   >"$W/lintian.log" 2>&1
 lrc=$?
 sed 's/^/#   lintian: /' "$W/lintian.log" | grep -v '^#   lintian: N: *$' |
   head -n 60
-if [ $lrc -gt 1 ] || grep -q '^E: ' "$W/lintian.log"; then
+if [ $lrc -ne 0 ] || grep -q '^E: ' "$W/lintian.log"; then
   { echo "lintian exit $lrc"; grep '^E: ' "$W/lintian.log"; } >"$W/err"
   nok "lintian reports no errors on $(basename "$changes")"
 else
