@@ -59,10 +59,14 @@ done
 }
 
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/pkjwt-deb-test.XXXXXX") || exit 99
+# The logs live beside the scratch folder: kept when the test fails.
+LOGS=$W.logs
+mkdir "$LOGS" || exit 99
 ROOT=$W/root
 SERVER=""
 MOUNTS=""
 cleanup() {
+  status=$?
   if [ -n "$SERVER" ]; then
     kill "$SERVER" 2>/dev/null
     wait "$SERVER" 2>/dev/null
@@ -72,7 +76,7 @@ cleanup() {
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
   done
   if [ "${PKJWT_DEB_KEEP:-0}" = 1 ]; then
-    echo "# kept $W"
+    echo "# kept $W and $LOGS"
     return
   fi
   # Never remove a tree with anything still mounted in it (a bound /dev).
@@ -81,6 +85,11 @@ cleanup() {
     return
   fi
   rm -rf --one-file-system "$W"
+  if [ "$status" -eq 0 ] || [ "$status" -eq 77 ]; then
+    rm -rf "$LOGS"
+  else
+    echo "# logs kept in $LOGS"
+  fi
 }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
@@ -142,14 +151,14 @@ else
   nok "debian/changelog's version is configure.ac's"
 fi
 
-step "dpkg-buildpackage -us -uc -b (log: $W/build.log)"
+step "dpkg-buildpackage -us -uc -b (log: $LOGS/build.log)"
 jobs=$(nproc 2>/dev/null || echo 2)
 case " ${DEB_BUILD_OPTIONS:-} " in
   *" parallel="*) bo=${DEB_BUILD_OPTIONS:-} ;;
   *) bo="${DEB_BUILD_OPTIONS:+$DEB_BUILD_OPTIONS }parallel=$jobs" ;;
 esac
 (cd "$B" && DEB_BUILD_OPTIONS=$bo timeout 1800 dpkg-buildpackage -us -uc -b) \
-  >"$W/build.log" 2>&1 || abort "dpkg-buildpackage -us -uc -b" "$W/build.log"
+  >"$LOGS/build.log" 2>&1 || abort "dpkg-buildpackage -us -uc -b" "$LOGS/build.log"
 ok "dpkg-buildpackage -us -uc -b"
 changes=
 for f in "$W"/build/*.changes; do [ -f "$f" ] && changes=$f; done
@@ -179,12 +188,12 @@ step "lintian"
 # lintian exits 2 when it finds an error (E:, its default --fail-on) and 1
 # when it fails itself; neither may pass as a clean report.
 timeout 900 lintian --allow-root --info --display-info "$changes" \
-  >"$W/lintian.log" 2>&1
+  >"$LOGS/lintian.log" 2>&1
 lrc=$?
-sed 's/^/#   lintian: /' "$W/lintian.log" | grep -v '^#   lintian: N: *$' |
+sed 's/^/#   lintian: /' "$LOGS/lintian.log" | grep -v '^#   lintian: N: *$' |
   head -n 60
-if [ $lrc -ne 0 ] || grep -q '^E: ' "$W/lintian.log"; then
-  { echo "lintian exit $lrc"; grep '^E: ' "$W/lintian.log"; } >"$W/err"
+if [ $lrc -ne 0 ] || grep -q '^E: ' "$LOGS/lintian.log"; then
+  { echo "lintian exit $lrc"; grep '^E: ' "$LOGS/lintian.log"; } >"$W/err"
   nok "lintian reports no errors on $(basename "$changes")"
 else
   ok "lintian reports no errors on $(basename "$changes")"
@@ -195,8 +204,8 @@ if [ ! -s "$ROOT_TGZ" ]; then
   step "debootstrap --variant=minbase bookworm (once; cached as $ROOT_TGZ)"
   mkdir -p "$W/bootstrap" || exit 99
   timeout 1800 debootstrap --variant=minbase bookworm "$W/bootstrap" \
-    "$MIRROR" >"$W/debootstrap.log" 2>&1 ||
-    abort "debootstrap --variant=minbase bookworm" "$W/debootstrap.log"
+    "$MIRROR" >"$LOGS/debootstrap.log" 2>&1 ||
+    abort "debootstrap --variant=minbase bookworm" "$LOGS/debootstrap.log"
   if ! tar --numeric-owner -C "$W/bootstrap" -czf "$ROOT_TGZ.tmp.$$" . ||
     ! mv "$ROOT_TGZ.tmp.$$" "$ROOT_TGZ"; then
     rm -f "$ROOT_TGZ.tmp.$$"
@@ -240,12 +249,12 @@ as_op() {
 }
 
 step "apt-get install ./pkjwt-tools_*.deb ./${RT}_*.deb ./libpkjwt-dev_*.deb"
-in_root apt-get update >"$W/apt.log" 2>&1 || abort "apt-get update in the root" "$W/apt.log"
+in_root apt-get update >"$LOGS/apt.log" 2>&1 || abort "apt-get update in the root" "$LOGS/apt.log"
 # gcc, pkg-config and man-db are the operator's own tools, not dependencies.
 in_root sh -c 'cd /srv/debs && apt-get install -y --no-install-recommends \
   ./pkjwt-tools_*.deb ./'"$RT"'_*.deb ./libpkjwt-dev_*.deb \
-  gcc libc6-dev pkg-config man-db' >>"$W/apt.log" 2>&1 ||
-  abort "apt-get install the .debs in the root" "$W/apt.log"
+  gcc libc6-dev pkg-config man-db' >>"$LOGS/apt.log" 2>&1 ||
+  abort "apt-get install the .debs in the root" "$LOGS/apt.log"
 ok "apt-get installs the three packages and their dependencies"
 in_root useradd -m -s /bin/sh op >"$W/err" 2>&1 || abort "useradd op"
 
@@ -277,7 +286,7 @@ t "pkjwt-sign verify refuses it for another audience" \
 # The endpoint runs on this host; the root shares its network.
 if [ -s "$H/client.b64" ]; then
   "$PYTHON3" "$EP" --port-file "$W/port" --max-seconds 300 \
-    --client "$CLIENT_ID:$SCOPE:$H/client.b64" 2>"$W/endpoint.log" &
+    --client "$CLIENT_ID:$SCOPE:$H/client.b64" 2>"$LOGS/endpoint.log" &
   SERVER=$!
   i=0
   while [ ! -s "$W/port" ] && [ $i -lt 300 ]; do
@@ -301,7 +310,7 @@ if [ -n "$PORT" ]; then
     as_op "! pkjwt-token --key client.key --client-id no-such-client \
       --scope $SCOPE --base-url $BASE > out 2>/dev/null && [ ! -s out ]"
 else
-  cp "$W/endpoint.log" "$W/err" 2>/dev/null
+  cp "$LOGS/endpoint.log" "$W/err" 2>/dev/null
   nok "the test endpoint starts (no token tests)"
 fi
 
