@@ -147,7 +147,7 @@ dv=$(cd "$B" && dpkg-parsechangelog -S Version 2>/dev/null)
 if [ -n "$pv" ] && [ "$pv" = "$dv" ]; then
   ok "debian/changelog's version $dv is configure.ac's"
 else
-  echo "#   configure.ac: '$pv', debian/changelog: '$dv'" >"$W/err"
+  echo "configure.ac: '$pv', debian/changelog: '$dv'" >"$W/err"
   nok "debian/changelog's version is configure.ac's"
 fi
 
