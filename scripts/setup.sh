@@ -74,15 +74,17 @@ if [ -n "$missing" ]; then
 fi
 
 # ---- build -------------------------------------------------------------------
-# configure_in DIR [CONFIGURE ARG...]: configure the tree in DIR (unless an
-# earlier run did: make then reruns what changed, automake's rebuild rules)
-# and build it. `rm -rf _build*` starts over.
+# configure_in DIR [CONFIGURE ARG...]: configure the tree in DIR, a folder
+# in $top (unless an earlier run did: make then reruns what changed,
+# automake's rebuild rules) and build it. `rm -rf _build*` starts over.
+# configure is called as ../configure: autoconf refuses a source path with a
+# space ("unsafe srcdir value"), and a relative one has none.
 configure_in() {
   _dir=$1
   shift
   mkdir -p "$_dir"
   if [ ! -f "$_dir/Makefile" ]; then
-    (cd "$_dir" && "$top/configure" -q --enable-werror \
+    (cd "$_dir" && ../configure -q --enable-werror \
       PYTHON3=/usr/bin/python3 "$@")
   fi
   (cd "$_dir" && make -s -j"$jobs" >/dev/null)
