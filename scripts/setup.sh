@@ -159,7 +159,7 @@ tally() {
 excerpt() {
   awk -v max=80 '
     function out(l) { if (n < max) print "   | " l; n++ }
-    /^not ok|^FAIL|^ERROR|:[0-9]+:[FE]:|^[0-9]+%: Checks:|runtime error|Sanitizer|^==[0-9]+==/ {
+    /^not ok|^FAIL|^ERROR|:[0-9]+:[FE]:|^[0-9]+%: Checks:|^[0-9]+ passed, [0-9]+ failed|runtime error|Sanitizer|^==[0-9]+==/ {
       out($0); follow = 1; next
     }
     follow && /^([ \t]|#)/ { out($0); next }
