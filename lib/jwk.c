@@ -1,5 +1,5 @@
-/* lib/jwk.c: public JWK and JWKS (RFC 7517/7518), RFC 7638 thumbprints. */
-#include "sign_internal.h"
+/* lib/jwk.c: public JWK and JWKS export and import (RFC 7517/7518). */
+#include "alg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,157 +14,6 @@
 #include <openssl/sha.h>
 
 #include <jansson.h>
-
-/*
- * The public members of a key, already base64url-encoded: crv/x/y for EC,
- * n/e for RSA. Shared by the thumbprint and the export so the two can never
- * disagree about padding or leading zeros.
- */
-struct pub_members {
-  int is_ec;
-  const char *crv; /* static, EC only */
-  char *a;         /* EC x, RSA n; malloc'd */
-  char *b;         /* EC y, RSA e; malloc'd */
-};
-
-static void pub_members_clear(struct pub_members *m) {
-  free(m->a);
-  free(m->b);
-  memset(m, 0, sizeof(*m));
-}
-
-static const struct curve_info {
-  const char *jwk_name; /* RFC 7518 crv */
-  const char *ossl_name;
-  size_t field_len; /* bytes of one coordinate */
-} curves[] = {
-    {"P-256", "prime256v1", 32},
-    {"P-384", "secp384r1", 48},
-    {"P-521", "secp521r1", 66},
-};
-
-static const struct curve_info *curve_by_ossl(const char *name) {
-  for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
-    if (strcmp(curves[i].ossl_name, name) == 0 ||
-        strcmp(curves[i].jwk_name, name) == 0)
-      return &curves[i];
-  return NULL;
-}
-
-/* base64url of bn: left-padded with zeros to pad bytes when pad > 0 (a
- * larger bn fails), else minimal but at least one byte. NULL on failure. */
-static char *bn_b64url(const BIGNUM *bn, size_t pad) {
-  size_t n = pad > 0 ? pad : (size_t)BN_num_bytes(bn);
-  if (n == 0)
-    n = 1;
-  unsigned char *bin = malloc(n);
-  char *out = malloc(PKJWT__B64URL_LEN(n) + 1);
-  if (!bin || !out || BN_bn2binpad(bn, bin, (int)n) != (int)n) {
-    free(bin);
-    free(out);
-    return NULL;
-  }
-  pkjwt__b64url_encode(out, bin, n);
-  free(bin);
-  return out;
-}
-
-static int get_pub_members(struct pub_members *m, const EVP_PKEY *pkey,
-                           pkjwt_error *err) {
-  memset(m, 0, sizeof(*m));
-  BIGNUM *x = NULL, *y = NULL;
-  int rc = PKJWT_OK;
-  if (EVP_PKEY_is_a(pkey, "RSA")) {
-    if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &x) ||
-        !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &y)) {
-      rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
-                           "cannot read the RSA public key");
-      goto done;
-    }
-    m->a = bn_b64url(x, 0);
-    m->b = bn_b64url(y, 0);
-  } else if (EVP_PKEY_is_a(pkey, "EC")) {
-    char group[64];
-    size_t glen = 0;
-    if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
-                                        sizeof(group), &glen)) {
-      rc = pkjwt__fail_ssl(err, PKJWT_ERR_KEY_TYPE,
-                           "EC key without a named curve");
-      goto done;
-    }
-    const struct curve_info *c = curve_by_ossl(group);
-    if (!c) {
-      rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
-                       "curve %s is not supported (P-256, P-384, P-521 are)",
-                       group);
-      goto done;
-    }
-    if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &x) ||
-        !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &y)) {
-      rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
-                           "cannot read the EC public point");
-      goto done;
-    }
-    m->is_ec = 1;
-    m->crv = c->jwk_name;
-    /* RFC 7518 6.2.1.2: always the full field length, leading zeros kept. */
-    m->a = bn_b64url(x, c->field_len);
-    m->b = bn_b64url(y, c->field_len);
-  } else {
-    rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
-                     "only RSA and EC keys are supported");
-    goto done;
-  }
-  if (!m->a || !m->b)
-    rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
-done:
-  BN_free(x);
-  BN_free(y);
-  if (rc != PKJWT_OK)
-    pub_members_clear(m);
-  else
-    ERR_clear_error();
-  return rc;
-}
-
-int pkjwt__jwk_thumbprint(char out[PKJWT__THUMBPRINT_LEN], const EVP_PKEY *pkey,
-                          pkjwt_error *err) {
-  if (!out || !pkey)
-    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key");
-  struct pub_members m;
-  int rc = get_pub_members(&m, pkey, err);
-  if (rc != PKJWT_OK)
-    return rc;
-  /* RFC 7638 3.2: required members only, sorted, no whitespace. The values
-   * are base64url, so nothing needs escaping. */
-  size_t cap = strlen(m.a) + strlen(m.b) + 64;
-  char *json = malloc(cap);
-  if (!json) {
-    pub_members_clear(&m);
-    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
-  }
-  int n;
-  if (m.is_ec)
-    n = snprintf(json, cap,
-                 "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
-                 m.crv, m.a, m.b);
-  else
-    n = snprintf(json, cap, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", m.b,
-                 m.a);
-  pub_members_clear(&m);
-  if (n < 0 || (size_t)n >= cap) {
-    free(json);
-    return pkjwt__fail(err, PKJWT_ERR_INTERNAL, "thumbprint input too long");
-  }
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  if (!SHA256((const unsigned char *)json, (size_t)n, md)) {
-    free(json);
-    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "SHA-256 failed");
-  }
-  free(json);
-  pkjwt__b64url_encode(out, md, sizeof(md));
-  return PKJWT_OK;
-}
 
 /* ---- export ------------------------------------------------------------ */
 
@@ -181,10 +30,10 @@ static int check_alg(const char *alg, const pkjwt_key *key, pkjwt_error *err) {
 static int check_options(const pkjwt_jwk_options *opts, pkjwt_error *err) {
   if (!opts)
     return PKJWT_OK;
-  if (opts->version < 1 || opts->version > PKJWT_JWK_OPTIONS_VERSION)
-    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                       "pkjwt_jwk_options version %u is not known",
-                       opts->version);
+  int rc = pkjwt__options_version_ok(opts->version, PKJWT_JWK_OPTIONS_VERSION,
+                                     "JWK options", err);
+  if (rc != PKJWT_OK)
+    return rc;
   if (opts->kid && opts->kid[0] == '\0')
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "kid is empty");
   if (opts->x5c && !opts->cert)
@@ -218,8 +67,8 @@ static int build_jwk(json_t **out, const pkjwt_key *key,
     return pkjwt__fail(err, PKJWT_ERR_CERT,
                        "the certificate is not for this key");
 
-  struct pub_members m;
-  if ((rc = get_pub_members(&m, key->pkey, err)) != PKJWT_OK)
+  struct pkjwt__pub_members m;
+  if ((rc = pkjwt__pub_members_get(&m, key->pkey, err)) != PKJWT_OK)
     return rc;
   json_t *jwk = json_object();
   char *x5c = NULL;
@@ -230,7 +79,7 @@ static int build_jwk(json_t **out, const pkjwt_key *key,
   else if (!bad)
     bad = set_str(jwk, "kty", "RSA") || set_str(jwk, "n", m.a) ||
           set_str(jwk, "e", m.b);
-  pub_members_clear(&m);
+  pkjwt__pub_members_clear(&m);
   if (!bad)
     bad = set_str(jwk, "use", "sig") || set_str(jwk, "alg", alg);
   if (!bad &&
@@ -266,21 +115,14 @@ static int build_jwk(json_t **out, const pkjwt_key *key,
  * pkjwt_str_free), not Jansson's, whose allocator the application may have
  * replaced with json_set_alloc_funcs. */
 static int dump(char **out, const json_t *j, pkjwt_error *err) {
-  const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
-  size_t n = json_dumpb(j, NULL, 0, flags);
-  char *s = n > 0 ? malloc(n + 1) : NULL;
-  if (!s || json_dumpb(j, s, n, flags) != n) {
-    free(s);
+  if (!(*out = pkjwt__json_string(j)))
     return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
-  }
-  s[n] = '\0';
-  *out = s;
   return PKJWT_OK;
 }
 
 int pkjwt_jwk_export(char **out, const pkjwt_key *key,
                      const pkjwt_jwk_options *opts, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output");
   *out = NULL;
@@ -307,7 +149,7 @@ static int fail_key(pkjwt_error *err, int rc, size_t i) {
 int pkjwt_jwks_export(char **out, const pkjwt_key *const *keys,
                       const pkjwt_jwk_options *opts, size_t n,
                       pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output");
   *out = NULL;
@@ -431,14 +273,12 @@ static int ec_from_jwk(EVP_PKEY **out, const json_t *jwk, pkjwt_error *err) {
   if (!json_is_string(crv))
     return pkjwt__fail(err, PKJWT_ERR_JSON,
                        "JWK member \"crv\" is missing or not a string");
-  const struct curve_info *c = NULL;
-  for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
-    if (strcmp(curves[i].jwk_name, json_string_value(crv)) == 0)
-      c = &curves[i];
+  const pkjwt__alg_info *c =
+      pkjwt__alg_default(PKJWT_KEY_EC, json_string_value(crv));
   if (!c)
     return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
-                       "curve %.40s is not supported (P-256, P-384, P-521 are)",
-                       json_string_value(crv));
+                       "curve %.40s is not supported (%s are)",
+                       json_string_value(crv), pkjwt__alg_curve_list(1));
   unsigned char *x = NULL, *y = NULL, *point = NULL;
   size_t xlen = 0, ylen = 0;
   OSSL_PARAM params[3];
@@ -449,25 +289,24 @@ static int ec_from_jwk(EVP_PKEY **out, const json_t *jwk, pkjwt_error *err) {
   if (rc != PKJWT_OK)
     goto done;
   /* RFC 7518 6.2.1.2-3: exactly the field length, leading zeros included */
-  if (xlen != c->field_len || ylen != c->field_len) {
+  if (xlen != c->coord_len || ylen != c->coord_len) {
     rc = pkjwt__fail(err, PKJWT_ERR_JSON,
                      "JWK %s coordinate is %zu bytes, %s needs exactly %zu",
-                     xlen != c->field_len ? "x" : "y",
-                     xlen != c->field_len ? xlen : ylen, c->jwk_name,
-                     c->field_len);
+                     xlen != c->coord_len ? "x" : "y",
+                     xlen != c->coord_len ? xlen : ylen, c->crv, c->coord_len);
     goto done;
   }
-  size_t plen = 1 + 2 * c->field_len;
+  size_t plen = 1 + 2 * c->coord_len;
   point = malloc(plen);
   if (!point) {
     rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
     goto done;
   }
   point[0] = 0x04; /* uncompressed: x || y */
-  memcpy(point + 1, x, c->field_len);
-  memcpy(point + 1 + c->field_len, y, c->field_len);
+  memcpy(point + 1, x, c->coord_len);
+  memcpy(point + 1 + c->coord_len, y, c->coord_len);
   params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                               (char *)c->ossl_name, 0);
+                                               (char *)c->group, 0);
   params[1] =
       OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, plen);
   params[2] = OSSL_PARAM_construct_end();
@@ -475,7 +314,7 @@ static int ec_from_jwk(EVP_PKEY **out, const json_t *jwk, pkjwt_error *err) {
       EVP_PKEY_fromdata_init(ctx) <= 0 ||
       EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
     rc = pkjwt__fail_ssl(err, PKJWT_ERR_JSON,
-                         "JWK x and y are not a point on %s", c->jwk_name);
+                         "JWK x and y are not a point on %s", c->crv);
     goto done;
   }
   /* fromdata already decodes the point onto the curve; check again so a
@@ -484,7 +323,7 @@ static int ec_from_jwk(EVP_PKEY **out, const json_t *jwk, pkjwt_error *err) {
   ctx = EVP_PKEY_CTX_new_from_pkey(NULL, *out, NULL);
   if (!ctx || EVP_PKEY_public_check(ctx) != 1) {
     rc = pkjwt__fail_ssl(err, PKJWT_ERR_JSON,
-                         "JWK x and y are not a point on %s", c->jwk_name);
+                         "JWK x and y are not a point on %s", c->crv);
     goto done;
   }
 done:
@@ -501,7 +340,7 @@ done:
 
 int pkjwt_key_from_jwk(pkjwt_key **out, const char *json, size_t len,
                        pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output");
   *out = NULL;

@@ -4,7 +4,7 @@
  * writing PKCS#8 PEM, optionally encrypted.
  */
 #define _GNU_SOURCE 1
-#include "internal.h"
+#include "alg.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -42,46 +42,6 @@ static const char weak_rsa_msg[] =
 
 /* ---- the key rules ---------------------------------------------------- */
 
-/* Our curve name for an OpenSSL group name, or NULL when not supported. */
-static const char *curve_of_nid(int nid) {
-  switch (nid) {
-  case NID_X9_62_prime256v1:
-    return "P-256";
-  case NID_secp384r1:
-    return "P-384";
-  case NID_secp521r1:
-    return "P-521";
-  default:
-    return NULL;
-  }
-}
-
-static int nid_of_curve_name(const char *name) {
-  int nid = EC_curve_nist2nid(name);
-  if (nid == NID_undef)
-    nid = OBJ_sn2nid(name);
-  if (nid == NID_undef)
-    nid = OBJ_ln2nid(name);
-  return nid;
-}
-
-static int alg_bits_of_curve(const char *curve, const char **alg,
-                             unsigned int *bits) {
-  if (strcmp(curve, "P-256") == 0) {
-    *alg = "ES256";
-    *bits = 256;
-  } else if (strcmp(curve, "P-384") == 0) {
-    *alg = "ES384";
-    *bits = 384;
-  } else if (strcmp(curve, "P-521") == 0) {
-    *alg = "ES512";
-    *bits = 521;
-  } else {
-    return -1;
-  }
-  return 0;
-}
-
 /* A readable name for a key type we refuse. */
 static const char *type_label(const EVP_PKEY *pkey) {
   static const struct {
@@ -114,9 +74,8 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
   if (!pkey)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key given");
 
-  pkjwt_key_type type;
+  const pkjwt__alg_info *row = NULL; /* the key's default alg */
   unsigned int bits = 0;
-  const char *curve = NULL, *alg = NULL;
   int has_private;
   int rc;
 
@@ -132,9 +91,8 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
                        RSA_MAX_LOAD_BITS);
       goto fail;
     }
-    type = PKJWT_KEY_RSA;
+    row = pkjwt__alg_default(PKJWT_KEY_RSA, NULL);
     bits = (unsigned int)b;
-    alg = "RS256";
     has_private = has_bn_param(pkey, OSSL_PKEY_PARAM_RSA_D);
   } else if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC &&
              !EVP_PKEY_is_a(pkey, "SM2")) {
@@ -144,15 +102,15 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
       ERR_clear_error();
       rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
                        "EC keys with explicit curve parameters are not "
-                       "supported; use a named curve P-256, P-384 or P-521");
+                       "supported; use a named curve %s",
+                       pkjwt__alg_curve_list(1));
       goto fail;
     }
-    curve = curve_of_nid(nid_of_curve_name(group));
-    if (!curve) {
+    row = pkjwt__alg_curve_by_group(group);
+    if (!row) {
       rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
-                       "EC curve %s is not supported; use P-256, P-384 or "
-                       "P-521",
-                       group);
+                       "EC curve %s is not supported; use %s", group,
+                       pkjwt__alg_curve_list(1));
       goto fail;
     }
     /* A key read with explicit curve parameters or compressed points is
@@ -164,14 +122,13 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
         pkey, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
         OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED);
     ERR_clear_error();
-    type = PKJWT_KEY_EC;
-    (void)alg_bits_of_curve(curve, &alg, &bits);
+    int b = EVP_PKEY_get_bits(pkey);
+    bits = b > 0 ? (unsigned int)b : 0;
     has_private = has_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY);
   } else {
     rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
-                     "%s keys are not supported; use EC P-256/P-384/P-521 "
-                     "or RSA",
-                     type_label(pkey));
+                     "%s keys are not supported; use EC %s or RSA",
+                     type_label(pkey), pkjwt__alg_curve_list(0));
     goto fail;
   }
 
@@ -181,11 +138,11 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
     goto fail;
   }
   k->pkey = pkey;
-  k->type = type;
+  k->type = row->key_type;
   k->bits = bits;
-  k->curve = curve;
+  k->curve = row->crv;
   k->has_private = has_private;
-  k->default_alg = alg;
+  k->default_alg = row->name;
   rc = pkjwt__jwk_thumbprint(k->thumbprint, pkey, err);
   if (rc != PKJWT_OK) {
     pkjwt_key_free(k);
@@ -203,6 +160,7 @@ void pkjwt_key_free(pkjwt_key *key) {
   if (!key)
     return;
   EVP_PKEY_free(key->pkey);
+  pkjwt__key_warnings_free(key);
   OPENSSL_cleanse(key, sizeof(*key));
   free(key);
 }
@@ -228,7 +186,7 @@ static int generate(pkjwt_key **out, const char *type, unsigned int bits,
 
 int pkjwt_key_generate_rsa(pkjwt_key **out, unsigned int bits,
                            pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -244,33 +202,19 @@ int pkjwt_key_generate_rsa(pkjwt_key **out, unsigned int bits,
   return generate(out, "RSA", bits, NULL, err);
 }
 
-/* "P-256" and OpenSSL's names for the same curves. */
-static const char *canonical_curve(const char *name) {
-  static const struct {
-    const char *alias, *curve;
-  } names[] = {{"P-256", "P-256"},     {"P-384", "P-384"},
-               {"P-521", "P-521"},     {"prime256v1", "P-256"},
-               {"secp256r1", "P-256"}, {"secp384r1", "P-384"},
-               {"secp521r1", "P-521"}};
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-    if (strcasecmp(name, names[i].alias) == 0)
-      return names[i].curve;
-  return NULL;
-}
-
 int pkjwt_key_generate_ec(pkjwt_key **out, const char *curve,
                           pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
-  const char *c = canonical_curve(curve ? curve : PKJWT_EC_DEFAULT_CURVE);
-  if (!c)
+  const pkjwt__alg_info *row =
+      pkjwt__alg_curve_by_name(curve ? curve : PKJWT_EC_DEFAULT_CURVE);
+  if (!row)
     return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
-                       "EC curve %.64s is not supported; use P-256, P-384 or "
-                       "P-521",
-                       curve);
-  return generate(out, "EC", 0, c, err);
+                       "EC curve %.64s is not supported; use %s", curve,
+                       pkjwt__alg_curve_list(1));
+  return generate(out, "EC", 0, row->group, err);
 }
 
 /* ---- loading ---------------------------------------------------------- */
@@ -363,7 +307,7 @@ static long pem_key_offset(const unsigned char *data, size_t len, char *label,
 
 int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
                        const char *passphrase, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -387,8 +331,13 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
     return pkjwt__fail(err, PKJWT_ERR_PARSE,
                        "this is a certificate, not a key");
   struct pass_state ps = {passphrase, 0};
-  /* A key pair first; a public key only if no private key is there. */
-  EVP_PKEY *pkey = decode(d, len, input, EVP_PKEY_KEYPAIR, &ps);
+  /* The usual forms without the decoders (fast on a process's first key);
+   * then a key pair through them; a public key only if no private key is
+   * there. */
+  EVP_PKEY *pkey =
+      pkjwt__keyder_private(d, len, off >= 0 ? label : NULL, passphrase);
+  if (!pkey)
+    pkey = decode(d, len, input, EVP_PKEY_KEYPAIR, &ps);
   if (!pkey && !ps.asked)
     pkey = decode(d, len, input, EVP_PKEY_PUBLIC_KEY, &ps);
   if (!pkey) {
@@ -410,7 +359,7 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
 
 int pkjwt_key_load_file(pkjwt_key **out, const char *path,
                         const char *passphrase, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -423,7 +372,7 @@ int pkjwt_key_load_file(pkjwt_key **out, const char *path,
   rc = pkjwt_key_load_mem(out, buf, len, passphrase, err);
   pkjwt__cleanse_free(buf, len + 1);
   if (rc == PKJWT_OK && (*out)->has_private && (mode & 077))
-    pkjwt__warn(err,
+    pkjwt__key_warn(*out, err,
                 "private key file is readable by group or others (mode "
                 "%04o); run chmod 600",
                 (unsigned int)(mode & 07777));
@@ -512,7 +461,7 @@ static int encrypt_pkcs8(BIO *bio, EVP_PKEY *pkey, const char *pass,
 
 int pkjwt_key_write_private(const pkjwt_key *key, const char *path,
                             const pkjwt_write_options *opts, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   pkjwt_write_options defaults = PKJWT_WRITE_OPTIONS_INIT;
   if (!opts)
     opts = &defaults;
@@ -520,9 +469,10 @@ int pkjwt_key_write_private(const pkjwt_key *key, const char *path,
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key given");
   if (!path || !*path)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no file name given");
-  if (opts->version < 1)
-    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                       "write options without a version");
+  int vrc = pkjwt__options_version_ok(
+      opts->version, PKJWT_WRITE_OPTIONS_VERSION, "write options", err);
+  if (vrc != PKJWT_OK)
+    return vrc;
   if (!key->has_private)
     return pkjwt__fail(err, PKJWT_ERR_NO_PRIVATE_KEY,
                        "the key has no private half to write");
@@ -573,7 +523,7 @@ int pkjwt_key_write_private(const pkjwt_key *key, const char *path,
 }
 
 int pkjwt_key_public_pem(char **out, const pkjwt_key *key, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output given");
   *out = NULL;

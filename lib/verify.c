@@ -90,13 +90,9 @@ static int decode_object(json_t **out, const char *b64, size_t n,
   return PKJWT_OK;
 }
 
-static char *dump(const json_t *obj) {
-  return json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-}
-
 int pkjwt_assertion_decode(char **header_json, char **claims_json,
                            const char *assertion, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (header_json)
     *header_json = NULL;
   if (claims_json)
@@ -111,11 +107,11 @@ int pkjwt_assertion_decode(char **header_json, char **claims_json,
   if (rc == PKJWT_OK)
     rc = decode_object(&c, p.claims, p.claims_len, "claims part", err);
   if (rc == PKJWT_OK) {
-    char *hs = header_json ? dump(h) : NULL;
-    char *cs = claims_json ? dump(c) : NULL;
+    char *hs = header_json ? pkjwt__json_string(h) : NULL;
+    char *cs = claims_json ? pkjwt__json_string(c) : NULL;
     if ((header_json && !hs) || (claims_json && !cs)) {
-      free(hs);
-      free(cs);
+      pkjwt_str_free(hs);
+      pkjwt_str_free(cs);
       rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
     } else {
       if (header_json)
@@ -151,8 +147,8 @@ static void set_check(pkjwt_check_result *r, pkjwt_verdict v, const char *fmt,
 void pkjwt_verify_result_free(pkjwt_verify_result *result) {
   if (!result)
     return;
-  free(result->header_json);
-  free(result->claims_json);
+  pkjwt_str_free(result->header_json);
+  pkjwt_str_free(result->claims_json);
   free(result);
 }
 
@@ -210,7 +206,7 @@ static int verify_openssl(const pkjwt__alg_info *info, EVP_PKEY *pkey,
     return -1;
   unsigned char *der = NULL;
   size_t der_len = 0;
-  if (info->kind == PKJWT__KIND_ES) {
+  if (info->key_type == PKJWT_KEY_EC) {
     if (raw_to_der(&der, &der_len, sig, sig_len, info->coord_len) != 0)
       return 0;
     sig = der;
@@ -220,10 +216,7 @@ static int verify_openssl(const pkjwt__alg_info *info, EVP_PKEY *pkey,
   EVP_PKEY_CTX *pctx = NULL;
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   if (ctx && EVP_DigestVerifyInit(ctx, &pctx, md, NULL, pkey) == 1 &&
-      (info->kind != PKJWT__KIND_PS ||
-       (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
-        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1)))
+      pkjwt__alg_setup_pctx(info, pctx))
     ok = EVP_DigestVerify(ctx, sig, sig_len, input, input_len) == 1;
   EVP_MD_CTX_free(ctx);
   OPENSSL_free(der);
@@ -248,7 +241,7 @@ static void check_signature(pkjwt_verify_result *r, const pkjwt__alg_info *info,
   /* libjwt 1.10.2 has no PS*, and its jwt_decode refuses any typ but
    * "JWT" (jwt_verify_head), whatever the signature: for those OpenSSL
    * judges alone, and the detail says why. */
-  const char *why = info->kind == PKJWT__KIND_PS ? ""
+  const char *why = info->padding == RSA_PKCS1_PSS_PADDING ? ""
                     : (typ && strcasecmp(typ, "JWT") != 0)
                         ? "; libjwt 1.10.2 refuses typ other than JWT"
                         : NULL;
@@ -269,7 +262,7 @@ static void check_signature(pkjwt_verify_result *r, const pkjwt__alg_info *info,
   }
   /* libjwt reads ES signatures as raw R||S; it wants exactly 2 * coord
    * bytes and so do we (a DER signature is refused, not converted). */
-  size_t want = info->kind == PKJWT__KIND_ES
+  size_t want = info->key_type == PKJWT_KEY_EC
                     ? 2 * info->coord_len
                     : (size_t)EVP_PKEY_get_size(key->pkey);
   free(sig);
@@ -295,10 +288,12 @@ static void check_signature(pkjwt_verify_result *r, const pkjwt__alg_info *info,
   if (jrc == 0 && seen == jwt_str_alg(info->name))
     set_check(&r->signature, PKJWT_VERDICT_OK, "%s signature valid (libjwt)",
               info->name);
-  else
+  else {
+    char ebuf[PKJWT__STRERROR_LEN];
     set_check(&r->signature, PKJWT_VERDICT_FAILED,
               "%s signature does not match the key (libjwt: %s)", info->name,
-              jrc ? strerror(jrc) : "alg differs");
+              jrc ? pkjwt__strerror(jrc, ebuf, sizeof(ebuf)) : "alg differs");
+  }
 }
 
 /* ---- claims ------------------------------------------------------------ */
@@ -472,10 +467,26 @@ static const pkjwt_check_result *check_at(const pkjwt_verify_result *r,
   return (const pkjwt_check_result *)((const char *)r + checks[i].offset);
 }
 
+size_t pkjwt_verify_check_count(void) {
+  return CHECK_COUNT;
+}
+
+const pkjwt_check_result *
+pkjwt_verify_result_check(const pkjwt_verify_result *result, size_t i,
+                          const char **name) {
+  if (!result || i >= CHECK_COUNT)
+    return NULL;
+  if (name)
+    *name = checks[i].name;
+  return check_at(result, i);
+}
+
+/* About 110 lines: the checks run in the order a server runs them, each
+ * filling its own verdict, and reading them in one place is the point. */
 int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
                            const pkjwt_key *key,
                            const pkjwt_verify_options *opts, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output given");
   *out = NULL;
@@ -485,11 +496,10 @@ int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
   pkjwt_verify_options defaults = PKJWT_VERIFY_OPTIONS_INIT;
   if (!opts)
     opts = &defaults;
-  if (opts->version != PKJWT_VERIFY_OPTIONS_VERSION)
-    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                       "verify options version %u is not %d (use "
-                       "PKJWT_VERIFY_OPTIONS_INIT)",
-                       opts->version, PKJWT_VERIFY_OPTIONS_VERSION);
+  int vrc = pkjwt__options_version_ok(
+      opts->version, PKJWT_VERIFY_OPTIONS_VERSION, "verify options", err);
+  if (vrc != PKJWT_OK)
+    return vrc;
   if (opts->leeway < 0 || opts->leeway > 86400)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
                        "leeway must be 0 to 86400 seconds, not %ld",
@@ -506,8 +516,8 @@ int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
   if (rc == PKJWT_OK && !(r = calloc(1, sizeof(*r))))
     rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
   if (rc == PKJWT_OK) {
-    r->header_json = dump(h);
-    r->claims_json = dump(c);
+    r->header_json = pkjwt__json_string(h);
+    r->claims_json = pkjwt__json_string(c);
     if (!r->header_json || !r->claims_json)
       rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
   }
@@ -542,8 +552,7 @@ int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
     set_check(&r->alg_allowed, PKJWT_VERDICT_FAILED, "alg %.20s is not known",
               alg);
   } else {
-    pkjwt_error fit;
-    pkjwt__error_clear(&fit);
+    pkjwt_error fit = PKJWT_ERROR_INIT;
     if (pkjwt__alg_check_key(info, key, &fit) != PKJWT_OK) {
       set_check(&r->alg_allowed, PKJWT_VERDICT_FAILED, "%s", fit.message);
       info = NULL;
@@ -587,7 +596,7 @@ int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
 
 int pkjwt_verify_result_json(char **out, const pkjwt_verify_result *result,
                              pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out || !result)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no %s given",
                        !out ? "output" : "result");
@@ -615,7 +624,7 @@ int pkjwt_verify_result_json(char **out, const pkjwt_verify_result *result,
          json_object_set(root, "header", h) == 0 &&
          json_object_set(root, "claims", c) == 0 &&
          json_object_set(root, "checks", checks_obj) == 0;
-  char *s = ok ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  char *s = ok ? pkjwt__json_string(root) : NULL;
   json_decref(checks_obj);
   json_decref(root);
   json_decref(h);

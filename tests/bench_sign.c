@@ -56,7 +56,7 @@ static int raw_sign(const job *j) {
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();
   int ok =
       ctx && EVP_DigestSignInit(ctx, &pctx, j->md, NULL, j->key->pkey) == 1;
-  if (ok && j->info->kind == PKJWT__KIND_PS)
+  if (ok && j->info->padding == RSA_PKCS1_PSS_PADDING)
     ok = EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
          EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
          EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, j->md) == 1;

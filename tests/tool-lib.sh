@@ -9,6 +9,10 @@
 #                             stdin is $TL_STDIN when set, else /dev/null.
 #   tl_pass MSG / tl_fail MSG count a result and print "ok N - MSG" or
 #                             "not ok N - MSG" (the log shows both).
+#   tl_skip MSG WHY           count a check that could not run because its
+#                             judge is missing: "ok N - MSG # SKIP WHY". A
+#                             skipped check never counts as passed.
+#   tl_have CMD               true when CMD is an executable or on PATH.
 #   tl_check MSG CMD [ARG...] pass when CMD exits 0, else fail.
 #   tl_expect_ok MSG CMD...   run CMD (tl_run); pass when it exits 0.
 #                             On failure the stderr is shown.
@@ -26,17 +30,20 @@
 #   tl_unpriv_setup TOOL      for tests of folders the tool may not write:
 #                             make tl_unpriv run TOOL (a path under
 #                             $top_builddir/tools) as a user without root's
-#                             rights. Returns non-zero, with the reason in
-#                             $TL_UNPRIV_WHY, when that cannot be done.
+#                             rights. Returns 77 when a tool it needs is
+#                             missing (skip), other non-zero when it cannot
+#                             be done; the reason is in $TL_UNPRIV_WHY.
 #   tl_unpriv [ARG...]        run that TOOL with ARGs; use it as the CMD of
 #                             tl_expect_fail or tl_run.
-#   tl_end                    print "N passed, N failed" and exit 0 only when
-#                             something ran and nothing failed.
+#   tl_end                    print "N passed, N failed" (", N skipped" when
+#                             any were) and exit 0 only when something
+#                             passed and nothing failed.
 #
 # Everything is plain sh (dash), no bashisms; helper names start with tl_.
 
 tl_passed=0
 tl_failed=0
+tl_skipped=0
 tl_n=0
 TL_WATCH=
 
@@ -72,6 +79,16 @@ tl_fail() {
   tl_n=$((tl_n + 1))
   tl_failed=$((tl_failed + 1))
   echo "not ok $tl_n - $1"
+}
+
+tl_skip() {
+  tl_n=$((tl_n + 1))
+  tl_skipped=$((tl_skipped + 1))
+  echo "ok $tl_n - $1 # SKIP $2"
+}
+
+tl_have() {
+  command -v "$1" >/dev/null 2>&1
 }
 
 tl_run() {
@@ -177,9 +194,9 @@ tl_unpriv_setup() {
     TL_UNPRIV_TOOL=$_tl_tool
     return 0
   fi
-  command -v setpriv >/dev/null 2>&1 || {
+  tl_have setpriv || {
     TL_UNPRIV_WHY="root without setpriv (util-linux)"
-    return 1
+    return 77
   }
   _tl_name=$(basename "$_tl_tool")
   _tl_real=$(dirname "$_tl_tool")/.libs/$_tl_name
@@ -220,7 +237,11 @@ tl_unpriv() {
 }
 
 tl_end() {
-  echo "$tl_passed passed, $tl_failed failed"
+  if [ "$tl_skipped" -gt 0 ]; then
+    echo "$tl_passed passed, $tl_failed failed, $tl_skipped skipped"
+  else
+    echo "$tl_passed passed, $tl_failed failed"
+  fi
   [ "$tl_failed" -eq 0 ] && [ "$tl_passed" -gt 0 ]
   exit $?
 }

@@ -1,0 +1,178 @@
+/*
+ * tests/check_keyder.c: the decoder-free reader of the usual private keys
+ * (lib/keyder.c). The openssl CLI writes every form; OpenSSL's own decoders
+ * are the reference: what the fast path reads must be the same key, public
+ * and private half. The usual forms must take the fast path (or the first
+ * load is slow again); unusual ones must be left to the decoders (NULL),
+ * and pkjwt_key_load_mem must still load or refuse them as before.
+ */
+#include "testutil.h"
+
+#include "internal.h"
+
+#include <openssl/core_names.h>
+#include <openssl/decoder.h>
+#include <openssl/err.h>
+
+static char *dir;
+
+typedef struct kcase {
+  const char *file;  /* made in dir */
+  const char *cmd;   /* openssl arguments; %s = the file */
+  const char *label; /* PEM label, NULL for DER */
+  const char *pass;
+  int fast;  /* 1: the fast path must read it */
+  int loads; /* pkjwt_key_load_mem accepts it */
+} kcase;
+
+#define ENC "pkcs8 -topk8 -v2 aes-256-cbc -iter 2048 -passout pass:pw"
+static const kcase cases[] = {
+    {"ec256.p8", "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256",
+     "PRIVATE KEY", NULL, 1, 1},
+    {"ec384.p8", "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384",
+     "PRIVATE KEY", NULL, 1, 1},
+    {"ec521.p8", "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521",
+     "PRIVATE KEY", NULL, 1, 1},
+    {"rsa.p8", "genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048",
+     "PRIVATE KEY", NULL, 1, 1},
+    {"ec384.sec1", "ec -in ec384.p8", "EC PRIVATE KEY", NULL, 1, 1},
+    {"rsa.pkcs1", "rsa -traditional -in rsa.p8", "RSA PRIVATE KEY", NULL, 1, 1},
+    {"ec256.der", "pkey -in ec256.p8 -outform DER", NULL, NULL, 1, 1},
+    {"rsa.der", "pkey -in rsa.p8 -outform DER", NULL, NULL, 1, 1},
+    {"ec521.enc", ENC " -in ec521.p8", "ENCRYPTED PRIVATE KEY", "pw", 1, 1},
+    {"rsa.enc", ENC " -in rsa.p8", "ENCRYPTED PRIVATE KEY", "pw", 1, 1},
+    /* left to the decoders */
+    {"rsa.enc2", ENC " -in rsa.p8", "ENCRYPTED PRIVATE KEY", "wrong", 0, 0},
+    {"ec256.explicit", "ec -in ec256.p8 -param_enc explicit", "EC PRIVATE KEY",
+     NULL, 0, 1},
+    {"ec256.nopub", "ec -in ec256.p8 -no_public", "EC PRIVATE KEY", NULL, 0, 1},
+    {"ec256.legacy", "ec -in ec256.p8 -aes256 -passout pass:pw",
+     "EC PRIVATE KEY", "pw", 0, 1},
+    {"k1.p8", "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1",
+     "PRIVATE KEY", NULL, 0, 0},
+    {"ed.p8", "genpkey -algorithm ED25519", "PRIVATE KEY", NULL, 0, 0},
+    {"ec256.pub", "pkey -in ec256.p8 -pubout", "PUBLIC KEY", NULL, 0, 1},
+};
+#define N_CASES ((int)(sizeof(cases) / sizeof(cases[0])))
+
+static void setup(void) {
+  dir = test_tmpdir();
+  for (int i = 0; i < N_CASES; i++) {
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s -out %s", cases[i].cmd, cases[i].file);
+    ck_assert_msg(test_sh(NULL, "cd '%s' && '%s' %s 2>/dev/null", dir,
+                          test_openssl(), cmd) == 0,
+                  "openssl %s failed", cmd);
+  }
+}
+
+static void teardown(void) {
+  test_rmtree(dir);
+  free(dir);
+}
+
+static int pass_cb(char *buf, size_t size, size_t *len,
+                   const OSSL_PARAM params[], void *arg) {
+  (void)params;
+  size_t n = strlen(arg);
+  if (n > size)
+    return 0;
+  memcpy(buf, arg, n);
+  *len = n;
+  return 1;
+}
+
+/* The reference: OpenSSL's decoders over every format. */
+static EVP_PKEY *reference(const unsigned char *d, size_t n, const char *pass) {
+  EVP_PKEY *pkey = NULL;
+  OSSL_DECODER_CTX *c = OSSL_DECODER_CTX_new_for_pkey(
+      &pkey, NULL, NULL, NULL, EVP_PKEY_KEYPAIR, NULL, NULL);
+  ck_assert_ptr_nonnull(c);
+  if (pass)
+    OSSL_DECODER_CTX_set_passphrase_cb(c, pass_cb, (void *)pass);
+  OSSL_DECODER_from_data(c, &d, &n);
+  OSSL_DECODER_CTX_free(c);
+  return pkey;
+}
+
+/* The same private number, RSA d or EC private key. */
+static void same_private(const EVP_PKEY *a, const EVP_PKEY *b) {
+  const char *name = EVP_PKEY_is_a(a, "RSA") ? OSSL_PKEY_PARAM_RSA_D
+                                             : OSSL_PKEY_PARAM_PRIV_KEY;
+  BIGNUM *x = NULL, *y = NULL;
+  ck_assert(EVP_PKEY_get_bn_param(a, name, &x) == 1);
+  ck_assert(EVP_PKEY_get_bn_param(b, name, &y) == 1);
+  ck_assert_int_eq(BN_cmp(x, y), 0);
+  BN_clear_free(x);
+  BN_clear_free(y);
+}
+
+START_TEST(usual_forms_fast_and_the_same_key) {
+  const kcase *k = &cases[_i];
+  char *path = test_path(dir, k->file);
+  size_t n = 0;
+  unsigned char *d = (unsigned char *)test_read_file(path, &n);
+  ck_assert_ptr_nonnull(d);
+  if (k->label) {
+    char begin[80];
+    snprintf(begin, sizeof(begin), "-----BEGIN %s-----", k->label);
+    ck_assert_msg(strstr((char *)d, begin), "%s: not %s", k->file, k->label);
+  }
+  EVP_PKEY *fast = pkjwt__keyder_private(d, n, k->label, k->pass);
+  ck_assert_int_eq(ERR_peek_error(), 0);
+  if (k->fast) {
+    ck_assert_msg(fast != NULL, "%s: not read by the fast path", k->file);
+    EVP_PKEY *ref = reference(d, n, k->pass);
+    ck_assert_ptr_nonnull(ref);
+    ck_assert_int_eq(EVP_PKEY_eq(fast, ref), 1);
+    same_private(fast, ref);
+    EVP_PKEY_free(ref);
+  } else {
+    ck_assert_msg(fast == NULL, "%s: read by the fast path", k->file);
+  }
+  EVP_PKEY_free(fast);
+
+  pkjwt_key *key = NULL;
+  pkjwt_error e = PKJWT_ERROR_INIT;
+  int rc = pkjwt_key_load_mem(&key, d, n, k->pass, &e);
+  ck_assert_msg((rc == PKJWT_OK) == k->loads, "%s: load gave %d: %s", k->file,
+                rc, e.message);
+  pkjwt_key_free(key);
+  free(d);
+  free(path);
+}
+END_TEST
+
+/* Cut or changed input never reads as a key, and never crashes. */
+START_TEST(damaged_der_is_left_to_the_decoders) {
+  char *path = test_path(dir, "rsa.der");
+  size_t n = 0;
+  unsigned char *d = (unsigned char *)test_read_file(path, &n);
+  ck_assert_ptr_nonnull(d);
+  for (size_t cut = 0; cut < n; cut += 7) {
+    EVP_PKEY *p = pkjwt__keyder_private(d, cut, NULL, NULL);
+    ck_assert_msg(p == NULL, "a key from %zu of %zu bytes", cut, n);
+  }
+  for (size_t i = 0; i < 64 && i < n; i++) {
+    d[i] ^= 0x40;
+    EVP_PKEY_free(pkjwt__keyder_private(d, n, NULL, NULL));
+    d[i] ^= 0x40;
+  }
+  ck_assert_int_eq(ERR_peek_error(), 0);
+  free(d);
+  free(path);
+}
+END_TEST
+
+static Suite *make_suite(void) {
+  Suite *s = suite_create("keyder");
+  TCase *tc = tcase_create("forms");
+  tcase_add_unchecked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 120);
+  tcase_add_loop_test(tc, usual_forms_fast_and_the_same_key, 0, N_CASES);
+  tcase_add_test(tc, damaged_der_is_left_to_the_decoders);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+PKJWT_TEST_MAIN(make_suite)
