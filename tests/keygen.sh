@@ -131,7 +131,7 @@ tl_check "kid = jose jwk thp (S256)" \
   test "$kid" = "$("$JOSE" jwk thp -i ec.jwk -a S256)"
 tl_check "kid = jwcrypto thumbprint of the PEM key" \
   test "$kid" = "$(jwc_thp_pem ec.key)"
-tl_check "the note names the kid" grep -q "$kid" "$TL_PRIV/new-note"
+tl_check "the note names the kid" grep -qF -- "$kid" "$TL_PRIV/new-note"
 tl_check "the note says where to upload" grep -q \
   'Upload this in Organisation Settings → OIDC Clients → Manage Client Secrets → Private Key JWT' \
   "$TL_PRIV/new-note"
