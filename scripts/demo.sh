@@ -37,6 +37,9 @@ done
 
 CLIENT_ID=pkjwt-demo-client
 SCOPE=contact-centre:1234:5678
+# The menu path Puzzel's guide ("Using Puzzel ID Access Tokens") walks to the
+# upload page; docs/puzzel-setup.md and the README use the same one.
+UPLOAD_PATH="Organisation Settings -> OIDC Clients -> your client -> Manage Client Secrets -> Add -> Private Key JWT"
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/pkjwt-demo.XXXXXX") || exit 1
 SERVER=""
@@ -71,7 +74,8 @@ echo "       --cert client.crt --subject CN=pkjwt-demo --days 30"
   show "$D/keygen.err"
   fail "step 1: pkjwt-keygen new"
 }
-show "$D/keygen.err"
+# Step 2 says where to upload; the tool's own upload note would say it twice.
+grep -v '^Upload this' "$D/keygen.err" | show
 "$KEYGEN" export --key client.key --format jwk >client.jwk \
   2>"$D/export.err" || {
   show "$D/export.err"
@@ -79,9 +83,10 @@ show "$D/keygen.err"
 }
 
 step "2. What to upload to the OIDC client"
-echo "   In Puzzel: Organisation Settings -> OIDC Clients -> (your client) ->"
-echo "   Manage Client Secrets -> Add -> Private Key JWT. Paste either the"
-echo "   base64 certificate (its expiry becomes the secret's expiry):"
+echo "   In Puzzel: $UPLOAD_PATH." | fold -s -w 72 |
+  sed 's/ *$//; 2,$s/^/   /'
+echo "   Paste either the base64 certificate (its expiry becomes the secret's"
+echo "   expiry):"
 echo
 show "$D/client.b64"
 echo
@@ -120,13 +125,20 @@ echo "   (without --json, stdout holds the token alone: TOKEN=\$(pkjwt-token ...
   fail "step 4: pkjwt-token"
 }
 # Show the response with the token shortened: it is a bearer credential.
-"$PYTHON3" - "$D/response.json" <<'EOF' || fail "step 4: the response is not a token response"
+# Puzzel's token response names the scope by its first part only
+# ("contact-centre"); the scope granted is the one asked for, which the
+# check in step 5 shows in full. Both steps show that full scope.
+"$PYTHON3" - "$D/response.json" "$SCOPE" <<'EOF' || fail "step 4: the response is not a token response"
 import json, sys
 r = json.load(open(sys.argv[1]))
 t = r["access_token"]
 r["access_token"] = t[:16] + "...(%d characters)" % len(t)
-for k in ("access_token", "token_type", "expires_in", "scope"):
+for k in ("access_token", "token_type", "expires_in"):
     print("   %-13s %s" % (k + ":", r.get(k)))
+note = ""
+if r.get("scope") != sys.argv[2]:
+    note = ' (the response says "%s", as Puzzel\'s does)' % r.get("scope")
+print("   %-13s %s%s" % ("scope:", sys.argv[2], note))
 EOF
 
 step "5. Check the token (pkjwt-token --check)"
@@ -137,14 +149,14 @@ echo "       --scope $SCOPE --base-url $BASE --check"
   show "$D/check.err"
   fail "step 5: pkjwt-token --check"
 }
-"$PYTHON3" - "$D/check.json" <<'EOF' ||
+"$PYTHON3" - "$D/check.json" "$SCOPE" <<'EOF' ||
 import json, sys
 r = json.load(open(sys.argv[1]))
 for k, v in r.items():
-    print("   %-11s %s" % (k + ":", json.dumps(v)))
-sys.exit(0 if r.get("active") is True else 1)
+    print("   %-13s %s" % (k + ":", v if isinstance(v, str) else json.dumps(v)))
+sys.exit(0 if r.get("active") is True and r.get("scope") == sys.argv[2] else 1)
 EOF
-  fail "step 5: the check endpoint did not call the token active"
+  fail "step 5: the check endpoint did not call the token active for $SCOPE"
 
 kill "$SERVER" 2>/dev/null
 wait "$SERVER" 2>/dev/null

@@ -1,13 +1,34 @@
 #!/bin/sh
-# scripts/setup.sh: the README's two set-up commands, on a fresh Debian 12
-# machine, as root, from a clean clone.
+# scripts/setup.sh: the README's two set-up commands, on Debian 12, from a
+# clone anywhere (/root, /home/x, /tmp, a path with a space), as root or as a
+# user with sudo (used only for apt-get, make install and ldconfig).
 #
-#   sh scripts/setup.sh demo   install, build, run the main job (scripts/demo.sh)
-#   sh scripts/setup.sh test   install, build, run every test: make check,
-#                              make distcheck, the suite under ASan+UBSan, the
-#                              unit suites under valgrind, the concurrency
-#                              tests under TSan; ends with one line
-#                              "N passed, N failed".
+#   sh scripts/setup.sh demo   install the Debian packages it needs, build in
+#                              _build/, run the main job (scripts/demo.sh),
+#                              then install pkjwt to /usr/local (make install,
+#                              ldconfig): the tools, man pages, the library
+#                              and pkjwt.pc.
+#   sh scripts/setup.sh test   install the packages, build, run every test
+#                              stage below; end with one line
+#                              "N passed, N failed" (", N skipped" when tests
+#                              were skipped) and exit non-zero on a failure.
+#
+# Test stages, one function each (stage_NAME), run in two lanes at once
+# (LANE1 and LANE2 below):
+#   distcheck  make distcheck: the whole `make check` in an unpacked tarball
+#              with a read-only source tree, then install, uninstall, dist
+#              and distclean checks. It is the plain `make check` stage too.
+#   asan       the whole suite under ASan+UBSan.
+#   valgrind   the unit suites under valgrind (memcheck).
+#   tsan       the concurrency tests under TSan.
+# To add a stage: write stage_NAME (see "stages" below) and add NAME to a
+# lane.
+#
+# For development only:
+#   PKJWT_QUICK=1      run `make check` in _build/ alone;
+#   PKJWT_STAGES="..." run only the named stages, one after the other
+#                      (e.g. "asan", or "check" for plain make check).
+# The README command sets neither and runs everything.
 set -eu
 
 mode=${1:-}
@@ -19,105 +40,327 @@ esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 jobs=$(nproc 2>/dev/null || echo 2)
+t_start=$(date +%s)
+
+# Root runs apt-get and make install itself; anyone else through sudo.
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+  SUDO=sudo
+fi
+need_sudo() {
+  [ -z "$SUDO" ] || command -v sudo >/dev/null 2>&1 || {
+    echo "setup: $1 needs root: run this as root, or install sudo" >&2
+    exit 1
+  }
+}
 
 # ---- dependencies, from Debian's packages only -------------------------------
 PKGS="build-essential autoconf automake libtool pkg-config
   libssl-dev libjansson-dev libcurl4-openssl-dev libjwt-dev check
   openssl ca-certificates curl python3 python3-jwcrypto python3-jwt jose
-  binutils valgrind man-db"
+  python3-cryptography binutils valgrind man-db groff-base git"
 missing=
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
     missing="$missing $p"
 done
 if [ -n "$missing" ]; then
+  need_sudo "installing$missing"
   echo "== installing:$missing"
-  SUDO=
-  [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+  # shellcheck disable=SC2086 # one word per package
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     --no-install-recommends $missing >/dev/null
 fi
 
 # ---- build -------------------------------------------------------------------
-echo "== autoreconf"
-autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+# configure_in DIR [CONFIGURE ARG...]: configure the tree in DIR, a folder
+# in $top (unless an earlier run did: make then reruns what changed,
+# automake's rebuild rules) and build it. `rm -rf _build*` starts over.
+# configure is called as ../configure: autoconf refuses a source path with a
+# space ("unsafe srcdir value"), and a relative one has none.
+configure_in() {
+  _dir=$1
+  shift
+  mkdir -p "$_dir"
+  if [ ! -f "$_dir/Makefile" ]; then
+    (cd "$_dir" && ../configure -q --enable-werror \
+      PYTHON3=/usr/bin/python3 "$@")
+  fi
+  (cd "$_dir" && make -s -j"$jobs" >/dev/null)
+}
+
 build=$top/_build
-mkdir -p "$build"
-cd "$build"
-echo "== configure (in _build/)"
-"$top/configure" -q --enable-werror PYTHON3=/usr/bin/python3
-echo "== make"
-make -s -j"$jobs" >/dev/null
+echo "== build: autoreconf, configure and make in _build/"
+if [ ! -f "$top/configure" ] || [ ! -f "$build/Makefile" ]; then
+  autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+fi
+configure_in "$build"
+t_built=$(date +%s)
+echo "   ($((t_built - t_start)) s)"
 
 if [ "$mode" = demo ]; then
-  exec sh "$top/scripts/demo.sh" "$build"
+  sh "$top/scripts/demo.sh" "$build"
+  # The decision: the demo ends with pkjwt installed, because the README's
+  # "Using it" calls pkjwt-keygen, man pkjwt-token and pkg-config pkjwt as a
+  # newcomer expects them to work after set-up. /usr/local is the prefix
+  # autotools and Debian keep for locally built software (on PATH, MANPATH,
+  # pkg-config's and ld.so's default paths), so no file of a Debian package
+  # is touched; `sudo make -C _build uninstall` takes it away again.
+  need_sudo "make install"
+  echo
+  echo "== install to /usr/local (make install, ldconfig)"
+  (cd "$build" && $SUDO make -s install >/dev/null)
+  $SUDO ldconfig
+  echo "   installed: pkjwt-keygen, pkjwt-sign, pkjwt-token in /usr/local/bin,"
+  echo "   their man pages and libpkjwt(3), libpkjwt and pkjwt.pc in"
+  echo "   /usr/local/lib. Try: pkjwt-keygen --version; man pkjwt-token"
+  echo "   (remove with: sudo make -C _build uninstall)"
+  exit 0
 fi
 
-# ---- tests -------------------------------------------------------------------
-passed=0; failed=0
-# Add the PASS/XFAIL and FAIL/ERROR/XPASS counts of a finished run's log.
-tally() {
-  log=$1/test-suite.log
-  if [ ! -f "$log" ]; then failed=$((failed + 1)); return; fi
-  p=$(sed -n 's/^# PASS: *\([0-9]*\).*/\1/p' "$log" | head -1)
-  x=$(sed -n 's/^# XFAIL: *\([0-9]*\).*/\1/p' "$log" | head -1)
-  f=$(sed -n 's/^# FAIL: *\([0-9]*\).*/\1/p' "$log" | head -1)
-  e=$(sed -n 's/^# ERROR: *\([0-9]*\).*/\1/p' "$log" | head -1)
-  xp=$(sed -n 's/^# XPASS: *\([0-9]*\).*/\1/p' "$log" | head -1)
-  passed=$((passed + ${p:-0} + ${x:-0}))
-  failed=$((failed + ${f:-0} + ${e:-0} + ${xp:-0}))
+# ---- test results --------------------------------------------------------------
+passed=0
+failed=0
+skipped=0
+# The counts of the stage that is running (reset by run_stage).
+s_passed=0
+s_failed=0
+s_skipped=0
+count() {
+  s_passed=$((s_passed + $1))
+  s_failed=$((s_failed + $2))
+  s_skipped=$((s_skipped + $3))
 }
-# Print the logs of failed tests so CI shows why.
+# tally FILE: add the counts of the automake test summary in FILE (a
+# test-suite.log or the output of make check/distcheck). PASS and XFAIL
+# pass; FAIL, ERROR and XPASS fail; SKIP (exit 77) is skipped, never passed.
+# No summary at all means the run broke before its tests: one failure.
+tally() {
+  _n() {
+    _v=$(sed -n "s/^# $1: *\([0-9]*\).*/\1/p" "$2" | tail -n 1)
+    echo "${_v:-0}"
+  }
+  if [ ! -f "$1" ] || ! grep -q '^# TOTAL: *[0-9]' "$1"; then
+    echo "---- FAIL: no test summary in $1: the run stopped before its tests"
+    count 0 1 0
+    return
+  fi
+  count $(($(_n PASS "$1") + $(_n XFAIL "$1"))) \
+    $(($(_n FAIL "$1") + $(_n ERROR "$1") + $(_n XPASS "$1"))) \
+    "$(_n SKIP "$1")"
+}
+
+# excerpt LOG: the lines of LOG that say what failed (TAP "not ok", FAIL
+# lines, Check's file:line:F: lines, sanitizer and valgrind reports, UBSan's
+# runtime errors) with the indented or "#" lines that follow them (the exit
+# status, stdout and stderr that tests/tool-lib.sh and the others quote).
+# A log with none of these shows its last 20 lines.
+excerpt() {
+  awk -v max=80 '
+    function out(l) { if (n < max) print "   | " l; n++ }
+    /^not ok|^FAIL|^ERROR|:[0-9]+:[FE]:|^[0-9]+%: Checks:|^[0-9]+ passed, [0-9]+ failed|runtime error|Sanitizer|^==[0-9]+==/ {
+      out($0); follow = 1; next
+    }
+    follow && /^([ \t]|#)/ { out($0); next }
+    { follow = 0 }
+    END {
+      if (n > max) print "   | ... " n - max " more lines in the log"
+      exit n == 0
+    }' "$1" || tail -n 20 "$1" | sed 's/^/   | /'
+}
+
+# clean_results DIR: remove the test logs and results of an earlier run, so
+# a stage reports its own failures only.
+# (distcheck's tree pkjwt-VERSION/ in the build folder is its own.)
+clean_results() {
+  find "$1" -type d -name 'pkjwt-[0-9]*' -prune -o -type f \
+    \( -name '*.trs' -o -name '*.log' \) ! -name config.log \
+    -exec rm -f {} + 2>/dev/null || true
+}
+
+# show_failures DIR: name each failed test under DIR with its log and show
+# what failed; name each skipped test with its reason.
 show_failures() {
-  for t in $(find "$1" -name '*.trs' -print 2>/dev/null); do
-    if grep -q '^:test-result: \(FAIL\|ERROR\|XPASS\)' "$t"; then
-      echo "---- ${t%.trs}.log"
-      tail -n 40 "${t%.trs}.log"
+  find "$1" -type d -name 'pkjwt-[0-9]*' -prune -o -type f -name '*.trs' \
+    -print | LC_ALL=C sort | while IFS= read -r trs; do
+    log=${trs%.trs}.log
+    if grep -q '^:test-result: \(FAIL\|ERROR\|XPASS\)' "$trs"; then
+      r=$(sed -n 's/^:global-test-result: //p' "$trs")
+      echo "---- ${r:-FAIL}: ${log#"$1"/} (log: $log)"
+      excerpt "$log"
+    elif grep -q '^:test-result: SKIP' "$trs"; then
+      echo "---- SKIP: ${log#"$1"/}: $(grep -m1 -i 'skip' "$log" || true)"
     fi
   done
 }
-stage() { echo; echo "== $*"; }
 
-stage "make check"
-make -j"$jobs" check || true
-tally "$build"; show_failures "$build"
+# check_in DIR [MAKE ARG...]: `make check` in DIR from clean results, then
+# tally its summary and show its failures.
+check_in() {
+  _dir=$1
+  shift
+  clean_results "$_dir"
+  (cd "$_dir" && make -j"$jobs" check "$@" >"$_dir/check.out" 2>&1) || true
+  grep -E '^(PASS|FAIL|XFAIL|XPASS|ERROR|SKIP): ' "$_dir/check.out" || true
+  tally "$_dir/check.out"
+  show_failures "$_dir"
+}
 
-stage "make distcheck"
-if make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror PYTHON3=/usr/bin/python3" \
-    > "$build/distcheck.out" 2>&1; then
-  passed=$((passed + 1)); tail -n 4 "$build/distcheck.out"
-else
-  failed=$((failed + 1)); tail -n 60 "$build/distcheck.out"
+# ---- stages ----------------------------------------------------------------------
+# Each stage_NAME runs in $top, adds its results with count/tally and prints
+# its report (show_failures) on stdout. A stage whose build breaks counts
+# one failure and shows the compiler's words.
+stage_distcheck() {
+  out=$build/distcheck.out
+  if (cd "$build" && make -j"$jobs" distcheck \
+    DISTCHECK_CONFIGURE_FLAGS="--enable-werror PYTHON3=/usr/bin/python3" \
+    >"$out" 2>&1); then
+    ok=1
+  else
+    ok=0
+  fi
+  grep -E '^(PASS|FAIL|XFAIL|XPASS|ERROR|SKIP): ' "$out" || true
+  tally "$out"
+  # On failure distcheck leaves its tree: pkjwt-VERSION/_build/sub.
+  for d in "$build"/pkjwt-*/_build/sub; do
+    [ -d "$d" ] && show_failures "$d"
+  done
+  # The packaging checks after the tests: one more result.
+  if [ "$ok" = 1 ]; then
+    count 1 0 0
+    grep -A2 'archives ready for distribution' "$out" | sed 's/^/   /'
+  else
+    count 0 1 0
+    echo "---- FAIL: make distcheck (output: $out); its last lines:"
+    grep -v '^make\[[0-9]*\]: \(Entering\|Leaving\)' "$out" | tail -n 25 |
+      sed 's/^/   | /'
+  fi
+}
+
+# build_for STAGE DIR [CONFIGURE ARG...]: configure_in, or count one failure.
+build_for() {
+  _stage=$1
+  shift
+  configure_in "$@" 2>&1 && return 0
+  echo "---- FAIL: the $_stage build in $1 (configure or make) failed"
+  count 0 1 0
+  return 1
+}
+
+stage_asan() {
+  asan=$top/_build-asan
+  # The static archives are built and tested by distcheck; the sanitizer
+  # builds leave them out, which halves the library's compile time.
+  build_for asan "$asan" --disable-static \
+    --enable-sanitizers=address,undefined || return 0
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    check_in "$asan"
+}
+
+stage_valgrind() {
+  check_in "$build" TESTS="$(cd "$build" && make -s print-valgrind-tests)" \
+    LOG_COMPILER="valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite"
+}
+
+stage_tsan() {
+  tsan=$top/_build-tsan
+  build_for tsan "$tsan" --disable-static --enable-sanitizers=thread ||
+    return 0
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    check_in "$tsan" TESTS="$(cd "$build" && make -s print-thread-tests)"
+}
+
+stage_check() {
+  check_in "$build"
+}
+
+# ---- running the stages ------------------------------------------------------
+# The stages run in two lanes at once, each lane in its order, so that one
+# lane's single-threaded stretches (configure, one long suite under
+# valgrind) overlap the other lane's work; on 2 cores this takes the test
+# command from 11 to about 6 minutes. A new stage goes at the end of the
+# lane that finishes first (see the seconds printed at the end).
+LANE1="valgrind tsan"
+LANE2="distcheck asan"
+if [ "${PKJWT_QUICK:-}" = 1 ]; then
+  echo "== PKJWT_QUICK=1: make check in _build/ only (the README command runs every stage)"
+  LANE1="check" LANE2=
+elif [ -n "${PKJWT_STAGES:-}" ]; then
+  LANE1=$PKJWT_STAGES LANE2=
 fi
 
-stage "make check under ASan+UBSan"
-asan=$top/_build-asan
-mkdir -p "$asan"; cd "$asan"
-"$top/configure" -q --enable-werror --enable-sanitizers=address,undefined \
-  PYTHON3=/usr/bin/python3
-make -s -j"$jobs" >/dev/null
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  make -j"$jobs" check || true
-tally "$asan"; show_failures "$asan"
+results=$build/stages
+rm -rf "$results"
+mkdir -p "$results"
 
-stage "unit suites under valgrind"
-cd "$build"
-make -j"$jobs" check TESTS="$(make -s print-valgrind-tests)" \
-  LOG_COMPILER="valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite" || true
-tally "$build"; show_failures "$build"
+# cpu_seconds FILE: user+system seconds of this shell's finished children
+# (times must run in this shell, not in a $(...) subshell: through FILE).
+cpu_seconds() {
+  times >"$1"
+  awk 'NR == 2 {
+    t = 0
+    for (i = 1; i <= 2; i++) {
+      split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2]
+    }
+    printf "%d\n", t
+  }' "$1"
+}
 
-stage "concurrency tests under TSan"
-tsan=$top/_build-tsan
-mkdir -p "$tsan"; cd "$tsan"
-"$top/configure" -q --enable-werror --enable-sanitizers=thread \
-  PYTHON3=/usr/bin/python3
-make -s -j"$jobs" >/dev/null
-TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  make -j"$jobs" check TESTS="$(cd "$build" && make -s print-thread-tests)" || true
-tally "$tsan"; show_failures "$tsan"
+# run_stage NAME: run stage_NAME with its report in $results/NAME.report,
+# its counts, seconds and CPU seconds in $results/NAME.counts.
+run_stage() {
+  s_passed=0 s_failed=0 s_skipped=0
+  _t0=$(date +%s)
+  cpu_seconds "$results/$1.times" >"$results/$1.cpu0"
+  echo "== $1: started"
+  # Not in a subshell: the counts must survive. A stage that stops early
+  # under set -e loses only its own lane's rest, and the summary says so.
+  "stage_$1" >"$results/$1.report" 2>&1
+  _secs=$(($(date +%s) - _t0))
+  cpu_seconds "$results/$1.times" >"$results/$1.cpu1"
+  _cpu=$(($(cat "$results/$1.cpu1") - $(cat "$results/$1.cpu0")))
+  echo "$s_passed $s_failed $s_skipped $_secs $_cpu" >"$results/$1.counts"
+  echo "== $1: $s_passed passed, $s_failed failed, $s_skipped skipped ($_secs s)"
+}
+run_lane() {
+  for _s in "$@"; do run_stage "$_s"; done
+}
+
+# shellcheck disable=SC2086 # the lanes are lists of stage names
+run_lane $LANE1 &
+lane1=$!
+lane2=
+if [ -n "$LANE2" ]; then
+  # shellcheck disable=SC2086
+  run_lane $LANE2 &
+  lane2=$!
+fi
+wait "$lane1" || true
+[ -z "$lane2" ] || wait "$lane2" || true
+
+# ---- the reports, in order, and the one line ---------------------------------
+passed=0 failed=0 skipped=0 times=
+for s in $LANE1 $LANE2; do
+  echo
+  echo "==== $s"
+  cat "$results/$s.report" 2>/dev/null || true
+  if [ -f "$results/$s.counts" ]; then
+    read -r p f k secs cpu <"$results/$s.counts"
+  else
+    echo "---- FAIL: stage $s did not finish (see $results/$s.report)"
+    p=0 f=1 k=0 secs='?' cpu='?'
+  fi
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + k))
+  times="$times $s $secs s (cpu $cpu s),"
+done
 
 echo
-echo "$passed passed, $failed failed"
+echo "== seconds: build $((t_built - t_start)) s,${times%,}; all $(($(date +%s) - t_start)) s"
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failed failed, $skipped skipped"
+else
+  echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]

@@ -27,10 +27,18 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 # 1. compile and link through pkjwt.pc
-cflags=$(PKG_CONFIG_PATH=$build pkg-config --cflags pkjwt) ||
-  fail "pkg-config --cflags pkjwt"
-libs=$(PKG_CONFIG_PATH=$build pkg-config --libs pkjwt) ||
-  fail "pkg-config --libs pkjwt"
+# pkg-config prints paths as they are, so a prefix with a space (distcheck's
+# _inst in a clone path with a space) cannot be split into words. Nothing is
+# installed there yet and the build tree's paths come below, so such a
+# prefix is replaced by one without the space.
+pc() {
+  case $(PKG_CONFIG_PATH=$build pkg-config --variable=prefix pkjwt) in
+    *[[:space:]]*) set -- --define-variable=prefix=/nonexistent-prefix "$@" ;;
+  esac
+  PKG_CONFIG_PATH=$build pkg-config "$@"
+}
+cflags=$(pc --cflags pkjwt) || fail "pkg-config --cflags pkjwt"
+libs=$(pc --libs pkjwt) || fail "pkg-config --libs pkjwt"
 # shellcheck disable=SC2086 # word splitting of flags is wanted
 $cc -std=c99 -Wall -Wextra -Werror ${PKJWT_SANITIZE_FLAGS:-} -I"$src/include" -I"$build/include" \
   $cflags "$src/examples/get-token.c" -o "$tmp/get-token" \

@@ -131,7 +131,7 @@ tl_check "kid = jose jwk thp (S256)" \
   test "$kid" = "$("$JOSE" jwk thp -i ec.jwk -a S256)"
 tl_check "kid = jwcrypto thumbprint of the PEM key" \
   test "$kid" = "$(jwc_thp_pem ec.key)"
-tl_check "the note names the kid" grep -q "$kid" "$TL_PRIV/new-note"
+tl_check "the note names the kid" grep -qF -- "$kid" "$TL_PRIV/new-note"
 tl_check "the note says where to upload" grep -q \
   'Upload this in Organisation Settings → OIDC Clients → Manage Client Secrets → Private Key JWT' \
   "$TL_PRIV/new-note"
@@ -535,31 +535,29 @@ $F "key under a file (not a folder)" 3 "${P}afile/k\.key: " \
 $F "key folder missing" 3 "${P}nodir-parent/no/k\.key: " \
   "$K" new --out nodir-parent/no/k.key
 
-# An unwritable folder. root writes anywhere, so root runs the tool as nobody.
+# An unwritable folder. root writes anywhere, so as root the tool runs as
+# nobody, from a copy nobody can reach (tl_unpriv_setup in tool-lib.sh).
 mkdir ro rw
 chmod 555 ro
 chmod 777 rw
-as_user=
-if [ "$(id -u)" = 0 ]; then
-  if command -v setpriv >/dev/null 2>&1; then
-    chmod 755 "$TL_DIR"
-    as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
-  fi
-fi
-if [ "$(id -u)" != 0 ] || [ -n "$as_user" ]; then
+tl_unpriv_setup "$K"
+unpriv=$?
+if [ "$unpriv" = 0 ]; then
   TL_WATCH=ro
   # The certificate is written first, so it is the file the error names.
   $F "unwritable folder: nothing left" 3 "${P}ro/k\.crt: .*(ermission|denied)" \
-    $as_user "$K" new --out ro/k.key --cert ro/k.crt
+    tl_unpriv new --out ro/k.key --cert ro/k.crt
   TL_WATCH=
   $F "unwritable folder for the cert: no key written" 3 \
-    "${P}ro/c\.crt: " $as_user "$K" new --out rw/k.key --cert ro/c.crt
+    "${P}ro/c\.crt: " tl_unpriv new --out rw/k.key --cert ro/c.crt
   $F "unwritable folder for the key: the certificate is removed again" 3 \
     "${P}ro/k\.key: .*(ermission|denied)" \
-    $as_user "$K" new --out ro/k.key --cert rw/c.crt
+    tl_unpriv new --out ro/k.key --cert rw/c.crt
   tl_check "unwritable folders are still empty" test -z "$(find ro rw -mindepth 1)"
+elif [ "$unpriv" = 77 ]; then
+  tl_skip "unwritable folders" "$TL_UNPRIV_WHY"
 else
-  tl_skip "unwritable folders" "root without setpriv"
+  tl_fail "unwritable folder: cannot run pkjwt-keygen unprivileged: $TL_UNPRIV_WHY"
 fi
 chmod 755 ro
 

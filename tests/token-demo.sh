@@ -24,6 +24,16 @@ sed 's/^/# /' "$T/out" "$T/err"
 t "demo.sh exits 0" [ $rc -eq 0 ]
 t "demo.sh shows the base64 certificate and the JWK" \
   grep -q 'Manage Client Secrets' "$T/out"
+# One menu path to the upload page, the one Puzzel's guide shows.
+t "demo.sh names the upload page once" \
+  [ "$(grep -c 'Manage Client Secrets' "$T/out")" = 1 ]
+t "demo.sh's upload path is Puzzel's" sh -c "tr -s ' \n' '  ' <'$T/out' |
+  grep -q 'Organisation Settings -> OIDC Clients -> your client -> Manage Client Secrets -> Add -> Private Key JWT'"
+# The token response (step 4) and the check (step 5) show the same scope.
+scopes=$(sed -n 's/^ *scope: *\([^ ]*\).*/\1/p' "$T/out" | sort -u)
+t "demo.sh shows one scope in the response and the check ($scopes)" \
+  test "$(sed -n 's/^ *scope: *\([^ ]*\).*/\1/p' "$T/out" | wc -l)" = 2 \
+  -a "$scopes" = contact-centre:1234:5678
 t "demo.sh checked the token" grep -q "active: *true" "$T/out"
 t "demo.sh removed its scratch folder" \
   [ -z "$(find "$T" -name 'pkjwt-demo.*' 2>/dev/null)" ]

@@ -27,6 +27,14 @@
 #                             remember a listing of DIR, later pass when the
 #                             listing is the same (names, sizes, checksums).
 #   tl_lines FILE             print the number of lines in FILE.
+#   tl_unpriv_setup TOOL      for tests of folders the tool may not write:
+#                             make tl_unpriv run TOOL (a path under
+#                             $top_builddir/tools) as a user without root's
+#                             rights. Returns 77 when a tool it needs is
+#                             missing (skip), other non-zero when it cannot
+#                             be done; the reason is in $TL_UNPRIV_WHY.
+#   tl_unpriv [ARG...]        run that TOOL with ARGs; use it as the CMD of
+#                             tl_expect_fail or tl_run.
 #   tl_end                    print "N passed, N failed" (", N skipped" when
 #                             any were) and exit 0 only when something
 #                             passed and nothing failed.
@@ -49,8 +57,16 @@ tl_begin() {
   TL_PRIV=$(mktemp -d "${TMPDIR:-/tmp}/pkjwt-tooltest-priv-XXXXXX") || exit 99
   TL_OUT=$TL_PRIV/stdout
   TL_ERR=$TL_PRIV/stderr
-  trap 'chmod -R u+rwx "$TL_DIR" 2>/dev/null; rm -rf "$TL_DIR" "$TL_PRIV"' EXIT
+  trap '_tl_cleanup' EXIT
   trap 'exit 99' HUP INT TERM
+}
+
+_tl_cleanup() {
+  chmod -R u+rwx "$TL_DIR" 2>/dev/null
+  if [ -f "$TL_PRIV/unpriv-dirs" ]; then
+    while IFS= read -r _tl_d; do rm -rf "$_tl_d"; done <"$TL_PRIV/unpriv-dirs"
+  fi
+  rm -rf "$TL_DIR" "$TL_PRIV"
 }
 
 tl_pass() {
@@ -160,6 +176,63 @@ tl_expect_fail() {
     tl_fail "$_tl_msg:$_tl_why"
     _tl_show
     diff "$TL_PRIV/before" "$TL_PRIV/after" | sed 's/^/  files: /'
+  fi
+}
+
+# Not root: the user cannot write a mode-555 folder, so the tool runs as it is.
+# Root writes anywhere, so it runs the tool as nobody (setpriv). nobody may
+# not be able to reach the build tree (a clone under /root is mode 700), so
+# nobody runs a copy of the real binary and of every libpkjwt*.so* from the
+# build's .libs, in a fresh folder under /tmp (world-searchable, whatever
+# TMPDIR says: pam_tmpdir makes TMPDIR private), with LD_LIBRARY_PATH. The
+# scratch folder $TL_DIR is opened to nobody (755) so relative paths resolve.
+tl_unpriv_setup() {
+  _tl_tool=$1
+  TL_UNPRIV_AS=
+  TL_UNPRIV_WHY=
+  if [ "$(id -u)" != 0 ]; then
+    TL_UNPRIV_TOOL=$_tl_tool
+    return 0
+  fi
+  tl_have setpriv || {
+    TL_UNPRIV_WHY="root without setpriv (util-linux)"
+    return 77
+  }
+  _tl_name=$(basename "$_tl_tool")
+  _tl_real=$(dirname "$_tl_tool")/.libs/$_tl_name
+  case $_tl_tool in */.libs/*) _tl_real=$_tl_tool ;; esac
+  # A static build has no libtool wrapper: the tool is the binary.
+  [ -f "$_tl_real" ] || _tl_real=$_tl_tool
+  TL_UNPRIV_WHY="cannot copy $_tl_real and the library to /tmp"
+  TL_UNPRIV_DIR=$(mktemp -d /tmp/pkjwt-unpriv-XXXXXX) || return 1
+  # _tl_cleanup removes the folders listed here.
+  echo "$TL_UNPRIV_DIR" >>"$TL_PRIV/unpriv-dirs"
+  cp "$_tl_real" "$TL_UNPRIV_DIR/$_tl_name" || return 1
+  for _tl_so in "${top_builddir:-.}"/.libs/libpkjwt*.so*; do
+    [ -e "$_tl_so" ] || continue
+    cp -P "$_tl_so" "$TL_UNPRIV_DIR/" || return 1
+  done
+  chmod -R a+rX "$TL_UNPRIV_DIR"
+  chmod 755 "$TL_UNPRIV_DIR" "$TL_DIR"
+  _tl_uid=$(id -u nobody 2>/dev/null || echo 65534)
+  _tl_gid=$(id -g nobody 2>/dev/null || echo 65534)
+  TL_UNPRIV_AS="setpriv --reuid=$_tl_uid --regid=$_tl_gid --clear-groups"
+  TL_UNPRIV_TOOL=$TL_UNPRIV_DIR/$_tl_name
+  # Prove the copy runs as nobody before any test relies on it.
+  tl_unpriv --version >/dev/null 2>"$TL_PRIV/unpriv.err" || {
+    TL_UNPRIV_WHY="nobody cannot run $TL_UNPRIV_TOOL:"
+    TL_UNPRIV_WHY="$TL_UNPRIV_WHY $(head -n 1 "$TL_PRIV/unpriv.err")"
+    TL_UNPRIV_WHY="$TL_UNPRIV_WHY (is /tmp mounted noexec?)"
+    return 1
+  }
+}
+
+tl_unpriv() {
+  if [ -n "$TL_UNPRIV_AS" ]; then
+    # shellcheck disable=SC2086 # TL_UNPRIV_AS is a command and its options
+    LD_LIBRARY_PATH=$TL_UNPRIV_DIR $TL_UNPRIV_AS "$TL_UNPRIV_TOOL" "$@"
+  else
+    "$TL_UNPRIV_TOOL" "$@"
   fi
 }
 
