@@ -58,7 +58,12 @@ need_sudo() {
 PKGS="build-essential autoconf automake libtool pkg-config
   libssl-dev libjansson-dev libcurl4-openssl-dev libjwt-dev check
   openssl ca-certificates curl python3 python3-jwcrypto python3-jwt jose
-  python3-cryptography binutils valgrind man-db groff-base git"
+  python3-cryptography binutils valgrind man-db groff-base git bash-completion"
+# The Debian packaging stage (PKJWT_DEBIAN=1, as .ci/run sets) also needs
+# the package tools and a throwaway root.
+if [ "${PKJWT_DEBIAN:-}" = 1 ] && [ "${1:-}" = test ]; then
+  PKGS="$PKGS debhelper lintian debootstrap"
+fi
 missing=
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
@@ -276,6 +281,40 @@ stage_check() {
   check_in "$build"
 }
 
+# The Debian packages: build, lintian, install into a fresh Debian 12 root
+# and run the README's "Using it" there (tests/debian.sh; needs root and
+# about 10 minutes, 5 more for the first debootstrap on a machine). Its
+# ok/not ok lines and its own "N passed, N failed" line are the counts;
+# exit 77 is one skip.
+stage_debian() {
+  out=$results/debian.out
+  rc=0
+  top_srcdir=$top PYTHON3=/usr/bin/python3 sh "$top/tests/debian.sh" \
+    >"$out" 2>&1 || rc=$?
+  grep -E '^(ok|not ok)' "$out" || true
+  if [ "$rc" = 77 ]; then
+    echo "---- SKIP: tests/debian.sh: $(grep -m1 '^SKIP' "$out" || true)"
+    count 0 0 1
+    return
+  fi
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
+  if [ -z "$line" ]; then
+    echo "---- FAIL: tests/debian.sh stopped early (exit $rc, log: $out)"
+    excerpt "$out"
+    count 0 1 0
+    return
+  fi
+  p=${line%% passed*}
+  f=${line#*passed, }
+  f=${f%% failed*}
+  [ "$rc" = 0 ] || [ "$f" -gt 0 ] || f=1
+  count "$p" "$f" 0
+  if [ "$f" -gt 0 ]; then
+    echo "---- FAIL: tests/debian.sh (log: $out)"
+    excerpt "$out"
+  fi
+}
+
 # ---- running the stages ------------------------------------------------------
 # The stages run in two lanes at once, each lane in its order, so that one
 # lane's single-threaded stretches (configure, one long suite under
@@ -284,6 +323,11 @@ stage_check() {
 # lane that finishes first (see the seconds printed at the end).
 LANE1="valgrind tsan"
 LANE2="distcheck asan"
+# CI (.ci/run) adds the Debian packaging stage; the README command leaves it
+# to `make deb-test`, which takes longer than the rest together.
+if [ "${PKJWT_DEBIAN:-}" = 1 ]; then
+  LANE1="$LANE1 debian"
+fi
 if [ "${PKJWT_QUICK:-}" = 1 ]; then
   echo "== PKJWT_QUICK=1: make check in _build/ only (the README command runs every stage)"
   LANE1="check" LANE2=

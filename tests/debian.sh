@@ -25,7 +25,8 @@
 # Environment:
 #   PKJWT_DEB_ROOT_TGZ   cached root (default /var/tmp/pkjwt-bookworm.tgz;
 #                        made on first use, remove it to make it again)
-#   PKJWT_DEB_MIRROR     mirror for debootstrap (default deb.debian.org)
+#   PKJWT_DEB_MIRROR     mirror for debootstrap (default: the first Debian
+#                        URI this machine's apt sources use)
 #   PKJWT_DEB_APT_CACHE  host folder that keeps downloaded .debs between
 #                        runs (default /var/tmp/pkjwt-deb-apt-cache)
 #   DEB_BUILD_OPTIONS    passed on to dpkg-buildpackage (e.g. nocheck)
@@ -38,7 +39,15 @@ src=$(cd "$src" && pwd) || exit 99
 PYTHON3=${PYTHON3:-/usr/bin/python3}
 [ -n "$PYTHON3" ] || PYTHON3=/usr/bin/python3
 ROOT_TGZ=${PKJWT_DEB_ROOT_TGZ:-/var/tmp/pkjwt-bookworm.tgz}
-MIRROR=${PKJWT_DEB_MIRROR:-http://deb.debian.org/debian}
+# The mirror this machine's apt already uses (deb822 or one-line sources),
+# so the test reaches no host that apt does not.
+host_mirror() {
+  cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+    sed -n 's/^URIs: *\([^ ]*\).*/\1/p' | grep -v security | head -n 1
+  sed -n 's/^deb  *\(\[[^]]*\]  *\)\{0,1\}\([^ ]*\) .*/\2/p' \
+    /etc/apt/sources.list 2>/dev/null | grep -v security | head -n 1
+}
+MIRROR=${PKJWT_DEB_MIRROR:-$(host_mirror | head -n 1)}
 APT_CACHE=${PKJWT_DEB_APT_CACHE:-/var/tmp/pkjwt-deb-apt-cache}
 EP=$src/tests/endpoint/puzzel_endpoint.py
 
@@ -204,7 +213,7 @@ if [ ! -s "$ROOT_TGZ" ]; then
   step "debootstrap --variant=minbase bookworm (once; cached as $ROOT_TGZ)"
   mkdir -p "$W/bootstrap" || exit 99
   timeout 1800 debootstrap --variant=minbase bookworm "$W/bootstrap" \
-    "$MIRROR" >"$LOGS/debootstrap.log" 2>&1 ||
+    ${MIRROR:+"$MIRROR"} >"$LOGS/debootstrap.log" 2>&1 ||
     abort "debootstrap --variant=minbase bookworm" "$LOGS/debootstrap.log"
   if ! tar --numeric-owner -C "$W/bootstrap" -czf "$ROOT_TGZ.tmp.$$" . ||
     ! mv "$ROOT_TGZ.tmp.$$" "$ROOT_TGZ"; then
