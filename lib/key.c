@@ -240,12 +240,15 @@ static int pass_cb(char *buf, size_t size, size_t *len,
   return 1;
 }
 
+/* A key from data through OpenSSL's decoders: input "PEM" or "DER";
+ * structure and keytype as OpenSSL names them, NULL for any. */
 static EVP_PKEY *decode(const unsigned char *data, size_t len,
-                        const char *input, int selection,
+                        const char *input, const char *structure,
+                        const char *keytype, int selection,
                         struct pass_state *ps) {
   EVP_PKEY *pkey = NULL;
   OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(
-      &pkey, input, NULL, NULL, selection, NULL, NULL);
+      &pkey, input, structure, keytype, selection, NULL, NULL);
   if (!dctx)
     return NULL;
   if (OSSL_DECODER_CTX_get_num_decoders(dctx) > 0 &&
@@ -258,6 +261,55 @@ static EVP_PKEY *decode(const unsigned char *data, size_t len,
     }
   }
   OSSL_DECODER_CTX_free(dctx);
+  return pkey;
+}
+
+/*
+ * The usual private key forms, as OpenSSL's decoders name them. Asked for
+ * any key, OpenSSL 3.0 sets up a decoder for every key type and structure
+ * it has (25 of them), and a process's first key load pays for that; told
+ * the structure and the key type, it sets up the few it needs (6 to 8).
+ * A PEM label picks its rows; DER input, which has no label, tries them all
+ * in turn. An encrypted key's type is known only after the key derivation,
+ * which must not run twice, so that row leaves the type open. Anything not
+ * read here goes to the decoders for any key.
+ */
+static const struct key_form {
+  const char *label;     /* PEM label */
+  const char *structure; /* OpenSSL's input structure */
+  const char *keytype;   /* OpenSSL's key type, NULL: any */
+} key_forms[] = {
+    {"PRIVATE KEY", "PrivateKeyInfo", "EC"},                    /* PKCS#8 */
+    {"PRIVATE KEY", "PrivateKeyInfo", "RSA"},                   /* PKCS#8 */
+    {"EC PRIVATE KEY", "type-specific", "EC"},                  /* SEC1 */
+    {"RSA PRIVATE KEY", "type-specific", "RSA"},                /* PKCS#1 */
+    {"ENCRYPTED PRIVATE KEY", "EncryptedPrivateKeyInfo", NULL}, /* PKCS#8 */
+};
+
+/* The private key in data when it is one of key_forms (label: the PEM
+ * block's, NULL for DER), else NULL. Stops at a form that asked for the
+ * passphrase, so that the key derivation runs once. Errors of forms that
+ * did not fit are dropped: they are not the reason of what follows. */
+static EVP_PKEY *decode_usual(const unsigned char *data, size_t len,
+                              const char *label, struct pass_state *ps) {
+  for (size_t i = 0; i < sizeof(key_forms) / sizeof(key_forms[0]); i++) {
+    const struct key_form *f = &key_forms[i];
+    if (label && strcmp(label, f->label) != 0)
+      continue;
+    EVP_PKEY *pkey = decode(data, len, label ? "PEM" : "DER", f->structure,
+                            f->keytype, EVP_PKEY_KEYPAIR, ps);
+    if (pkey || ps->asked)
+      return pkey;
+    ERR_clear_error();
+  }
+  return NULL;
+}
+
+EVP_PKEY *pkjwt__key_decode_usual(const unsigned char *data, size_t len,
+                                  const char *label, const char *passphrase) {
+  struct pass_state ps = {passphrase, 0};
+  EVP_PKEY *pkey = decode_usual(data, len, label, &ps);
+  ERR_clear_error();
   return pkey;
 }
 
@@ -330,15 +382,14 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
     return pkjwt__fail(err, PKJWT_ERR_PARSE,
                        "this is a certificate, not a key");
   struct pass_state ps = {passphrase, 0};
-  /* The usual forms without the decoders (fast on a process's first key);
-   * then a key pair through them; a public key only if no private key is
-   * there. */
-  EVP_PKEY *pkey =
-      pkjwt__keyder_private(d, len, off >= 0 ? label : NULL, passphrase);
-  if (!pkey)
-    pkey = decode(d, len, input, EVP_PKEY_KEYPAIR, &ps);
+  /* The usual forms through narrow decoders (fast on a process's first
+   * key); then a key pair through the decoders for any key; a public key
+   * only if no private key is there. */
+  EVP_PKEY *pkey = decode_usual(d, len, off >= 0 ? label : NULL, &ps);
   if (!pkey && !ps.asked)
-    pkey = decode(d, len, input, EVP_PKEY_PUBLIC_KEY, &ps);
+    pkey = decode(d, len, input, NULL, NULL, EVP_PKEY_KEYPAIR, &ps);
+  if (!pkey && !ps.asked)
+    pkey = decode(d, len, input, NULL, NULL, EVP_PKEY_PUBLIC_KEY, &ps);
   if (!pkey) {
     if (ps.asked) {
       return pkjwt__fail_ssl(err, PKJWT_ERR_PASSPHRASE, "%s",
