@@ -269,22 +269,61 @@ static EVP_PKEY *decode(const unsigned char *data, size_t len,
  * any key, OpenSSL 3.0 sets up a decoder for every key type and structure
  * it has (25 of them), and a process's first key load pays for that; told
  * the structure and the key type, it sets up the few it needs (6 to 8).
- * A PEM label picks its rows; DER input, which has no label, tries them all
- * in turn. An encrypted key's type is known only after the key derivation,
- * which must not run twice, so that row leaves the type open. Anything not
- * read here goes to the decoders for any key.
+ * A PEM label picks its row; DER input, which has no label, tries them all
+ * in turn. A plain PKCS#8 key names its type inside (pkcs8_keytype); an
+ * encrypted key's type is known only after the key derivation, which must
+ * not run twice, so that row leaves the type open. Anything not read here
+ * goes to the decoders for any key.
  */
 static const struct key_form {
   const char *label;     /* PEM label */
   const char *structure; /* OpenSSL's input structure */
   const char *keytype;   /* OpenSSL's key type, NULL: any */
+  int typed_inside;      /* the key type is read from the key itself */
 } key_forms[] = {
-    {"PRIVATE KEY", "PrivateKeyInfo", "EC"},                    /* PKCS#8 */
-    {"PRIVATE KEY", "PrivateKeyInfo", "RSA"},                   /* PKCS#8 */
-    {"EC PRIVATE KEY", "type-specific", "EC"},                  /* SEC1 */
-    {"RSA PRIVATE KEY", "type-specific", "RSA"},                /* PKCS#1 */
-    {"ENCRYPTED PRIVATE KEY", "EncryptedPrivateKeyInfo", NULL}, /* PKCS#8 */
+    {"PRIVATE KEY", "PrivateKeyInfo", NULL, 1},                    /* PKCS#8 */
+    {"EC PRIVATE KEY", "type-specific", "EC", 0},                  /* SEC1 */
+    {"RSA PRIVATE KEY", "type-specific", "RSA", 0},                /* PKCS#1 */
+    {"ENCRYPTED PRIVATE KEY", "EncryptedPrivateKeyInfo", NULL, 0}, /* PKCS#8 */
 };
+
+/*
+ * The key type of a plain PKCS#8 PrivateKeyInfo in data (PEM or DER), as
+ * its algorithm OID in dotted form, which OpenSSL takes as a key type
+ * name; 0 when data is not one. Read with OpenSSL's own parser, as
+ * EVP_PKCS82PKEY does, so that one narrow decoder is enough instead of one
+ * per type tried in turn. PEM is decoded into secure memory and wiped.
+ */
+static int pkcs8_keytype(char *name, size_t size, const unsigned char *data,
+                         size_t len, int pem) {
+  unsigned char *der = NULL;
+  char *pem_name = NULL, *header = NULL;
+  long der_len = 0, use_len = (long)len; /* len <= KEY_FILE_MAX */
+  const unsigned char *p = data;
+  if (pem) {
+    BIO *bio = BIO_new_mem_buf(data, (int)len);
+    int ok = bio && PEM_read_bio_ex(bio, &pem_name, &header, &der, &der_len,
+                                    PEM_FLAG_SECURE | PEM_FLAG_ONLY_B64) == 1;
+    BIO_free(bio);
+    /* a header ("Proc-Type") means a legacy encrypted body */
+    use_len =
+        ok && strcmp(pem_name, "PRIVATE KEY") == 0 && !header[0] ? der_len : 0;
+    p = der;
+  }
+  PKCS8_PRIV_KEY_INFO *p8 =
+      use_len > 0 ? d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, use_len) : NULL;
+  const ASN1_OBJECT *oid = NULL;
+  int n = p8 && PKCS8_pkey_get0(&oid, NULL, NULL, NULL, p8) == 1
+              ? OBJ_obj2txt(name, (int)size, oid, 1)
+              : 0;
+  PKCS8_PRIV_KEY_INFO_free(p8); /* wipes the key */
+  OPENSSL_secure_free(pem_name);
+  OPENSSL_secure_free(header);
+  if (der)
+    OPENSSL_secure_clear_free(der, (size_t)der_len);
+  ERR_clear_error();
+  return n > 0 && (size_t)n < size;
+}
 
 /* The private key in data when it is one of key_forms (label: the PEM
  * block's, NULL for DER), else NULL. Stops at a form that asked for the
@@ -294,10 +333,15 @@ static EVP_PKEY *decode_usual(const unsigned char *data, size_t len,
                               const char *label, struct pass_state *ps) {
   for (size_t i = 0; i < sizeof(key_forms) / sizeof(key_forms[0]); i++) {
     const struct key_form *f = &key_forms[i];
+    char keytype[80];
     if (label && strcmp(label, f->label) != 0)
       continue;
-    EVP_PKEY *pkey = decode(data, len, label ? "PEM" : "DER", f->structure,
-                            f->keytype, EVP_PKEY_KEYPAIR, ps);
+    if (f->typed_inside &&
+        !pkcs8_keytype(keytype, sizeof(keytype), data, len, label != NULL))
+      continue;
+    EVP_PKEY *pkey =
+        decode(data, len, label ? "PEM" : "DER", f->structure,
+               f->typed_inside ? keytype : f->keytype, EVP_PKEY_KEYPAIR, ps);
     if (pkey || ps->asked)
       return pkey;
     ERR_clear_error();

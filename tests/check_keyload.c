@@ -54,9 +54,10 @@ static const kcase cases[] = {
     /* read, and refused by the key rules */
     {"k1.p8", "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1",
      "PRIVATE KEY", NULL, 1, 0},
+    {"ed.p8", "genpkey -algorithm ED25519", "PRIVATE KEY", NULL, 1, 0},
+    {"ed.der", "pkey -in ed.p8 -outform DER", NULL, NULL, 1, 0},
     /* left to the decoders for any key, or refused */
     {"rsa.enc2", ENC " -in rsa.p8", "ENCRYPTED PRIVATE KEY", "wrong", 0, 0},
-    {"ed.p8", "genpkey -algorithm ED25519", "PRIVATE KEY", NULL, 0, 0},
     {"ec256.pub", "pkey -in ec256.p8 -pubout", "PUBLIC KEY", NULL, 0, 1},
 };
 #define N_CASES ((int)(sizeof(cases) / sizeof(cases[0])))
@@ -101,8 +102,17 @@ static EVP_PKEY *reference(const unsigned char *d, size_t n, const char *pass) {
   return pkey;
 }
 
-/* The same private number, RSA d or EC private key. */
+/* The same private number, RSA d or EC private key, or the same raw
+ * private key (Ed25519). */
 static void same_private(const EVP_PKEY *a, const EVP_PKEY *b) {
+  if (!EVP_PKEY_is_a(a, "RSA") && !EVP_PKEY_is_a(a, "EC")) {
+    unsigned char x[64], y[64];
+    size_t nx = sizeof(x), ny = sizeof(y);
+    ck_assert(EVP_PKEY_get_raw_private_key(a, x, &nx) == 1);
+    ck_assert(EVP_PKEY_get_raw_private_key(b, y, &ny) == 1);
+    ck_assert(nx == ny && memcmp(x, y, nx) == 0);
+    return;
+  }
   const char *name = EVP_PKEY_is_a(a, "RSA") ? OSSL_PKEY_PARAM_RSA_D
                                              : OSSL_PKEY_PARAM_PRIV_KEY;
   BIGNUM *x = NULL, *y = NULL;
