@@ -290,17 +290,19 @@ static const struct key_form {
 /*
  * The key type of a plain PKCS#8 PrivateKeyInfo in data (PEM or DER), as
  * OpenSSL names it ("EC", "RSA": the name of OpenSSL's method for the
- * algorithm OID; the OID itself, as EVP_PKCS82PKEY passes it, also matches
- * SM2's decoders and costs more); 0 when data is not one. Read with
- * OpenSSL's own parser, so that one narrow decoder is enough instead of
+ * algorithm OID; given the OID itself, as EVP_PKCS82PKEY passes it, OpenSSL
+ * 3.0 sets up 8 decoders for EC instead of 6); 0 when data is not one. Read
+ * with OpenSSL's own parser, so that one narrow decoder is enough instead of
  * one per type tried in turn. PEM is decoded into secure memory and wiped.
  */
 static int pkcs8_keytype(char *name, size_t size, const unsigned char *data,
                          size_t len, int pem) {
   unsigned char *der = NULL;
   char *pem_name = NULL, *header = NULL;
-  long der_len = 0, use_len = (long)len; /* len <= KEY_FILE_MAX */
+  long der_len = 0, use_len = (long)len;
   const unsigned char *p = data;
+  if (len > INT_MAX) /* pkjwt_key_load_mem takes any size */
+    return 0;
   if (pem) {
     BIO *bio = BIO_new_mem_buf(data, (int)len);
     int ok = bio && PEM_read_bio_ex(bio, &pem_name, &header, &der, &der_len,
@@ -319,12 +321,9 @@ static int pkcs8_keytype(char *name, size_t size, const unsigned char *data,
           ? EVP_PKEY_asn1_find(NULL, OBJ_obj2nid(oid))
           : NULL;
   const char *type = NULL;
-  int n = ameth &&
-                  EVP_PKEY_asn1_get0_info(NULL, NULL, NULL, NULL, &type,
-                                          ameth) == 1 &&
-                  type
-              ? snprintf(name, size, "%s", type)
-              : 0;
+  if (ameth)
+    EVP_PKEY_asn1_get0_info(NULL, NULL, NULL, NULL, &type, ameth);
+  int n = type ? snprintf(name, size, "%s", type) : 0;
   PKCS8_PRIV_KEY_INFO_free(p8); /* wipes the key */
   OPENSSL_secure_free(pem_name);
   OPENSSL_secure_free(header);
