@@ -42,7 +42,7 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   pkjwt_key *key = NULL;
   if (pkjwt_key_load_file(&key, key_path, NULL, &err) != PKJWT_OK)
     return fail(key_path, &err);

@@ -122,7 +122,7 @@ const char *pkjwt_alg_name(pkjwt_alg alg) {
 }
 
 int pkjwt_alg_from_name(pkjwt_alg *out, const char *name, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out || !name)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no algorithm name given");
   const pkjwt__alg_info *info = pkjwt__alg_lookup_name(name);

@@ -20,7 +20,6 @@
 #include <openssl/x509v3.h>
 
 #define CERT_FILE_MAX (1024 * 1024)
-#define CERT_MAX_DAYS 36500
 #define SERIAL_BYTES 20 /* 159 random-ish bits: top bit 0, next bit 1 */
 #define SECONDS_PER_DAY 86400
 
@@ -257,7 +256,7 @@ static int set_serial(X509 *x) {
 
 int pkjwt_cert_self_signed(pkjwt_cert **out, const pkjwt_key *key,
                            const pkjwt_cert_options *opts, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   pkjwt_cert_options defaults = PKJWT_CERT_OPTIONS_INIT;
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
@@ -266,17 +265,18 @@ int pkjwt_cert_self_signed(pkjwt_cert **out, const pkjwt_key *key,
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key given");
   if (!opts)
     opts = &defaults;
-  if (opts->version < 1)
-    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                       "certificate options without a version");
+  int vrc = pkjwt__options_version_ok(opts->version, PKJWT_CERT_OPTIONS_VERSION,
+                                      "certificate options", err);
+  if (vrc != PKJWT_OK)
+    return vrc;
   if (!key->has_private)
     return pkjwt__fail(err, PKJWT_ERR_NO_PRIVATE_KEY,
                        "a private key is needed to sign the certificate");
   int days = opts->days == 0 ? PKJWT_CERT_DEFAULT_DAYS : opts->days;
-  if (days < 1 || days > CERT_MAX_DAYS)
+  if (days < 1 || days > PKJWT_CERT_MAX_DAYS)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
                        "validity of %d days is refused; use 1 to %d",
-                       opts->days, CERT_MAX_DAYS);
+                       opts->days, PKJWT_CERT_MAX_DAYS);
   /* The digest of the key's default alg: SHA-256 for RSA, the curve's own
    * for EC (ecdsa-with-SHA384 on P-384...). */
   const EVP_MD *md = pkjwt__alg_md(pkjwt__alg_lookup_name(key->default_alg));
@@ -353,7 +353,7 @@ static int has_pem_begin(const unsigned char *d, size_t len) {
 
 int pkjwt_cert_load_mem(pkjwt_cert **out, const void *data, size_t len,
                         pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -388,7 +388,7 @@ int pkjwt_cert_load_mem(pkjwt_cert **out, const void *data, size_t len,
 }
 
 int pkjwt_cert_load_file(pkjwt_cert **out, const char *path, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -419,7 +419,7 @@ static int pem_of(char **out, size_t *outlen, const pkjwt_cert *cert,
 }
 
 int pkjwt_cert_pem(char **out, const pkjwt_cert *cert, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output given");
   *out = NULL;
@@ -431,7 +431,7 @@ int pkjwt_cert_pem(char **out, const pkjwt_cert *cert, pkjwt_error *err) {
 
 int pkjwt_cert_write(const pkjwt_cert *cert, const char *path, int force,
                      pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!cert)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no certificate given");
   if (!path || !*path)
@@ -448,7 +448,7 @@ int pkjwt_cert_write(const pkjwt_cert *cert, const char *path, int force,
 
 int pkjwt_cert_base64_der(char **out, const pkjwt_cert *cert,
                           pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output given");
   *out = NULL;
@@ -464,7 +464,7 @@ int pkjwt_cert_base64_der(char **out, const pkjwt_cert *cert,
 
 int pkjwt_cert_public_key(pkjwt_key **out, const pkjwt_cert *cert,
                           pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;

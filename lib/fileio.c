@@ -17,14 +17,10 @@
 
 #include <openssl/rand.h>
 
-/* strerror() is not thread-safe; the GNU strerror_r returns the text. */
-static const char *errtext(int e, char *buf, size_t n) {
-  return strerror_r(e, buf, n);
-}
-
 static int fail_errno(pkjwt_error *err, int code, const char *what, int e) {
-  char buf[128];
-  return pkjwt__fail(err, code, "%s: %s", what, errtext(e, buf, sizeof(buf)));
+  char buf[PKJWT__STRERROR_LEN];
+  return pkjwt__fail(err, code, "%s: %s", what,
+                     pkjwt__strerror(e, buf, sizeof(buf)));
 }
 
 int pkjwt__read_file(unsigned char **out, size_t *len, mode_t *mode,
@@ -192,7 +188,7 @@ int pkjwt__write_file_atomic(const char *path, const void *data, size_t len,
       return pkjwt__fail(err, PKJWT_ERR_IO, "is a folder, not a file");
     if (!force)
       return pkjwt__fail(err, PKJWT_ERR_EXISTS,
-                         "file exists (use --force to replace it)");
+                         "file exists (pass force to replace it)");
   }
 
   char *dir = folder_of(path);
@@ -246,7 +242,7 @@ int pkjwt__write_file_atomic(const char *path, const void *data, size_t len,
     } else if (move_noreplace(tmp, path) != 0) {
       if (errno == EEXIST)
         rc = pkjwt__fail(err, PKJWT_ERR_EXISTS,
-                         "file exists (use --force to replace it)");
+                         "file exists (pass force to replace it)");
       else
         rc = fail_errno(err, PKJWT_ERR_IO, "cannot move into place", errno);
     }

@@ -3,9 +3,9 @@
  * one POST or GET per call, the 1 MiB body cap, timeouts and TLS settings.
  * Nothing here retries: lib/client.c decides that from what we report.
  */
-/* nanosleep, strcasecmp, inet_pton under -std=c11 */
+/* strcasecmp, inet_pton under -std=c11 */
 #define _POSIX_C_SOURCE 200809L
-#include "client_internal.h"
+#include "http.h"
 
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -201,11 +201,6 @@ static int curl_is_tls_trust(CURLcode c) {
          c == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
 }
 
-static void set_hint(pkjwt_error *err, const char *hint) {
-  if (err)
-    snprintf(err->hint, sizeof(err->hint), "%s", hint);
-}
-
 static int transport_error(pkjwt__http_response *resp, CURLcode c,
                            const char *curl_msg, const char *url,
                            const pkjwt__http_opts *o, pkjwt_error *err) {
@@ -213,24 +208,27 @@ static int transport_error(pkjwt__http_response *resp, CURLcode c,
   resp->retryable = curl_retryable(c);
   if (c == CURLE_OPERATION_TIMEDOUT) {
     int rc = pkjwt__fail(err, PKJWT_ERR_TIMEOUT, "%s: %s", url, detail);
-    set_hint(err, "the server did not answer in time: check the network, "
-                  "the proxy settings (https_proxy, no_proxy) and the URL");
+    pkjwt__hint(err, "%s",
+                "the server did not answer in time: check the network, "
+                "the proxy settings (https_proxy, no_proxy) and the URL");
     return rc;
   }
   if (curl_is_tls_trust(c)) {
     int rc = pkjwt__fail(err, PKJWT_ERR_NETWORK,
                          "%s: TLS certificate not accepted: %s", url, detail);
-    set_hint(err, o->ca_file
-                      ? "the server's certificate is not signed by the CA in "
-                        "the CA file given, or names another host"
-                      : "the server's certificate is not trusted: give the CA "
-                        "that signed it as the CA file (--cacert), and check "
-                        "the URL's host name");
+    pkjwt__hint(err, "%s",
+                o->ca_file
+                    ? "the server's certificate is not signed by the CA in "
+                      "the CA file given, or names another host"
+                    : "the server's certificate is not trusted: give the CA "
+                      "that signed it as the client's CA file, and check "
+                      "the URL's host name");
     return rc;
   }
   int rc = pkjwt__fail(err, PKJWT_ERR_NETWORK, "%s: %s", url, detail);
-  set_hint(err, "check the network, the proxy settings (https_proxy, "
-                "no_proxy) and the URL");
+  pkjwt__hint(err, "%s",
+              "check the network, the proxy settings (https_proxy, "
+              "no_proxy) and the URL");
   return rc;
 }
 
@@ -241,54 +239,42 @@ static void wipe_slist(struct curl_slist *l) {
   curl_slist_free_all(l);
 }
 
-int pkjwt__http_request(pkjwt__http_response *resp, const pkjwt__http_opts *o,
-                        const char *url, const char *form, const char *bearer,
-                        pkjwt_error *err) {
-  memset(resp, 0, sizeof(*resp));
-  resp->retry_after = -1;
-  int loopback = 0;
-  int rc = pkjwt__http_global_init(err);
-  if (rc == PKJWT_OK)
-    rc = pkjwt__http_url_check(url, "URL", &loopback, err);
-  if (rc != PKJWT_OK)
-    return rc;
-
-  CURL *h = curl_easy_init();
-  if (!h)
-    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "libcurl: no handle");
-
-  char curl_msg[CURL_ERROR_SIZE];
-  curl_msg[0] = '\0';
-  body_buf body = {0};
-  struct curl_slist *hdrs = NULL, *tmp;
-  char *auth = NULL;
-  size_t auth_len = 0;
-
-  tmp = curl_slist_append(hdrs, "Accept: application/json");
+/* The request's headers; a Bearer header's text goes to *auth (wiped by the
+ * caller). -1 when out of memory, with what was made in *out and *auth. */
+static int build_headers(struct curl_slist **out, char **auth, size_t *auth_len,
+                         const char *form, const char *bearer) {
+  struct curl_slist *tmp = curl_slist_append(*out, "Accept: application/json");
   if (!tmp)
-    goto nomem;
-  hdrs = tmp;
+    return -1;
+  *out = tmp;
   if (form) {
-    tmp = curl_slist_append(hdrs,
+    tmp = curl_slist_append(*out,
                             "Content-Type: application/x-www-form-urlencoded");
     if (!tmp)
-      goto nomem;
-    hdrs = tmp;
+      return -1;
+    *out = tmp;
   }
   if (bearer) {
     static const char prefix[] = "Authorization: Bearer ";
-    auth_len = sizeof(prefix) - 1 + strlen(bearer);
-    auth = malloc(auth_len + 1);
-    if (!auth)
-      goto nomem;
-    memcpy(auth, prefix, sizeof(prefix) - 1);
-    memcpy(auth + sizeof(prefix) - 1, bearer, strlen(bearer) + 1);
-    tmp = curl_slist_append(hdrs, auth);
+    *auth_len = sizeof(prefix) - 1 + strlen(bearer);
+    *auth = malloc(*auth_len + 1);
+    if (!*auth)
+      return -1;
+    memcpy(*auth, prefix, sizeof(prefix) - 1);
+    memcpy(*auth + sizeof(prefix) - 1, bearer, strlen(bearer) + 1);
+    tmp = curl_slist_append(*out, *auth);
     if (!tmp)
-      goto nomem;
-    hdrs = tmp;
+      return -1;
+    *out = tmp;
   }
+  return 0;
+}
 
+/* Every option of one exchange; the first refusal is returned. */
+static CURLcode set_options(CURL *h, const pkjwt__http_opts *o, const char *url,
+                            int loopback, char *curl_msg,
+                            struct curl_slist *hdrs, body_buf *body,
+                            const char *form) {
   CURLcode c = CURLE_OK;
 #define SETOPT(opt, val)                                                       \
   do {                                                                         \
@@ -317,7 +303,7 @@ int pkjwt__http_request(pkjwt__http_response *resp, const pkjwt__http_opts *o,
   SETOPT(CURLOPT_USERAGENT, o->user_agent);
   SETOPT(CURLOPT_HTTPHEADER, hdrs);
   SETOPT(CURLOPT_WRITEFUNCTION, on_write);
-  SETOPT(CURLOPT_WRITEDATA, &body);
+  SETOPT(CURLOPT_WRITEDATA, body);
   SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)PKJWT__HTTP_BODY_MAX);
   if (form) {
     /* POSTFIELDS (not COPYPOSTFIELDS): curl reads our buffer, which the
@@ -328,26 +314,11 @@ int pkjwt__http_request(pkjwt__http_response *resp, const pkjwt__http_opts *o,
     SETOPT(CURLOPT_HTTPGET, 1L);
   }
 #undef SETOPT
-  if (c != CURLE_OK) {
-    rc = pkjwt__fail(err, PKJWT_ERR_INTERNAL, "libcurl option refused: %s",
-                     curl_easy_strerror(c));
-    goto out;
-  }
+  return c;
+}
 
-  c = curl_easy_perform(h);
-  if (body.nomem) {
-    rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
-    goto out;
-  }
-  if (body.oversize || c == CURLE_FILESIZE_EXCEEDED) {
-    rc = pkjwt__fail(err, PKJWT_ERR_RESPONSE, "%s: response larger than 1 MiB",
-                     url);
-    goto out;
-  }
-  if (c != CURLE_OK) {
-    rc = transport_error(resp, c, curl_msg, url, o, err);
-    goto out;
-  }
+/* Status, Retry-After and a redirect's target from a finished exchange. */
+static void read_info(CURL *h, pkjwt__http_response *resp) {
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
   curl_off_t ra = -1;
   if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK && ra > 0) {
@@ -359,24 +330,63 @@ int pkjwt__http_request(pkjwt__http_response *resp, const pkjwt__http_opts *o,
     if (curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc)
       snprintf(resp->location, sizeof(resp->location), "%s", loc);
   }
-  if (!body.data) {
-    body.data = malloc(1);
-    if (!body.data) {
-      rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
-      goto out;
-    }
-    body.data[0] = '\0';
-    body.cap = 1;
-  }
-  resp->body = body.data;
-  resp->body_len = body.len;
-  body.data = NULL;
-  rc = PKJWT_OK;
-  goto out;
+}
 
-nomem:
-  rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
-out:
+/* Run the exchange and hand the body over to resp. */
+static int perform(pkjwt__http_response *resp, CURL *h, body_buf *body,
+                   const char *curl_msg, const char *url,
+                   const pkjwt__http_opts *o, pkjwt_error *err) {
+  CURLcode c = curl_easy_perform(h);
+  if (body->nomem)
+    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+  if (body->oversize || c == CURLE_FILESIZE_EXCEEDED)
+    return pkjwt__fail(err, PKJWT_ERR_RESPONSE,
+                       "%s: response larger than 1 MiB", url);
+  if (c != CURLE_OK)
+    return transport_error(resp, c, curl_msg, url, o, err);
+  if (!body->data) {
+    if (!(body->data = calloc(1, 1)))
+      return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+    body->cap = 1;
+  }
+  read_info(h, resp);
+  resp->body = body->data;
+  resp->body_len = body->len;
+  body->data = NULL;
+  return PKJWT_OK;
+}
+
+int pkjwt__http_request(pkjwt__http_response *resp, const pkjwt__http_opts *o,
+                        const char *url, const char *form, const char *bearer,
+                        pkjwt_error *err) {
+  memset(resp, 0, sizeof(*resp));
+  resp->retry_after = -1;
+  int loopback = 0;
+  int rc = pkjwt__http_global_init(err);
+  if (rc == PKJWT_OK)
+    rc = pkjwt__http_url_check(url, "URL", &loopback, err);
+  if (rc != PKJWT_OK)
+    return rc;
+
+  CURL *h = curl_easy_init();
+  if (!h)
+    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "libcurl: no handle");
+
+  char curl_msg[CURL_ERROR_SIZE];
+  curl_msg[0] = '\0';
+  body_buf body = {0};
+  struct curl_slist *hdrs = NULL;
+  char *auth = NULL;
+  size_t auth_len = 0;
+  CURLcode c;
+  if (build_headers(&hdrs, &auth, &auth_len, form, bearer) != 0)
+    rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+  else if ((c = set_options(h, o, url, loopback, curl_msg, hdrs, &body,
+                            form)) != CURLE_OK)
+    rc = pkjwt__fail(err, PKJWT_ERR_INTERNAL, "libcurl option refused: %s",
+                     curl_easy_strerror(c));
+  else
+    rc = perform(resp, h, &body, curl_msg, url, o, err);
   if (body.data)
     pkjwt__cleanse_free(body.data, body.cap);
   curl_easy_cleanup(h);

@@ -28,6 +28,9 @@
 
 /* ---- the handles' insides (lib/key.c, lib/cert.c) ---- */
 
+/* At most this many warnings are kept on a key handle. */
+#define PKJWT__KEY_WARNINGS_MAX 4
+
 /* base64url of a SHA-256 digest without padding: 43 chars + NUL */
 #define PKJWT__THUMBPRINT_LEN 44
 
@@ -39,6 +42,10 @@ struct pkjwt_key {
   int has_private;
   const char *default_alg; /* static JWS name (lib/alg.c) */
   char thumbprint[PKJWT__THUMBPRINT_LEN];
+  /* Warnings made while the handle was made (pkjwt_key_warning); owned,
+   * never changed after the handle is handed out. (lib/key_warning.c) */
+  char *warnings[PKJWT__KEY_WARNINGS_MAX];
+  size_t n_warnings;
 };
 
 struct pkjwt_cert {
@@ -95,10 +102,47 @@ int pkjwt__jwk_thumbprint(char out[PKJWT__THUMBPRINT_LEN], const EVP_PKEY *pkey,
 EVP_PKEY *pkjwt__key_decode_usual(const unsigned char *data, size_t len,
                                   const char *label, const char *passphrase);
 
+/* A warning about key, made before the handle is handed out: into
+ * err->warning (when err) and onto the key's list (when key; dropped past
+ * PKJWT__KEY_WARNINGS_MAX or when out of memory). (lib/key_warning.c) */
+void pkjwt__key_warn(pkjwt_key *key, pkjwt_error *err, const char *fmt, ...)
+    PKJWT__PRINTF(3, 4);
+/* Free the key's warnings (pkjwt_key_free). */
+void pkjwt__key_warnings_free(pkjwt_key *key);
+
 /* ---- errors (lib/error.c) ---- */
 
-/* Reset err (if any) to PKJWT_OK with empty fields. */
-void pkjwt__error_clear(pkjwt_error *err);
+/*
+ * Every public function that takes a pkjwt_error starts with
+ * PKJWT__ERROR_BEGIN(err): an err whose version the library does not know
+ * makes it return PKJWT_ERR_INVALID_ARG with nothing written; otherwise the
+ * fields of the caller's version are reset (code PKJWT_OK, empty strings).
+ * tests/check_base.c calls every such function with a bad version.
+ */
+#define PKJWT__ERROR_BEGIN(err)                                                \
+  do {                                                                         \
+    if (pkjwt__error_begin(err) != PKJWT_OK)                                   \
+      return PKJWT_ERR_INVALID_ARG;                                            \
+  } while (0)
+/* Only the version check of PKJWT__ERROR_BEGIN, for a fast path that resets
+ * the few fields it may write itself. */
+#define PKJWT__ERROR_CHECK(err)                                                \
+  do {                                                                         \
+    if (pkjwt__error_check(err) != PKJWT_OK)                                   \
+      return PKJWT_ERR_INVALID_ARG;                                            \
+  } while (0)
+int pkjwt__error_begin(pkjwt_error *err);
+int pkjwt__error_check(const pkjwt_error *err);
+/* Bytes of pkjwt_error that layout version has; 0 for an unknown version. */
+size_t pkjwt__error_size(unsigned int version);
+/* A field appended in a later version is written only when the caller's err
+ * has it: if (PKJWT__ERROR_HAS(err, field)) ... */
+#define PKJWT__ERROR_HAS(err, field)                                           \
+  ((err) != NULL && pkjwt__error_size((err)->version) >=                       \
+                        offsetof(pkjwt_error, field) + sizeof((err)->field))
+/* Copy src's detail into dst (fields both versions have; dst keeps its
+ * version). NULL dst is a no-op. */
+void pkjwt__error_copy(pkjwt_error *dst, const pkjwt_error *src);
 /* Set code and a formatted message; returns code. */
 int pkjwt__fail(pkjwt_error *err, int code, const char *fmt, ...)
     PKJWT__PRINTF(3, 4);
@@ -106,6 +150,8 @@ int pkjwt__fail(pkjwt_error *err, int code, const char *fmt, ...)
  * is emptied. */
 int pkjwt__fail_ssl(pkjwt_error *err, int code, const char *fmt, ...)
     PKJWT__PRINTF(3, 4);
+/* Set err->hint (code and message untouched). */
+void pkjwt__hint(pkjwt_error *err, const char *fmt, ...) PKJWT__PRINTF(2, 3);
 /* Set err->warning (code untouched). */
 void pkjwt__warn(pkjwt_error *err, const char *fmt, ...) PKJWT__PRINTF(2, 3);
 
@@ -152,8 +198,28 @@ int pkjwt__bio_string(char **out, size_t *len, BIO *bio, pkjwt_error *err);
 
 /* OPENSSL_cleanse then free; NULL is a no-op. */
 void pkjwt__cleanse_free(void *p, size_t n);
-/* strdup that returns NULL on NULL. */
+/*
+ * The one maker of strings the library hands out: plain malloc, freed by
+ * pkjwt_str_free (or pkjwt__cleanse_free). strdup that returns NULL on NULL;
+ * strndup of exactly n bytes (s need not be terminated).
+ */
 char *pkjwt__strdup(const char *s);
+char *pkjwt__strndup(const char *s, size_t n);
+/* Compact JSON (member order kept) in a string made as above, never in
+ * Jansson's allocator; NULL when out of memory. */
+typedef struct json_t json_t;
+char *pkjwt__json_string(const json_t *j);
+/* Thread-safe strerror: the text of errno value e, in buf or static. */
+const char *pkjwt__strerror(int e, char *buf, size_t n);
+/* Buffer size for pkjwt__strerror. */
+#define PKJWT__STRERROR_LEN 128
+/*
+ * The options-version rule, the same for every options struct: 1 to
+ * current accepted, anything else PKJWT_ERR_INVALID_ARG. what names the
+ * struct in the message ("sign options").
+ */
+int pkjwt__options_version_ok(unsigned int version, unsigned int current,
+                              const char *what, pkjwt_error *err);
 /* Seconds since the epoch, or now when now != 0 (the injected clock). */
 int64_t pkjwt__now(int64_t now);
 

@@ -30,10 +30,10 @@ static int check_alg(const char *alg, const pkjwt_key *key, pkjwt_error *err) {
 static int check_options(const pkjwt_jwk_options *opts, pkjwt_error *err) {
   if (!opts)
     return PKJWT_OK;
-  if (opts->version < 1 || opts->version > PKJWT_JWK_OPTIONS_VERSION)
-    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                       "pkjwt_jwk_options version %u is not known",
-                       opts->version);
+  int rc = pkjwt__options_version_ok(opts->version, PKJWT_JWK_OPTIONS_VERSION,
+                                     "JWK options", err);
+  if (rc != PKJWT_OK)
+    return rc;
   if (opts->kid && opts->kid[0] == '\0')
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "kid is empty");
   if (opts->x5c && !opts->cert)
@@ -115,21 +115,14 @@ static int build_jwk(json_t **out, const pkjwt_key *key,
  * pkjwt_str_free), not Jansson's, whose allocator the application may have
  * replaced with json_set_alloc_funcs. */
 static int dump(char **out, const json_t *j, pkjwt_error *err) {
-  const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
-  size_t n = json_dumpb(j, NULL, 0, flags);
-  char *s = n > 0 ? malloc(n + 1) : NULL;
-  if (!s || json_dumpb(j, s, n, flags) != n) {
-    free(s);
+  if (!(*out = pkjwt__json_string(j)))
     return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
-  }
-  s[n] = '\0';
-  *out = s;
   return PKJWT_OK;
 }
 
 int pkjwt_jwk_export(char **out, const pkjwt_key *key,
                      const pkjwt_jwk_options *opts, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output");
   *out = NULL;
@@ -156,7 +149,7 @@ static int fail_key(pkjwt_error *err, int rc, size_t i) {
 int pkjwt_jwks_export(char **out, const pkjwt_key *const *keys,
                       const pkjwt_jwk_options *opts, size_t n,
                       pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output");
   *out = NULL;
@@ -347,7 +340,7 @@ done:
 
 int pkjwt_key_from_jwk(pkjwt_key **out, const char *json, size_t len,
                        pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output");
   *out = NULL;

@@ -160,6 +160,7 @@ void pkjwt_key_free(pkjwt_key *key) {
   if (!key)
     return;
   EVP_PKEY_free(key->pkey);
+  pkjwt__key_warnings_free(key);
   OPENSSL_cleanse(key, sizeof(*key));
   free(key);
 }
@@ -185,7 +186,7 @@ static int generate(pkjwt_key **out, const char *type, unsigned int bits,
 
 int pkjwt_key_generate_rsa(pkjwt_key **out, unsigned int bits,
                            pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -203,7 +204,7 @@ int pkjwt_key_generate_rsa(pkjwt_key **out, unsigned int bits,
 
 int pkjwt_key_generate_ec(pkjwt_key **out, const char *curve,
                           pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -410,7 +411,7 @@ static long pem_key_offset(const unsigned char *data, size_t len, char *label,
 
 int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
                        const char *passphrase, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -461,7 +462,7 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
 
 int pkjwt_key_load_file(pkjwt_key **out, const char *path,
                         const char *passphrase, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
@@ -474,7 +475,7 @@ int pkjwt_key_load_file(pkjwt_key **out, const char *path,
   rc = pkjwt_key_load_mem(out, buf, len, passphrase, err);
   pkjwt__cleanse_free(buf, len + 1);
   if (rc == PKJWT_OK && (*out)->has_private && (mode & 077))
-    pkjwt__warn(err,
+    pkjwt__key_warn(*out, err,
                 "private key file is readable by group or others (mode "
                 "%04o); run chmod 600",
                 (unsigned int)(mode & 07777));
@@ -563,7 +564,7 @@ static int encrypt_pkcs8(BIO *bio, EVP_PKEY *pkey, const char *pass,
 
 int pkjwt_key_write_private(const pkjwt_key *key, const char *path,
                             const pkjwt_write_options *opts, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   pkjwt_write_options defaults = PKJWT_WRITE_OPTIONS_INIT;
   if (!opts)
     opts = &defaults;
@@ -571,9 +572,10 @@ int pkjwt_key_write_private(const pkjwt_key *key, const char *path,
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key given");
   if (!path || !*path)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no file name given");
-  if (opts->version < 1)
-    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                       "write options without a version");
+  int vrc = pkjwt__options_version_ok(
+      opts->version, PKJWT_WRITE_OPTIONS_VERSION, "write options", err);
+  if (vrc != PKJWT_OK)
+    return vrc;
   if (!key->has_private)
     return pkjwt__fail(err, PKJWT_ERR_NO_PRIVATE_KEY,
                        "the key has no private half to write");
@@ -624,7 +626,7 @@ int pkjwt_key_write_private(const pkjwt_key *key, const char *path,
 }
 
 int pkjwt_key_public_pem(char **out, const pkjwt_key *key, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output given");
   *out = NULL;

@@ -1,10 +1,17 @@
-/* lib/util.c: small memory and clock helpers, and the string free. */
+/*
+ * lib/util.c: small memory and clock helpers, the one string maker and the
+ * string free, the thread-safe strerror and the options-version rule.
+ */
+/* strerror_r under -std=c11 (the XSI form; the GNU one is read too) */
+#define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 void pkjwt__cleanse_free(void *p, size_t n) {
@@ -35,16 +42,72 @@ int pkjwt__bio_string(char **out, size_t *len, BIO *bio, pkjwt_error *err) {
   return PKJWT_OK;
 }
 
-const char *pkjwt_version(void) { return PKJWT_VERSION_STRING; }
+const char *pkjwt_version(void) {
+  return PKJWT_VERSION_STRING;
+}
+
+char *pkjwt__strndup(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (d) {
+    memcpy(d, s, n);
+    d[n] = '\0';
+  }
+  return d;
+}
 
 char *pkjwt__strdup(const char *s) {
+  return s ? pkjwt__strndup(s, strlen(s)) : NULL;
+}
+
+char *pkjwt__json_string(const json_t *j) {
+  /* json_dumpb writes into our buffer, so Jansson's allocator (which the
+   * application may have replaced with json_set_alloc_funcs) never owns
+   * what we hand out. */
+  const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
+  size_t n = json_dumpb(j, NULL, 0, flags);
+  char *s = n > 0 ? malloc(n + 1) : NULL;
   if (!s)
     return NULL;
-  size_t n = strlen(s) + 1;
-  char *d = malloc(n);
-  if (d)
-    memcpy(d, s, n);
-  return d;
+  if (json_dumpb(j, s, n, flags) != n) {
+    free(s);
+    return NULL;
+  }
+  s[n] = '\0';
+  return s;
+}
+
+/* strerror() may share a static buffer between threads. strerror_r comes in
+ * two forms: XSI returns an int and fills buf, GNU returns the text (which
+ * may or may not be buf). The result's type picks the reading. */
+static const char *strerror_gnu(const char *r, char *buf, size_t n, int e) {
+  if (!r)
+    snprintf(buf, n, "error %d", e);
+  return r ? r : buf;
+}
+
+static const char *strerror_xsi(int r, char *buf, size_t n, int e) {
+  if (r != 0 || !buf[0])
+    snprintf(buf, n, "error %d", e);
+  return buf;
+}
+
+const char *pkjwt__strerror(int e, char *buf, size_t n) {
+  if (!buf || n == 0)
+    return "";
+  buf[0] = '\0';
+  return _Generic(strerror_r(e, buf, n),
+                  char *: strerror_gnu,
+                  default: strerror_xsi)(strerror_r(e, buf, n), buf, n, e);
+}
+
+int pkjwt__options_version_ok(unsigned int version, unsigned int current,
+                              const char *what, pkjwt_error *err) {
+  if (version >= 1 && version <= current)
+    return PKJWT_OK;
+  return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                     "%s version %u unknown: this library knows 1 to %u "
+                     "(start from the _INIT macro)",
+                     what, version, current);
 }
 
 int64_t pkjwt__now(int64_t now) {

@@ -90,13 +90,9 @@ static int decode_object(json_t **out, const char *b64, size_t n,
   return PKJWT_OK;
 }
 
-static char *dump(const json_t *obj) {
-  return json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-}
-
 int pkjwt_assertion_decode(char **header_json, char **claims_json,
                            const char *assertion, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (header_json)
     *header_json = NULL;
   if (claims_json)
@@ -111,11 +107,11 @@ int pkjwt_assertion_decode(char **header_json, char **claims_json,
   if (rc == PKJWT_OK)
     rc = decode_object(&c, p.claims, p.claims_len, "claims part", err);
   if (rc == PKJWT_OK) {
-    char *hs = header_json ? dump(h) : NULL;
-    char *cs = claims_json ? dump(c) : NULL;
+    char *hs = header_json ? pkjwt__json_string(h) : NULL;
+    char *cs = claims_json ? pkjwt__json_string(c) : NULL;
     if ((header_json && !hs) || (claims_json && !cs)) {
-      free(hs);
-      free(cs);
+      pkjwt_str_free(hs);
+      pkjwt_str_free(cs);
       rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
     } else {
       if (header_json)
@@ -151,8 +147,8 @@ static void set_check(pkjwt_check_result *r, pkjwt_verdict v, const char *fmt,
 void pkjwt_verify_result_free(pkjwt_verify_result *result) {
   if (!result)
     return;
-  free(result->header_json);
-  free(result->claims_json);
+  pkjwt_str_free(result->header_json);
+  pkjwt_str_free(result->claims_json);
   free(result);
 }
 
@@ -292,10 +288,12 @@ static void check_signature(pkjwt_verify_result *r, const pkjwt__alg_info *info,
   if (jrc == 0 && seen == jwt_str_alg(info->name))
     set_check(&r->signature, PKJWT_VERDICT_OK, "%s signature valid (libjwt)",
               info->name);
-  else
+  else {
+    char ebuf[PKJWT__STRERROR_LEN];
     set_check(&r->signature, PKJWT_VERDICT_FAILED,
               "%s signature does not match the key (libjwt: %s)", info->name,
-              jrc ? strerror(jrc) : "alg differs");
+              jrc ? pkjwt__strerror(jrc, ebuf, sizeof(ebuf)) : "alg differs");
+  }
 }
 
 /* ---- claims ------------------------------------------------------------ */
@@ -469,10 +467,26 @@ static const pkjwt_check_result *check_at(const pkjwt_verify_result *r,
   return (const pkjwt_check_result *)((const char *)r + checks[i].offset);
 }
 
+size_t pkjwt_verify_check_count(void) {
+  return CHECK_COUNT;
+}
+
+const pkjwt_check_result *
+pkjwt_verify_result_check(const pkjwt_verify_result *result, size_t i,
+                          const char **name) {
+  if (!result || i >= CHECK_COUNT)
+    return NULL;
+  if (name)
+    *name = checks[i].name;
+  return check_at(result, i);
+}
+
+/* About 110 lines: the checks run in the order a server runs them, each
+ * filling its own verdict, and reading them in one place is the point. */
 int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
                            const pkjwt_key *key,
                            const pkjwt_verify_options *opts, pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output given");
   *out = NULL;
@@ -482,11 +496,10 @@ int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
   pkjwt_verify_options defaults = PKJWT_VERIFY_OPTIONS_INIT;
   if (!opts)
     opts = &defaults;
-  if (opts->version != PKJWT_VERIFY_OPTIONS_VERSION)
-    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                       "verify options version %u is not %d (use "
-                       "PKJWT_VERIFY_OPTIONS_INIT)",
-                       opts->version, PKJWT_VERIFY_OPTIONS_VERSION);
+  int vrc = pkjwt__options_version_ok(
+      opts->version, PKJWT_VERIFY_OPTIONS_VERSION, "verify options", err);
+  if (vrc != PKJWT_OK)
+    return vrc;
   if (opts->leeway < 0 || opts->leeway > 86400)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
                        "leeway must be 0 to 86400 seconds, not %ld",
@@ -503,8 +516,8 @@ int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
   if (rc == PKJWT_OK && !(r = calloc(1, sizeof(*r))))
     rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
   if (rc == PKJWT_OK) {
-    r->header_json = dump(h);
-    r->claims_json = dump(c);
+    r->header_json = pkjwt__json_string(h);
+    r->claims_json = pkjwt__json_string(c);
     if (!r->header_json || !r->claims_json)
       rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
   }
@@ -539,8 +552,7 @@ int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
     set_check(&r->alg_allowed, PKJWT_VERDICT_FAILED, "alg %.20s is not known",
               alg);
   } else {
-    pkjwt_error fit;
-    pkjwt__error_clear(&fit);
+    pkjwt_error fit = PKJWT_ERROR_INIT;
     if (pkjwt__alg_check_key(info, key, &fit) != PKJWT_OK) {
       set_check(&r->alg_allowed, PKJWT_VERDICT_FAILED, "%s", fit.message);
       info = NULL;
@@ -584,7 +596,7 @@ int pkjwt_assertion_verify(pkjwt_verify_result **out, const char *assertion,
 
 int pkjwt_verify_result_json(char **out, const pkjwt_verify_result *result,
                              pkjwt_error *err) {
-  pkjwt__error_clear(err);
+  PKJWT__ERROR_BEGIN(err);
   if (!out || !result)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no %s given",
                        !out ? "output" : "result");
@@ -612,7 +624,7 @@ int pkjwt_verify_result_json(char **out, const pkjwt_verify_result *result,
          json_object_set(root, "header", h) == 0 &&
          json_object_set(root, "claims", c) == 0 &&
          json_object_set(root, "checks", checks_obj) == 0;
-  char *s = ok ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  char *s = ok ? pkjwt__json_string(root) : NULL;
   json_decref(checks_obj);
   json_decref(root);
   json_decref(h);

@@ -19,11 +19,9 @@
  * every request, after 200 ms, with a canned token response.
  */
 #define _GNU_SOURCE 1
+#include "canned_server.h"
 #include "client_internal.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,71 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- the canned server ---- */
+/* ---- the canned server (tests/canned_server.h) ---- */
 
-static int srv_fd = -1;
-static atomic_int srv_stop;
-static atomic_int srv_requests;
+static canned_server srv;
 static char srv_body[2048];
 static char srv_token[901];
 
-static void serve_one(int fd) {
-  char buf[16384];
-  size_t n = 0;
-  long clen = -1;
-  char *hend = NULL;
-  for (;;) {
-    ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
-    if (r <= 0)
-      return;
-    n += (size_t)r;
-    buf[n] = '\0';
-    if (!hend && (hend = strstr(buf, "\r\n\r\n")) != NULL) {
-      char *cl = strcasestr(buf, "\r\nContent-Length:");
-      clen = cl ? strtol(cl + 17, NULL, 10) : 0;
-    }
-    if (hend && (long)(n - (size_t)(hend + 4 - buf)) >= clen)
-      break;
-    if (n + 1 >= sizeof(buf))
-      return;
-  }
-  atomic_fetch_add(&srv_requests, 1);
-  usleep(200000); /* long enough for every stampeding thread to arrive */
-  char head[256];
-  int hl = snprintf(head, sizeof(head),
-                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                    strlen(srv_body));
-  if (send(fd, head, (size_t)hl, MSG_NOSIGNAL) == hl)
-    (void)send(fd, srv_body, strlen(srv_body), MSG_NOSIGNAL);
-}
-
-static void *serve(void *unused) {
-  (void)unused;
-  while (!atomic_load(&srv_stop)) {
-    struct pollfd p = {srv_fd, POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0)
-      continue;
-    int fd = accept(srv_fd, NULL, NULL);
-    if (fd < 0)
-      continue;
-    serve_one(fd);
-    close(fd);
-  }
-  return NULL;
-}
-
-static int serve_start(pthread_t *th) {
-  srv_fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t al = sizeof(a);
-  if (srv_fd < 0 || bind(srv_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-      listen(srv_fd, 128) != 0 ||
-      getsockname(srv_fd, (struct sockaddr *)&a, &al) != 0)
-    return -1;
+static int serve_start(void) {
   /* A token about as long as Puzzel ID's (a ~900 byte JWT). */
   char *tok = srv_token;
   for (size_t i = 0; i < sizeof(srv_token) - 1; i++)
@@ -105,12 +45,13 @@ static int serve_start(pthread_t *th) {
         [(i * 7 + 3) % 64];
   tok[sizeof(srv_token) - 1] = '\0';
   snprintf(srv_body, sizeof(srv_body),
-           "{\"access_token\":\"%s\",\"expires_in\":900,"
-           "\"token_type\":\"Bearer\",\"scope\":\"contact-centre\"}",
+           CANNED_JSON_200("{\"access_token\":\"%s\",\"expires_in\":900,"
+                           "\"token_type\":\"Bearer\",\"scope\":"
+                           "\"contact-centre\"}"),
            tok);
-  if (pthread_create(th, NULL, serve, NULL) != 0)
-    return -1;
-  return ntohs(a.sin_port);
+  srv.answer = srv_body;
+  srv.delay_ms = 200; /* long enough for every stampeding thread to arrive */
+  return canned_start(&srv);
 }
 
 /* ---- timing ---- */
@@ -209,22 +150,18 @@ static void *stampede(void *p) {
 }
 
 int main(void) {
-  pthread_t srv;
-  int port = serve_start(&srv);
-  if (port < 0) {
+  if (serve_start() != 0) {
     perror("bench_token: loopback server");
     return 1;
   }
   pkjwt_key *key = NULL;
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   if (pkjwt_key_generate_ec(&key, "P-256", &err) != PKJWT_OK) {
     fprintf(stderr, "bench_token: %s\n", err.message);
     return 1;
   }
-  char base[64];
-  snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
   pkjwt_client_options o = PKJWT_CLIENT_OPTIONS_INIT;
-  o.base_url = base;
+  o.base_url = srv.base;
   o.client_id = "bench";
   o.scope = "contact-centre:1:2";
   o.key = key;
@@ -255,7 +192,7 @@ int main(void) {
     fprintf(stderr, "bench_token: the stampede's gets failed\n");
     return 1;
   }
-  int requests = atomic_load(&srv_requests);
+  int requests = atomic_load(&srv.requests);
 
   /* A second client, so that two threads can run with nothing shared. */
   pkjwt_client *c2 = NULL;
@@ -289,8 +226,6 @@ int main(void) {
   pkjwt_client_free(c);
   pkjwt_client_free(c2);
   pkjwt_key_free(key);
-  atomic_store(&srv_stop, 1);
-  pthread_join(srv, NULL);
-  close(srv_fd);
+  canned_stop(&srv);
   return requests == 1 ? 0 : 1;
 }

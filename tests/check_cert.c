@@ -34,7 +34,7 @@ static char *in_dir(const char *name) {
 
 static pkjwt_key *gen(const char *what) {
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = strcmp(what, "RSA") == 0 ? pkjwt_key_generate_rsa(&k, 2048, &e)
                                     : pkjwt_key_generate_ec(&k, what, &e);
   ck_assert_msg(rc == PKJWT_OK, "%s", e.message);
@@ -48,7 +48,7 @@ static pkjwt_cert *make(const pkjwt_key *k, const char *subject, int days,
   o.days = days;
   o.now = now;
   pkjwt_cert *c = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = pkjwt_cert_self_signed(&c, k, &o, &e);
   ck_assert_msg(rc == PKJWT_OK, "%s", e.message);
   return c;
@@ -58,7 +58,7 @@ static pkjwt_cert *make(const pkjwt_key *k, const char *subject, int days,
  * file writer, so the writer is tested on its own). */
 static char *pem_file(const pkjwt_cert *c, const char *name) {
   char *pem = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_cert_pem(&pem, c, &e), PKJWT_OK);
   char *p = in_dir(name);
   ck_assert_int_eq(test_write_file(p, pem, strlen(pem)), 0);
@@ -202,7 +202,7 @@ START_TEST(defaults_and_real_clock) {
   pkjwt_key *k = gen("P-256");
   int64_t t0 = (int64_t)time(NULL);
   pkjwt_cert *c = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_cert_self_signed(&c, k, NULL, &e), PKJWT_OK);
   int64_t t1 = (int64_t)time(NULL);
   ck_assert_str_eq(pkjwt_cert_get_subject(c), "CN=pkjwt-client");
@@ -230,7 +230,7 @@ START_TEST(validity_days_rules) {
     pkjwt_cert_options o = PKJWT_CERT_OPTIONS_INIT;
     o.days = bad[i];
     pkjwt_cert *c = (pkjwt_cert *)&c;
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     ck_assert_int_eq(pkjwt_cert_self_signed(&c, k, &o, &e),
                      PKJWT_ERR_INVALID_ARG);
     ck_assert_ptr_null(c);
@@ -314,7 +314,7 @@ START_TEST(subject_dn_parsing) {
     pkjwt_cert_options o = PKJWT_CERT_OPTIONS_INIT;
     o.subject = bad[i].in;
     pkjwt_cert *c = (pkjwt_cert *)&c;
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     int rc = pkjwt_cert_self_signed(&c, k, &o, &e);
     ck_assert_msg(rc == PKJWT_ERR_INVALID_ARG, "\"%s\": %d", bad[i].in, rc);
     ck_assert_ptr_null(c);
@@ -328,7 +328,7 @@ END_TEST
 START_TEST(refusals) {
   pkjwt_key *k = gen("P-256");
   char *pem = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_public_pem(&pem, k, &e), PKJWT_OK);
   pkjwt_key *pub = NULL;
   ck_assert_int_eq(pkjwt_key_load_mem(&pub, pem, strlen(pem), NULL, &e),
@@ -365,7 +365,7 @@ START_TEST(base64_der_read_back_by_openssl) {
     pkjwt_key *k = gen(types[i]);
     pkjwt_cert *c = make(k, "CN=b64", 10, NOW);
     char *b64 = NULL;
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     ck_assert_int_eq(pkjwt_cert_base64_der(&b64, c, &e), PKJWT_OK);
     /* one line of standard base64 with padding, nothing else */
     ck_assert_msg(strchr(b64, '\n') == NULL, "%s", b64);
@@ -429,7 +429,7 @@ START_TEST(public_key_and_matches_key) {
   ck_assert_int_eq(pkjwt_cert_matches_key(c, other), 0);
   ck_assert_int_eq(pkjwt_cert_matches_key(c, rsa), 0);
   pkjwt_key *pub = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_cert_public_key(&pub, c, &e), PKJWT_OK);
   ck_assert_int_eq(pkjwt_key_has_private(pub), 0);
   ck_assert_int_eq(pkjwt_key_equal_public(pub, k), 1);
@@ -467,7 +467,7 @@ START_TEST(load_pem_and_der_from_openssl) {
       0);
   const char *files[] = {pem, der};
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_load_file(&k, key, NULL, &e), PKJWT_OK);
   for (int i = 0; i < 2; i++) {
     pkjwt_cert *c = NULL;
@@ -528,7 +528,7 @@ END_TEST
 START_TEST(write_0644_no_overwrite) {
   pkjwt_key *k = gen("P-256");
   pkjwt_cert *c = make(k, "CN=w", 5, NOW);
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   char *p = in_dir("c.pem");
   mode_t old = umask(077);
   int rc = pkjwt_cert_write(c, p, 0, &e);
@@ -548,7 +548,7 @@ START_TEST(write_0644_no_overwrite) {
   /* no overwrite without force; the old file is untouched */
   pkjwt_cert *c2 = make(k, "CN=second", 5, NOW);
   ck_assert_int_eq(pkjwt_cert_write(c2, p, 0, &e), PKJWT_ERR_EXISTS);
-  ck_assert_str_eq(e.message, "file exists (use --force to replace it)");
+  ck_assert_str_eq(e.message, "file exists (pass force to replace it)");
   got = test_read_file(p, NULL);
   ck_assert_str_eq(got, pem);
   free(got);

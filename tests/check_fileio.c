@@ -41,7 +41,7 @@ START_TEST(write_exact_bytes_and_mode) {
   const unsigned char data[] = {'a', 0, 'b', '\n', 0xff};
   for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
     for (size_t j = 0; j < sizeof(masks) / sizeof(masks[0]); j++) {
-      pkjwt_error e;
+      pkjwt_error e = PKJWT_ERROR_INIT;
       mode_t old = umask(masks[j]);
       int rc = pkjwt__write_file_atomic(p, data, sizeof(data), modes[i], 0, &e);
       umask(old);
@@ -65,7 +65,7 @@ START_TEST(write_exact_bytes_and_mode) {
     }
   }
   /* an empty file is fine */
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt__write_file_atomic(p, "", 0, 0600, 0, &e), PKJWT_OK);
   unsigned char *back = NULL;
   size_t len = 1;
@@ -80,7 +80,7 @@ START_TEST(relative_path_in_cwd) {
   char old[4096];
   ck_assert_ptr_nonnull(getcwd(old, sizeof(old)));
   ck_assert_int_eq(chdir(dir), 0);
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = pkjwt__write_file_atomic("plain", "x", 1, 0600, 0, &e);
   int rc2 = pkjwt__write_file_atomic("plain", "y", 1, 0600, 0, &e);
   ck_assert_int_eq(chdir(old), 0);
@@ -95,7 +95,7 @@ START_TEST(read_limits) {
   ck_assert_int_eq(test_write_file(p, "0123456789", 10), 0);
   unsigned char *b = NULL;
   size_t len = 0;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt__read_file(&b, &len, NULL, p, 10, &e), PKJWT_OK);
   ck_assert_uint_eq(len, 10);
   pkjwt__cleanse_free(b, len + 1);
@@ -136,7 +136,7 @@ START_TEST(racing_writers_one_wins) {
         _exit(99);
       char data[32];
       int n = snprintf(data, sizeof(data), "writer %d\n", i);
-      pkjwt_error e;
+      pkjwt_error e = PKJWT_ERROR_INIT;
       int rc = pkjwt__write_file_atomic(p, data, (size_t)n, 0600, 0, &e);
       _exit(rc);
     }

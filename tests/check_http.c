@@ -5,7 +5,7 @@
  */
 #include "testutil.h"
 
-#include "client_internal.h"
+#include "http.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -41,8 +41,8 @@ static const struct {
 
 START_TEST(url_policy) {
   for (size_t i = 0; i < sizeof(policy) / sizeof(policy[0]); i++) {
-    pkjwt_error e;
-    pkjwt__error_clear(&e);
+    pkjwt_error e = PKJWT_ERROR_INIT;
+    pkjwt_error_init(&e);
     int lo = -1;
     int rc = pkjwt__http_url_check(policy[i].url, "token endpoint", &lo, &e);
     ck_assert_msg(rc == policy[i].code, "%s: got %d (%s)", policy[i].url, rc,
@@ -60,7 +60,7 @@ END_TEST
 START_TEST(insecure_request_never_leaves) {
   pkjwt__http_opts o = {NULL, 1000, 1000, "pkjwt-test"};
   pkjwt__http_response r;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(
       pkjwt__http_request(&r, &o, "http://192.0.2.1/", "a=b", NULL, &e),
       PKJWT_ERR_INSECURE);
@@ -87,8 +87,8 @@ START_TEST(closed_port_is_retryable_network_error) {
            ntohs(a.sin_port));
   pkjwt__http_opts o = {NULL, 2000, 2000, "pkjwt-test"};
   pkjwt__http_response r;
-  pkjwt_error e;
-  pkjwt__error_clear(&e);
+  pkjwt_error e = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&e);
   ck_assert_int_eq(pkjwt__http_request(&r, &o, url, "a=b", NULL, &e),
                    PKJWT_ERR_NETWORK);
   ck_assert_int_eq(r.retryable, 1);
@@ -101,7 +101,7 @@ END_TEST
 START_TEST(form_encoding) {
   char *f = NULL;
   size_t n = 0;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(
       pkjwt__form_add(&f, &n, "grant_type", "client_credentials", &e),
       PKJWT_OK);

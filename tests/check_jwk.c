@@ -115,7 +115,7 @@ static char *write_private(const pkjwt_key *key, const char *name) {
   char *p = test_path(tmp, name);
   pkjwt_write_options wo = PKJWT_WRITE_OPTIONS_INIT;
   wo.force = 1;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_key_write_private(key, p, &wo, &e) == PKJWT_OK, "%s",
                 e.message);
   return p;
@@ -123,7 +123,7 @@ static char *write_private(const pkjwt_key *key, const char *name) {
 
 static pkjwt_key *gen(const char *spec) {
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = strncmp(spec, "RSA", 3) == 0
                ? pkjwt_key_generate_rsa(
                      &k, (unsigned int)strtoul(spec + 3, NULL, 10), &e)
@@ -134,7 +134,7 @@ static pkjwt_key *gen(const char *spec) {
 
 static char *export(const pkjwt_key *k, const pkjwt_jwk_options *o) {
   char *s = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_jwk_export(&s, k, o, &e) == PKJWT_OK, "%s", e.message);
   ck_assert_ptr_nonnull(s);
   ck_assert_msg(strchr(s, '\n') == NULL, "not one line: %s", s);
@@ -230,7 +230,7 @@ static void judge_key(const pkjwt_key *k, const char *label) {
   ck_assert_int_eq(json_integer_value(json_object_get(py, "same")), 1);
 
   char *ours = NULL, *ossl = NULL, cmd[8192];
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_public_pem(&ours, k, &e), PKJWT_OK);
   snprintf(cmd, sizeof(cmd), "'%s' pkey -in '%s' -pubout", test_openssl(),
            key_path);
@@ -263,7 +263,7 @@ START_TEST(rfc7638_example_key) {
   char json[1024];
   snprintf(json, sizeof(json), rfc7638_jwk_fmt, rfc7638_n);
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_key_from_jwk(&k, json, strlen(json), &e) == PKJWT_OK,
                 "%s", e.message);
   ck_assert_str_eq(pkjwt_key_get_thumbprint(k), rfc7638_thumbprint);
@@ -396,7 +396,7 @@ START_TEST(options_kid_alg) {
              {0, "ES256"}, {1, "none"},  {0, "none"},  {0, "HS256"},
              {1, "HS512"}, {0, ""},      {0, "RS1"},   {0, "rs256"}};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     o.alg = bad[i].alg;
     s = (char *)"sentinel";
     ck_assert_int_eq(pkjwt_jwk_export(&s, bad[i].ec ? ec : rsa, &o, &e),
@@ -406,7 +406,7 @@ START_TEST(options_kid_alg) {
     ck_assert_str_ne(e.message, "");
   }
 
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   o.alg = "ES384";
   ck_assert_int_eq(pkjwt_jwk_export(&s, ec, &o, &e), PKJWT_ERR_ALG);
   ck_assert_str_eq(e.message,
@@ -454,7 +454,7 @@ START_TEST(private_members_never_exported) {
     ck_assert_ptr_nonnull(json_object_get(j, "d")); /* it is private */
     json_decref(j);
     pkjwt_key *pub = NULL;
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     ck_assert_msg(pkjwt_key_from_jwk(&pub, priv, strlen(priv), &e) == PKJWT_OK,
                   "%s", e.message);
     ck_assert_int_eq(pkjwt_key_has_private(pub), 0);
@@ -488,7 +488,7 @@ START_TEST(x5c_and_x5t) {
   const char *spec = _i == 0 ? "P-256" : "RSA2048";
   pkjwt_key *k = gen(spec), *other = gen("P-256");
   pkjwt_cert *cert = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_cert_self_signed(&cert, k, NULL, &e) == PKJWT_OK, "%s",
                 e.message);
   char *pem = NULL;
@@ -568,7 +568,7 @@ END_TEST
 START_TEST(jwks_several_keys) {
   pkjwt_key *keys[3] = {gen("RSA2048"), gen("P-256"), gen("P-521")};
   char *s = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_msg(pkjwt_jwks_export(&s, (const pkjwt_key *const *)keys, NULL, 3,
                                   &e) == PKJWT_OK,
                 "%s", e.message);
@@ -654,7 +654,7 @@ END_TEST
 
 static void expect_refused(const char *json, int code, const char *needle) {
   pkjwt_key *k = (pkjwt_key *)&k; /* not NULL, must be reset */
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = pkjwt_key_from_jwk(&k, json, strlen(json), &e);
   ck_assert_msg(rc == code, "%s: got %d (%s), want %d", json, rc, e.message,
                 code);
@@ -791,7 +791,7 @@ START_TEST(from_jwk_refusals) {
   EVP_PKEY_free(small);
 
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_from_jwk(NULL, good, strlen(good), &e),
                    PKJWT_ERR_INVALID_ARG);
   ck_assert_int_eq(pkjwt_key_from_jwk(&k, NULL, 0, &e), PKJWT_ERR_INVALID_ARG);
@@ -814,7 +814,7 @@ END_TEST
  * leading zero byte in n but exports (and hashes) the minimal form; json
  * is read up to len only. */
 START_TEST(thumbprint_and_import_edges) {
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   char thp[PKJWT__THUMBPRINT_LEN];
   EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
   ck_assert_ptr_nonnull(ed);

@@ -60,14 +60,14 @@ static mode_t file_mode(const char *p) {
 
 static pkjwt_key *gen_ec(void) {
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_generate_ec(&k, "P-256", &e), PKJWT_OK);
   return k;
 }
 
 static pkjwt_key *load_ok(const char *path, const char *pass) {
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = pkjwt_key_load_file(&k, path, pass, &e);
   ck_assert_msg(rc == PKJWT_OK, "%s: %s", path, e.message);
   ck_assert_ptr_nonnull(k);
@@ -99,7 +99,7 @@ START_TEST(generate_ec_every_curve) {
                {"P-521", "P-521", "ES512", "NIST CURVE: P-521", 521}};
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     pkjwt_key *k = NULL;
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     ck_assert_int_eq(pkjwt_key_generate_ec(&k, cases[i].curve, &e), PKJWT_OK);
     ck_assert_int_eq(e.code, PKJWT_OK);
     ck_assert_int_eq(pkjwt_key_get_type(k), PKJWT_KEY_EC);
@@ -139,7 +139,7 @@ START_TEST(generate_rsa_every_size) {
       {0, 3072}, {2048, 2048}, {3072, 3072}, {4096, 4096}};
   for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
     pkjwt_key *k = NULL;
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     ck_assert_int_eq(pkjwt_key_generate_rsa(&k, sizes[i][0], &e), PKJWT_OK);
     ck_assert_int_eq(pkjwt_key_get_type(k), PKJWT_KEY_RSA);
     ck_assert_uint_eq(pkjwt_key_get_bits(k), sizes[i][1]);
@@ -169,7 +169,7 @@ END_TEST
 
 START_TEST(generate_refusals) {
   pkjwt_key *k = (pkjwt_key *)&k; /* must be reset to NULL */
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_generate_rsa(&k, 1024, &e), PKJWT_ERR_WEAK_KEY);
   ck_assert_str_eq(e.message, "RSA keys shorter than 2048 bits are refused");
   ck_assert_ptr_null(k);
@@ -235,7 +235,7 @@ static void check_formats(const struct fmt_case *cases, size_t n,
 
     size_t len = 0;
     char *data = test_read_file(p, &len);
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     ck_assert_int_eq(pkjwt_key_load_mem(&k, data, len, NULL, &e), PKJWT_OK);
     ck_assert_int_eq(pkjwt_key_equal_public(k, ref), 1);
     pkjwt_key_free(k);
@@ -316,7 +316,7 @@ START_TEST(load_ec_encodings_normalised) {
                                   "ec_paramgen_curve:P-256 -out '%s'");
   pkjwt_key *ref = load_ok(src, NULL);
   char *want = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_public_pem(&want, ref, &e), PKJWT_OK);
   char a1[512], a2[512];
   snprintf(a1, sizeof(a1), "pkey -in '%s' -ec_param_enc explicit -out '%%s'",
@@ -380,7 +380,7 @@ START_TEST(load_pem_with_bom_crlf_and_text) {
   memcpy(q, "trailing words\r\n", 16);
   q += 16;
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = pkjwt_key_load_mem(&k, buf, (size_t)(q - buf), NULL, &e);
   ck_assert_msg(rc == PKJWT_OK, "%s", e.message);
   ck_assert_int_eq(pkjwt_key_equal_public(k, ref), 1);
@@ -459,7 +459,7 @@ START_TEST(load_encrypted_pkcs8) {
     ck_assert_int_eq(pkjwt_key_equal_public(k, ref), 1);
     pkjwt_key_free(k);
 
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     k = (pkjwt_key *)&k;
     ck_assert_int_eq(pkjwt_key_load_file(&k, files[i], "wrong", &e),
                      PKJWT_ERR_PASSPHRASE);
@@ -515,7 +515,7 @@ START_TEST(load_refuses_other_types) {
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     char *p = ossl_make("k.pem", cases[i].args);
     pkjwt_key *k = (pkjwt_key *)&k;
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     int rc = pkjwt_key_load_file(&k, p, NULL, &e);
     ck_assert_msg(rc == cases[i].code, "%s: %d %s", cases[i].args, rc,
                   e.message);
@@ -534,7 +534,7 @@ START_TEST(load_refuses_other_types) {
   snprintf(a, sizeof(a), "genpkey -paramfile '%s' -out '%%s'", params);
   char *dsa = ossl_make("dsa.pem", a);
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_load_file(&k, dsa, NULL, &e), PKJWT_ERR_KEY_TYPE);
   ck_assert_str_eq(e.message,
                    "DSA keys are not supported; use EC P-256/P-384/P-521 or "
@@ -578,8 +578,8 @@ START_TEST(load_rule_rsa_sizes) {
                {8193, PKJWT_ERR_KEY_TYPE}, {16384, PKJWT_ERR_KEY_TYPE}};
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     pkjwt_key *k = (pkjwt_key *)&k;
-    pkjwt_error e;
-    pkjwt__error_clear(&e);
+    pkjwt_error e = PKJWT_ERROR_INIT;
+    pkjwt_error_init(&e);
     int rc = pkjwt__key_wrap(&k, rsa_public_of_bits(cases[i].bits), &e);
     ck_assert_msg(rc == cases[i].code, "%d bits: %d %s", cases[i].bits, rc,
                   e.message);
@@ -591,7 +591,7 @@ START_TEST(load_rule_rsa_sizes) {
       ck_assert_ptr_null(k);
     }
   }
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   pkjwt_key *k = NULL;
   ck_assert_int_eq(pkjwt__key_wrap(&k, NULL, &e), PKJWT_ERR_INVALID_ARG);
   ck_assert_int_eq(pkjwt__key_wrap(NULL, rsa_public_of_bits(2048), &e),
@@ -601,7 +601,7 @@ END_TEST
 
 START_TEST(load_refuses_garbage) {
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_load_mem(&k, "", 0, NULL, &e), PKJWT_ERR_PARSE);
   ck_assert_int_eq(pkjwt_key_load_mem(&k, NULL, 10, NULL, &e), PKJWT_ERR_PARSE);
   const char junk[] = "hello, this is not a key\n";
@@ -646,7 +646,7 @@ START_TEST(load_file_special_paths) {
                                  "ec_paramgen_curve:P-256 -out '%s'");
   chmod(key, 0600);
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
 
   /* a symlink to a key is followed, like every other tool does */
   char *link = in_dir("link.pem");
@@ -704,7 +704,7 @@ START_TEST(load_warns_when_others_can_read) {
   snprintf(a, sizeof(a), "pkey -in '%s' -pubout -out '%%s'", key);
   char *pub = ossl_make("pub.pem", a);
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
 
   static const struct {
     mode_t mode;
@@ -726,13 +726,27 @@ START_TEST(load_warns_when_others_can_read) {
     ck_assert_int_eq(pkjwt_key_load_file(&k, key, NULL, &e), PKJWT_OK);
     ck_assert_int_eq(e.code, PKJWT_OK);
     ck_assert_str_eq(e.warning, cases[i].warning);
+    /* the same warning is kept on the handle, err or no err */
+    size_t want = cases[i].warning[0] ? 1 : 0;
+    ck_assert_uint_eq(pkjwt_key_warning_count(k), want);
+    if (want)
+      ck_assert_str_eq(pkjwt_key_warning(k, 0), cases[i].warning);
+    ck_assert_ptr_null(pkjwt_key_warning(k, want));
+    pkjwt_key_free(k);
+    ck_assert_int_eq(pkjwt_key_load_file(&k, key, NULL, NULL), PKJWT_OK);
+    ck_assert_uint_eq(pkjwt_key_warning_count(k), want);
+    if (want)
+      ck_assert_str_eq(pkjwt_key_warning(k, 0), cases[i].warning);
     pkjwt_key_free(k);
   }
   /* a public key may be world-readable */
   ck_assert_int_eq(chmod(pub, 0644), 0);
   ck_assert_int_eq(pkjwt_key_load_file(&k, pub, NULL, &e), PKJWT_OK);
   ck_assert_str_eq(e.warning, "");
+  ck_assert_uint_eq(pkjwt_key_warning_count(k), 0);
   pkjwt_key_free(k);
+  ck_assert_uint_eq(pkjwt_key_warning_count(NULL), 0);
+  ck_assert_ptr_null(pkjwt_key_warning(NULL, 0));
   free(pub);
   free(key);
 }
@@ -742,7 +756,7 @@ END_TEST
 
 START_TEST(write_mode_is_0600_whatever_the_umask) {
   pkjwt_key *k = gen_ec();
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   const mode_t masks[] = {022, 0, 077, 0177};
   for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
     mode_t old = umask(masks[i]);
@@ -765,14 +779,14 @@ END_TEST
 
 START_TEST(write_never_overwrites_without_force) {
   pkjwt_key *k = gen_ec();
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   char *p = in_dir("k.pem");
   const char old[] = "old content\n";
   ck_assert_int_eq(test_write_file(p, old, sizeof(old) - 1), 0);
   ck_assert_int_eq(chmod(p, 0644), 0);
 
   ck_assert_int_eq(pkjwt_key_write_private(k, p, NULL, &e), PKJWT_ERR_EXISTS);
-  ck_assert_str_eq(e.message, "file exists (use --force to replace it)");
+  ck_assert_str_eq(e.message, "file exists (pass force to replace it)");
   char *now = test_read_file(p, NULL);
   ck_assert_str_eq(now, old);
   free(now);
@@ -823,7 +837,7 @@ END_TEST
 
 START_TEST(failed_write_leaves_nothing) {
   pkjwt_key *k = gen_ec();
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
 
   /* missing folder */
   char *p = in_dir("nope/k.pem");
@@ -863,7 +877,7 @@ START_TEST(failed_write_leaves_nothing) {
     if (pid == 0) {
       if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
         _exit(100);
-      pkjwt_error ce;
+      pkjwt_error ce = PKJWT_ERROR_INIT;
       int crc = pkjwt_key_write_private(k, p, NULL, &ce);
       _exit(crc == PKJWT_ERR_IO && strstr(ce.message, "Permission denied")
                 ? 0
@@ -910,7 +924,7 @@ END_TEST
 START_TEST(write_public_only_key_refused) {
   pkjwt_key *k = gen_ec();
   char *pem = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_public_pem(&pem, k, &e), PKJWT_OK);
   pkjwt_key *pub = NULL;
   ck_assert_int_eq(pkjwt_key_load_mem(&pub, pem, strlen(pem), NULL, &e),
@@ -931,7 +945,7 @@ END_TEST
 
 START_TEST(public_pem_matches_openssl) {
   pkjwt_key *keys[2] = {gen_ec(), NULL};
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_generate_rsa(&keys[1], 2048, &e), PKJWT_OK);
   for (int i = 0; i < 2; i++) {
     char *p = in_dir("k.pem");
@@ -975,7 +989,7 @@ static unsigned long asn1_pbkdf2_iterations(const char *dump) {
 
 /* Write k encrypted with opts; openssl decrypts it to the same key. */
 static char *write_encrypted(pkjwt_key *k, const pkjwt_write_options *o) {
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   char *p = in_dir("enc.pem");
   unlink(p);
   int rc = pkjwt_key_write_private(k, p, o, &e);
@@ -1023,7 +1037,7 @@ static char *write_encrypted(pkjwt_key *k, const pkjwt_write_options *o) {
 
 START_TEST(write_encrypted_scrypt) {
   pkjwt_key *keys[2] = {gen_ec(), NULL};
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_generate_rsa(&keys[1], 2048, &e), PKJWT_OK);
   for (int i = 0; i < 2; i++) {
     pkjwt_write_options o = PKJWT_WRITE_OPTIONS_INIT;
@@ -1049,7 +1063,7 @@ END_TEST
 
 START_TEST(write_encrypted_pbkdf2) {
   pkjwt_key *k = gen_ec();
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   static const unsigned long asked[][2] = {
       {0, 600000}, {600000, 600000}, {1000000, 1000000}};
   for (size_t i = 0; i < sizeof(asked) / sizeof(asked[0]); i++) {

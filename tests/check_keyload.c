@@ -149,7 +149,7 @@ START_TEST(usual_forms_fast_and_the_same_key) {
   EVP_PKEY_free(fast);
 
   pkjwt_key *key = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = pkjwt_key_load_mem(&key, d, n, k->pass, &e);
   ck_assert_msg((rc == PKJWT_OK) == k->loads, "%s: load gave %d: %s", k->file,
                 rc, e.message);

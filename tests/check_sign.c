@@ -24,7 +24,7 @@ static pkjwt_cert *crt256, *crt384;
 static pkjwt_key *load(const char *name) {
   char *p = test_path(dir, name);
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = pkjwt_key_load_file(&k, p, NULL, &e);
   ck_assert_msg(rc == PKJWT_OK, "load %s: %s", name, e.message);
   free(p);
@@ -34,7 +34,7 @@ static pkjwt_key *load(const char *name) {
 static pkjwt_cert *load_cert(const char *name) {
   char *p = test_path(dir, name);
   pkjwt_cert *c = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = pkjwt_cert_load_file(&c, p, &e);
   ck_assert_msg(rc == PKJWT_OK, "load %s: %s", name, e.message);
   free(p);
@@ -159,7 +159,7 @@ static void decoded_free(decoded *d) {
 
 static char *sign_ok(const pkjwt_key *key, const pkjwt_sign_options *o) {
   char *jws = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = pkjwt_assertion_sign(&jws, key, o, &e);
   ck_assert_msg(rc == PKJWT_OK, "sign: %d %s", rc, e.message);
   ck_assert_int_eq(e.code, PKJWT_OK);
@@ -170,7 +170,7 @@ static char *sign_ok(const pkjwt_key *key, const pkjwt_sign_options *o) {
 static void sign_fails(const pkjwt_key *key, const pkjwt_sign_options *o,
                        int code, const char *needle) {
   char *jws = (char *)"untouched";
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = pkjwt_assertion_sign(&jws, key, o, &e);
   ck_assert_msg(rc == code, "want %d got %d (%s)", code, rc, e.message);
   ck_assert_int_eq(e.code, code);
@@ -206,12 +206,12 @@ START_TEST(alg_names_and_refusals) {
                               "RS1",   "",      "ES256 "};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     pkjwt_alg a = PKJWT_ALG_ES256;
-    pkjwt_error e;
+    pkjwt_error e = PKJWT_ERROR_INIT;
     ck_assert_int_eq(pkjwt_alg_from_name(&a, bad[i], &e), PKJWT_ERR_ALG);
     ck_assert_int_eq(a, PKJWT_ALG_ES256); /* untouched */
     ck_assert_int_gt((int)strlen(e.message), 5);
   }
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   pkjwt_alg a;
   ck_assert_int_eq(pkjwt_alg_from_name(&a, "none", &e), PKJWT_ERR_ALG);
   ck_assert_ptr_nonnull(strstr(e.message, "none"));

@@ -38,7 +38,7 @@ static int one(worker *w, const pkjwt_key *key, pkjwt_alg alg,
   o.typ = typ;
   o.now = NOW;
   char *jws = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   if (pkjwt_assertion_sign(&jws, key, &o, &e) != PKJWT_OK) {
     snprintf(w->failure, sizeof(w->failure), "sign: %.500s", e.message);
     return -1;
@@ -90,7 +90,7 @@ static int cmp_jti(const void *a, const void *b) {
 }
 
 START_TEST(threads_share_one_key) {
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_generate_ec(&ec, "P-256", &e), PKJWT_OK);
   ck_assert_int_eq(pkjwt_key_generate_rsa(&rsa, 2048, &e), PKJWT_OK);
   static worker w[THREADS];

@@ -24,7 +24,7 @@ static pkjwt_key *ec256, *ec384, *rsa, *other256, *ec256_pub;
 static pkjwt_key *load(const char *name) {
   char *p = test_path(dir, name);
   pkjwt_key *k = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = pkjwt_key_load_file(&k, p, NULL, &e);
   ck_assert_msg(rc == PKJWT_OK, "load %s: %s", name, e.message);
   free(p);
@@ -93,7 +93,7 @@ static char *sign_at(const pkjwt_key *key, pkjwt_alg alg, int64_t now, int nbf,
   o.nbf = nbf;
   o.typ = typ;
   char *jws = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = pkjwt_assertion_sign(&jws, key, &o, &e);
   ck_assert_msg(rc == PKJWT_OK, "sign: %s", e.message);
   return jws;
@@ -111,7 +111,7 @@ static pkjwt_verify_options vopts(int64_t now) {
 static pkjwt_verify_result *verify(const char *jws, const pkjwt_key *key,
                                    const pkjwt_verify_options *v) {
   pkjwt_verify_result *r = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   int rc = pkjwt_assertion_verify(&r, jws, key, v, &e);
   ck_assert_msg(r != NULL, "no result: %d %s", rc, e.message);
   ck_assert_int_eq(rc, r->valid ? PKJWT_OK : PKJWT_ERR_VERIFY);
@@ -212,7 +212,7 @@ END_TEST
 START_TEST(any_public_key_handle_verifies) {
   char *jws = sign_at(ec256, PKJWT_ALG_ES256, NOW, 0, NULL);
   pkjwt_verify_options v = vopts(NOW);
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
 
   pkjwt_verify_result *r = verify(jws, ec256_pub, &v);
   ck_assert(r->valid);
@@ -613,7 +613,7 @@ END_TEST
 START_TEST(decode_parts) {
   char *jws = sign_at(ec256, PKJWT_ALG_ES256, NOW, 0, NULL);
   char *h = NULL, *c = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_assertion_decode(&h, &c, jws, &e), PKJWT_OK);
   ck_assert_msg(
       strncmp(h, "{\"alg\":\"ES256\",\"typ\":\"JWT\",\"kid\":\"", 34) == 0,
@@ -660,7 +660,7 @@ END_TEST
 START_TEST(bad_arguments) {
   char *jws = sign_at(ec256, PKJWT_ALG_ES256, NOW, 0, NULL);
   pkjwt_verify_result *r = NULL;
-  pkjwt_error e;
+  pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_assertion_verify(NULL, jws, ec256, NULL, &e),
                    PKJWT_ERR_INVALID_ARG);
   ck_assert_int_eq(pkjwt_assertion_verify(&r, NULL, ec256, NULL, &e),

@@ -59,5 +59,9 @@ tl_check "tl_end prints the tally" test "$out" = "2 passed, 1 failed"
 tl_check "tl_end with nothing run exits non-zero" test "$rc" -ne 0
 ( (tl_passed=3 tl_failed=0; tl_end) >/dev/null ); rc=$?
 tl_check "tl_end all passed exits 0" test "$rc" -eq 0
+# tl_skip: counted apart, never as a pass.
+out=$( (tl_skip "x" "no judge" >/dev/null; tl_passed=0 tl_failed=0; tl_end) ); rc=$?
+tl_check "tl_end with only skips exits non-zero" test "$rc" -ne 0
+tl_check "tl_end counts skips" test "$out" = "0 passed, 0 failed, 1 skipped"
 
 tl_end

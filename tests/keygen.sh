@@ -394,6 +394,18 @@ tl_expect_ok "info of a public JWK" "$K" info --key ec-P-521.jwk --json
 tl_check "info of JWK: public, same kid" test \
   "$(json_get "$TL_OUT" private) $(json_get "$TL_OUT" kid)" = \
   "false $(json_get ec-P-521.jwk kid)"
+# The tools' own JSON writer escapes what a subject may hold.
+tl_expect_ok "a subject with a quote, a backslash and UTF-8" "$K" new \
+  --out esc.key --cert esc.crt --quiet --subject 'CN=a"b\\c\,d ø'
+tl_expect_ok "info --json of that certificate" "$K" info --cert esc.crt --json
+tl_check "info --json: valid JSON, the subject as openssl reads it" "$PY" -c '
+import sys, json, subprocess
+j = json.load(open(sys.argv[1]))
+o = subprocess.run([sys.argv[3], "x509", "-in", sys.argv[2], "-noout",
+    "-subject", "-nameopt", "utf8"], capture_output=True, text=True,
+    check=True).stdout
+sys.exit(not ("\"" in j["subject"] and "\\" in j["subject"]
+  and "\u00f8" in j["subject"] and "a\"b" in o))' "$TL_OUT" esc.crt "$OSSL"
 tl_expect_ok "info --cert --json" "$K" info --cert ec-P-256.crt --json
 cp "$TL_OUT" info.json
 cp "$TL_ERR" "$TL_PRIV/info-err"
@@ -547,7 +559,7 @@ if [ "$(id -u)" != 0 ] || [ -n "$as_user" ]; then
     $as_user "$K" new --out ro/k.key --cert rw/c.crt
   tl_check "unwritable folders are still empty" test -z "$(find ro rw -mindepth 1)"
 else
-  echo "# skipped: unwritable folder (root without setpriv)"
+  tl_skip "unwritable folders" "root without setpriv"
 fi
 chmod 755 ro
 
@@ -617,6 +629,19 @@ $F "unknown subcommand" 2 "${P}frob: unknown subcommand" "$K" frob
 $F "unknown top-level option" 2 "${P}--frob: unknown option" "$K" --frob
 $F "no subcommand" 2 "${P}missing subcommand" "$K"
 $F "help of an unknown subcommand" 2 "${P}frob: unknown subcommand" "$K" help frob
+# Issue 7.4: an error a missing - can cause names the fix.
+$F "cert without --key: says - reads standard input" 2 \
+  "${P}--key: is required: .*- to read standard input" "$K" cert --out x.crt
+$F "info without input: says - reads standard input" 2 \
+  "${P}--key: .*- reads standard input" "$K" info
+$F "export without input: says - reads standard input" 2 \
+  "${P}--key: .*- to read standard input" "$K" export --format jwk
+$F "--key without its value: says - reads standard input" 2 \
+  "${P}--key: needs a value \(KEY, or - to read standard input\)" \
+  "$K" info --key
+$F "--format lists its values" 2 \
+  "${P}--format: \"pem\" is not base64-cert, pem-cert, public-pem, jwk or jwks" \
+  "$K" export --key ec.key --format pem
 
 # A failed write to stdout: exit 1, one line, and the new files are removed.
 rc=0

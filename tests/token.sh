@@ -298,6 +298,31 @@ t "--audience URL: token" token_only
 tok $COMMON --audience sideways
 t "--audience nonsense: exit 2" refused 2
 
+# ---- URLs go to the library as given -------------------------------------------
+
+# The issuer is an identifier compared as a string: its trailing slash stays.
+tok $COMMON --audience issuer --issuer "$BASE/id/" --retries 0
+t "--issuer with a trailing slash: the assertion's aud keeps it" \
+  [ "$(stat_of audiences.-1)" = "$BASE/id/" ]
+before=$(stat_of token_requests)
+tok --key "$K/ec256.key" --client-id cid-ec256 --scope "$SCOPE" \
+  --token-endpoint "$BASE/oauth2/token" --check
+t "--token-endpoint off the provider path, --check without --check-endpoint: exit 2, no request" \
+  eval 'refused 2 && err_has -- "--check-endpoint" &&
+  [ "$(stat_of token_requests)" = "$before" ]'
+tok --key "$K/ec256.key" --client-id cid-ec256 --scope "$SCOPE" \
+  --token-endpoint "$BASE/id/connect/token" --check
+t "--token-endpoint on the provider path gives the base: --check works" \
+  eval '[ "$RC" -eq 0 ] && [ "$(h get "$T/out" active)" = true ]'
+
+# Issue 7.4: an error a missing - can cause names the fix.
+tok --client-id cid-ec256 --scope "$SCOPE" --base-url "$BASE"
+t "no --key: says PKJWT_KEY and --key -" \
+  eval 'refused 2 && err_has "PKJWT_KEY" && err_has "use --key - to read it"'
+tok $COMMON --key
+t "--key without its value: says -" \
+  eval 'refused 2 && err_has "needs a value (KEY, or - to read standard input)"'
+
 # ---- the cache ---------------------------------------------------------------------
 
 CDIR=$XDG_CACHE_HOME/pkjwt
@@ -551,6 +576,8 @@ if sh "$srcdir/tests/endpoint/make-test-ca.sh" "$TLS" >"$T/ca.log" 2>&1; then
   tok --key "$K/ec256.key" --client-id cid-ec256 --scope "$SCOPE" \
     --base-url "$SBASE" --retries 0
   t "https without --cacert: exit 4" refused 4
+  t "https without --cacert: the hint names --cacert" \
+    eval 'err_has "pkjwt-token: hint: .*--cacert"'
   tok --key "$K/ec256.key" --client-id cid-ec256 --scope "$SCOPE" \
     --base-url "$UBASE" --cacert "$TLS/ca.pem" --retries 0
   t "https with an untrusted certificate: exit 4" refused 4

@@ -9,6 +9,10 @@
 #                             stdin is $TL_STDIN when set, else /dev/null.
 #   tl_pass MSG / tl_fail MSG count a result and print "ok N - MSG" or
 #                             "not ok N - MSG" (the log shows both).
+#   tl_skip MSG WHY           count a check that could not run because its
+#                             judge is missing: "ok N - MSG # SKIP WHY". A
+#                             skipped check never counts as passed.
+#   tl_have CMD               true when CMD is an executable or on PATH.
 #   tl_check MSG CMD [ARG...] pass when CMD exits 0, else fail.
 #   tl_expect_ok MSG CMD...   run CMD (tl_run); pass when it exits 0.
 #                             On failure the stderr is shown.
@@ -23,13 +27,15 @@
 #                             remember a listing of DIR, later pass when the
 #                             listing is the same (names, sizes, checksums).
 #   tl_lines FILE             print the number of lines in FILE.
-#   tl_end                    print "N passed, N failed" and exit 0 only when
-#                             something ran and nothing failed.
+#   tl_end                    print "N passed, N failed" (", N skipped" when
+#                             any were) and exit 0 only when something
+#                             passed and nothing failed.
 #
 # Everything is plain sh (dash), no bashisms; helper names start with tl_.
 
 tl_passed=0
 tl_failed=0
+tl_skipped=0
 tl_n=0
 TL_WATCH=
 
@@ -57,6 +63,16 @@ tl_fail() {
   tl_n=$((tl_n + 1))
   tl_failed=$((tl_failed + 1))
   echo "not ok $tl_n - $1"
+}
+
+tl_skip() {
+  tl_n=$((tl_n + 1))
+  tl_skipped=$((tl_skipped + 1))
+  echo "ok $tl_n - $1 # SKIP $2"
+}
+
+tl_have() {
+  command -v "$1" >/dev/null 2>&1
 }
 
 tl_run() {
@@ -148,7 +164,11 @@ tl_expect_fail() {
 }
 
 tl_end() {
-  echo "$tl_passed passed, $tl_failed failed"
+  if [ "$tl_skipped" -gt 0 ]; then
+    echo "$tl_passed passed, $tl_failed failed, $tl_skipped skipped"
+  else
+    echo "$tl_passed passed, $tl_failed failed"
+  fi
   [ "$tl_failed" -eq 0 ] && [ "$tl_passed" -gt 0 ]
   exit $?
 }

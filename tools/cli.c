@@ -1,11 +1,14 @@
 /* tools/cli.c: shared helpers for the pkjwt tools (see cli.h). */
+#define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *cli_progname = "pkjwt";
 
@@ -31,11 +34,21 @@ void cli_warning(const char *subject, const pkjwt_error *err) {
     cli_error(0, subject, "warning: %s", err->warning);
 }
 
-int cli_pkjwt_error(int exit_code, const char *subject, const pkjwt_error *err) {
+/* The tools' words for a library code, where the library's own words name
+ * no flag: appended unless the message already says it. */
+static const char *flag_hint(const pkjwt_error *err) {
+  if (err && err->code == PKJWT_ERR_EXISTS && !strstr(err->message, "--force"))
+    return " (use --force to replace it)";
+  return "";
+}
+
+int cli_pkjwt_error(int exit_code, const char *subject,
+                    const pkjwt_error *err) {
   cli_warning(subject, err);
-  const char *msg = err && err->message[0] ? err->message
-                                           : pkjwt_strerror(err ? err->code : 0);
-  return cli_error(exit_code, subject, "%s", msg);
+  const char *msg = err && err->message[0]
+                        ? err->message
+                        : pkjwt_strerror(err ? err->code : 0);
+  return cli_error(exit_code, subject, "%s%s", msg, flag_hint(err));
 }
 
 int cli_exit_for(int code) {
@@ -68,26 +81,36 @@ int cli_exit_for(int code) {
   }
 }
 
+/* A new buffer of cap bytes holding the n bytes of old, which is wiped and
+ * freed (a realloc could leave the old bytes behind in freed memory). */
+static char *grow_wiped(char *old, size_t n, size_t cap) {
+  char *nb = malloc(cap);
+  if (nb && n)
+    memcpy(nb, old, n);
+  cli_wipe_free(old, n);
+  return nb;
+}
+
 char *cli_read_file(const char *path, size_t max, size_t *len) {
   FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
   if (!f) {
     cli_error(CLI_EXIT_INPUT, path, "%s", strerror(errno));
     return NULL;
   }
+  /* A regular file's size is known: one buffer, never grown. */
+  struct stat st;
   size_t cap = 4096, n = 0;
+  if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    cap = (uint64_t)st.st_size < max ? (size_t)st.st_size + 2 : max + 2;
   char *buf = malloc(cap);
   while (buf) {
     if (n + 1 >= cap) {
       if (cap > max + 1)
         break;
-      char *nb = realloc(buf, cap * 2);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
+      buf = grow_wiped(buf, n, cap * 2 > max + 2 ? max + 2 : cap * 2);
+      cap = cap * 2 > max + 2 ? max + 2 : cap * 2;
+      if (!buf)
         break;
-      }
-      buf = nb;
-      cap *= 2;
     }
     size_t r = fread(buf + n, 1, cap - n - 1, f);
     if (r == 0)
@@ -102,8 +125,9 @@ char *cli_read_file(const char *path, size_t max, size_t *len) {
     return NULL;
   }
   if (bad || n > max) {
-    free(buf);
-    cli_error(CLI_EXIT_INPUT, path, bad ? "read error" : "file too large");
+    cli_wipe_free(buf, n);
+    cli_error(CLI_EXIT_INPUT, strcmp(path, "-") == 0 ? "standard input" : path,
+              bad ? "read error" : "file too large");
     return NULL;
   }
   buf[n] = '\0';
@@ -134,10 +158,11 @@ char *cli_read_secret_file(const char *path) {
     return NULL;
   size_t line = strcspn(s, "\r\n");
   /* wipe what follows the first line before cutting it off */
+  volatile char *v = s;
   for (size_t i = line; i < len; i++)
-    s[i] = 0;
+    v[i] = 0;
   if (line == 0) {
-    cli_secret_free(s);
+    cli_wipe_free(s, len);
     cli_error(CLI_EXIT_INPUT, path, "passphrase file is empty");
     return NULL;
   }
@@ -161,5 +186,86 @@ int cli_parse_long(const char *s, long min, long max, long *out) {
   if (errno != 0 || *end != '\0' || v < min || v > max)
     return -1;
   *out = v;
+  return 0;
+}
+
+/* ---- one object as JSON or text ------------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at p (1 to 4), or 0. */
+static size_t utf8_len(const unsigned char *p) {
+  size_t n = p[0] < 0x80             ? 1
+             : (p[0] & 0xE0) == 0xC0 ? 2
+             : (p[0] & 0xF0) == 0xE0 ? 3
+             : (p[0] & 0xF8) == 0xF0 ? 4
+                                     : 0;
+  if (n == 2 && p[0] < 0xC2)
+    return 0; /* overlong */
+  for (size_t i = 1; i < n; i++)
+    if ((p[i] & 0xC0) != 0x80)
+      return 0;
+  return n;
+}
+
+/*
+ * A JSON string: quotes, backslashes and control characters escaped as
+ * RFC 8259 says; valid UTF-8 as it is; a byte that is not UTF-8 becomes
+ * U+FFFD, so the output is always valid JSON.
+ */
+static void json_string_out(FILE *f, const char *s) {
+  const unsigned char *p = (const unsigned char *)s;
+  fputc('"', f);
+  while (*p) {
+    size_t n = utf8_len(p);
+    if (*p == '"' || *p == '\\')
+      fprintf(f, "\\%c", *p);
+    else if (*p == '\n')
+      fputs("\\n", f);
+    else if (*p == '\t')
+      fputs("\\t", f);
+    else if (*p == '\r')
+      fputs("\\r", f);
+    else if (*p < 0x20 || *p == 0x7f)
+      fprintf(f, "\\u%04x", *p);
+    else if (n == 0)
+      fputs("\\ufffd", f);
+    else
+      fwrite(p, 1, n, f);
+    p += n ? n : 1;
+  }
+  fputc('"', f);
+}
+
+int cli_print_facts(const cli_fact *facts, size_t n, int json) {
+  if (json)
+    fputc('{', stdout);
+  for (size_t i = 0; i < n; i++) {
+    const cli_fact *x = &facts[i];
+    if (json) {
+      if (i)
+        fputc(',', stdout);
+      json_string_out(stdout, x->name);
+      fputc(':', stdout);
+      if (x->kind == CLI_FACT_STR)
+        json_string_out(stdout, x->s ? x->s : "");
+      else if (x->kind == CLI_FACT_INT)
+        printf("%lld", x->i);
+      else
+        fputs(x->i ? "true" : "false", stdout);
+      continue;
+    }
+    char label[40];
+    snprintf(label, sizeof(label), "%s:", x->name);
+    if (x->kind == CLI_FACT_STR)
+      printf("%-12s %s\n", label, x->s ? x->s : "");
+    else if (x->kind == CLI_FACT_INT)
+      printf("%-12s %lld\n", label, x->i);
+    else
+      printf("%-12s %s\n", label, x->i ? "yes" : "no");
+  }
+  if (json)
+    fputs("}\n", stdout);
+  if (fflush(stdout) != 0 || ferror(stdout))
+    return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
+                     strerror(errno));
   return 0;
 }

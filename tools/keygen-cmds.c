@@ -15,15 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "cli.h"
 
 /* Largest key, certificate or JWK file read from standard input. */
 #define KG_MAX_INPUT (1024 * 1024)
 /* Days before notAfter from which info warns. */
 #define KG_EXPIRY_WARN_DAYS 30
-#define KG_MAX_DAYS 36500
 
 static const char upload_hint[] = "Upload this in Organisation Settings → "
                                   "OIDC Clients → Manage Client Secrets → "
@@ -61,7 +58,7 @@ static int path_exists(const char *path) {
 
 /* Read the passphrase of --passphrase-file, or NULL when not given.
  * *rc is set to an exit status when reading failed. */
-static char *read_passphrase(const kg_args *a, int *rc) {
+static char *read_passphrase(const cli_args *a, int *rc) {
   *rc = 0;
   if (!a->seen[KG_O_PASSFILE])
     return NULL;
@@ -72,7 +69,7 @@ static char *read_passphrase(const kg_args *a, int *rc) {
 }
 
 /* At most one of the inputs may be standard input. */
-static int check_one_stdin(const kg_args *a) {
+static int check_one_stdin(const cli_args *a) {
   int n = a->seen[KG_O_PASSFILE] && strcmp(a->val[KG_O_PASSFILE], "-") == 0;
   for (size_t i = 0; i < a->n_items; i++)
     n += strcmp(a->items[i].value, "-") == 0;
@@ -149,13 +146,13 @@ static int load_key_mem(pkjwt_key **out, const char *buf, size_t len,
  */
 static int load_key(pkjwt_key **out, int *encrypted, const char *path,
                     const char *pass) {
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   int rc;
   char *buf = NULL;
   size_t len = 0;
   *out = NULL;
   *encrypted = 0;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error_init(&err);
   if (strcmp(path, "-") == 0) {
     buf = cli_read_file(path, KG_MAX_INPUT, &len);
     if (!buf)
@@ -164,22 +161,22 @@ static int load_key(pkjwt_key **out, int *encrypted, const char *path,
      * encrypted at rest. */
     rc = load_key_mem(out, buf, len, NULL, &err);
     if (rc == PKJWT_ERR_PASSPHRASE && pass) {
-      memset(&err, 0, sizeof(err));
+      pkjwt_error_init(&err);
       rc = load_key_mem(out, buf, len, pass, &err);
       *encrypted = rc == PKJWT_OK;
     }
   } else {
     rc = pkjwt_key_load_file(out, path, NULL, &err);
     if (rc == PKJWT_ERR_PASSPHRASE && pass) {
-      memset(&err, 0, sizeof(err));
+      pkjwt_error_init(&err);
       rc = pkjwt_key_load_file(out, path, pass, &err);
       *encrypted = rc == PKJWT_OK;
     } else if (rc == PKJWT_ERR_PARSE) {
       /* Perhaps a JWK: the library's file loader reads PEM and DER. */
       buf = cli_read_file(path, KG_MAX_INPUT, &len);
       if (buf && starts_with_brace(buf, len)) {
-        pkjwt_error jerr;
-        memset(&jerr, 0, sizeof(jerr));
+        pkjwt_error jerr = PKJWT_ERROR_INIT;
+        pkjwt_error_init(&jerr);
         rc = pkjwt_key_from_jwk(out, buf, len, &jerr);
         err = jerr;
       } else if (!buf) {
@@ -204,10 +201,10 @@ static int load_key(pkjwt_key **out, int *encrypted, const char *path,
 
 /* Load a certificate from path ("-" = standard input). */
 static int load_cert(pkjwt_cert **out, const char *path) {
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   int rc;
   *out = NULL;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error_init(&err);
   if (strcmp(path, "-") == 0) {
     size_t len;
     char *buf = cli_read_file(path, KG_MAX_INPUT, &len);
@@ -236,7 +233,7 @@ static void describe_key(char *buf, size_t size, const pkjwt_key *key) {
 }
 
 /* --subject and --days into opts; returns 0 or an exit status. */
-static int cert_options(pkjwt_cert_options *opts, const kg_args *a) {
+static int cert_options(pkjwt_cert_options *opts, const cli_args *a) {
   if (a->seen[KG_O_SUBJECT]) {
     if (a->val[KG_O_SUBJECT][0] == '\0')
       return cli_error(CLI_EXIT_USAGE, "--subject", "is empty");
@@ -244,10 +241,10 @@ static int cert_options(pkjwt_cert_options *opts, const kg_args *a) {
   }
   if (a->seen[KG_O_DAYS]) {
     long days;
-    if (cli_parse_long(a->val[KG_O_DAYS], 1, KG_MAX_DAYS, &days) != 0)
+    if (cli_parse_long(a->val[KG_O_DAYS], 1, PKJWT_CERT_MAX_DAYS, &days) != 0)
       return cli_error(CLI_EXIT_USAGE, "--days",
                        "\"%s\" is not a whole number from 1 to %d",
-                       a->val[KG_O_DAYS], KG_MAX_DAYS);
+                       a->val[KG_O_DAYS], PKJWT_CERT_MAX_DAYS);
     opts->days = (int)days;
   }
   return 0;
@@ -255,7 +252,7 @@ static int cert_options(pkjwt_cert_options *opts, const kg_args *a) {
 
 /* A failure to make a certificate: a --subject the library refuses is a
  * usage error about that option; anything else concerns the file. */
-static int cert_fail(const kg_args *a, const char *path,
+static int cert_fail(const cli_args *a, const char *path,
                      const pkjwt_error *err) {
   if (err->code == PKJWT_ERR_INVALID_ARG && a->seen[KG_O_SUBJECT])
     return fail_with(CLI_EXIT_USAGE, "--subject", err);
@@ -293,16 +290,26 @@ static void print_note(const char *key_path, const pkjwt_key *key,
 
 /* ---- new ---------------------------------------------------------------- */
 
-int kg_cmd_new(const kg_args *a) {
+/* What new makes, from its options. */
+typedef struct kg_new {
+  int is_rsa;
+  long bits;
+  pkjwt_write_options wopts;
+  pkjwt_cert_options copts;
+} kg_new;
+
+/* new's options, checked before anything is made: nothing is made until the
+ * whole line makes sense. 0 or an exit status after the error line. */
+static int new_options(kg_new *n, const cli_args *a) {
   const char *out = a->val[KG_O_OUT];
   const char *cert_path = a->val[KG_O_CERT];
-  const int force = a->seen[KG_O_FORCE] > 0;
-  int is_rsa = 0;
+  int rc;
   pkjwt_write_options wopts = PKJWT_WRITE_OPTIONS_INIT;
   pkjwt_cert_options copts = PKJWT_CERT_OPTIONS_INIT;
-  int rc;
-
-  /* Usage first: nothing is made until the whole line makes sense. */
+  n->wopts = wopts;
+  n->copts = copts;
+  n->is_rsa = 0;
+  n->bits = PKJWT_RSA_DEFAULT_BITS;
   if (!out)
     return cli_error(CLI_EXIT_USAGE, "--out",
                      "is required: where to write the private key");
@@ -312,19 +319,18 @@ int kg_cmd_new(const kg_args *a) {
   if (a->seen[KG_O_TYPE]) {
     const char *t = a->val[KG_O_TYPE];
     if (strcmp(t, "rsa") == 0 || strcmp(t, "RSA") == 0)
-      is_rsa = 1;
+      n->is_rsa = 1;
     else if (strcmp(t, "ec") != 0 && strcmp(t, "EC") != 0)
       return cli_error(CLI_EXIT_USAGE, "--type",
                        "\"%s\" is not a key type (ec or rsa)", t);
   }
-  if (is_rsa && a->seen[KG_O_CURVE])
+  if (n->is_rsa && a->seen[KG_O_CURVE])
     return cli_error(CLI_EXIT_USAGE, "--curve", "applies to EC keys only");
-  if (!is_rsa && a->seen[KG_O_BITS])
+  if (!n->is_rsa && a->seen[KG_O_BITS])
     return cli_error(CLI_EXIT_USAGE, "--bits",
                      "applies to RSA keys only (add --type rsa)");
-  long bits = PKJWT_RSA_DEFAULT_BITS;
   if (a->seen[KG_O_BITS] &&
-      cli_parse_long(a->val[KG_O_BITS], 1, 1L << 20, &bits) != 0)
+      cli_parse_long(a->val[KG_O_BITS], 1, 1L << 20, &n->bits) != 0)
     return cli_error(CLI_EXIT_USAGE, "--bits", "\"%s\" is not a number",
                      a->val[KG_O_BITS]);
   if (!cert_path && (a->seen[KG_O_SUBJECT] || a->seen[KG_O_DAYS]))
@@ -338,7 +344,7 @@ int kg_cmd_new(const kg_args *a) {
   if (cert_path && strcmp(cert_path, out) == 0)
     return cli_error(CLI_EXIT_USAGE, cert_path,
                      "--out and --cert name the same file");
-  if ((rc = cert_options(&copts, a)) != 0)
+  if ((rc = cert_options(&n->copts, a)) != 0)
     return rc;
   if (a->seen[KG_O_KDF]) {
     const char *k = a->val[KG_O_KDF];
@@ -346,15 +352,27 @@ int kg_cmd_new(const kg_args *a) {
       return cli_error(CLI_EXIT_USAGE, "--kdf",
                        "applies to an encrypted key: add --passphrase-file");
     if (strcmp(k, "scrypt") == 0)
-      wopts.kdf = PKJWT_KDF_SCRYPT;
+      n->wopts.kdf = PKJWT_KDF_SCRYPT;
     else if (strcmp(k, "pbkdf2") == 0)
-      wopts.kdf = PKJWT_KDF_PBKDF2;
+      n->wopts.kdf = PKJWT_KDF_PBKDF2;
     else
-      return cli_error(CLI_EXIT_USAGE, "--kdf",
-                       "\"%s\" is not scrypt or pbkdf2", k);
+      return cli_error(CLI_EXIT_USAGE, "--kdf", "\"%s\" is not %s", k,
+                       cli_values_text(a, KG_O_KDF));
   }
+  int force = a->seen[KG_O_FORCE] > 0;
   if ((rc = check_new_file(out, force)) != 0 ||
       (cert_path && (rc = check_new_file(cert_path, force)) != 0))
+    return rc;
+  return 0;
+}
+
+int kg_cmd_new(const cli_args *a) {
+  const char *out = a->val[KG_O_OUT];
+  const char *cert_path = a->val[KG_O_CERT];
+  const int force = a->seen[KG_O_FORCE] > 0;
+  kg_new n;
+  int rc;
+  if ((rc = new_options(&n, a)) != 0)
     return rc;
 
   char *pass = read_passphrase(a, &rc);
@@ -364,11 +382,11 @@ int kg_cmd_new(const kg_args *a) {
   pkjwt_key *key = NULL;
   pkjwt_cert *cert = NULL;
   char *paste = NULL;
-  pkjwt_error err;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
 
-  if (is_rsa)
-    rc = pkjwt_key_generate_rsa(&key, (unsigned int)bits, &err);
+  if (n.is_rsa)
+    rc = pkjwt_key_generate_rsa(&key, (unsigned int)n.bits, &err);
   else
     rc = pkjwt_key_generate_ec(&key, a->val[KG_O_CURVE], &err);
   if (rc != PKJWT_OK) {
@@ -380,7 +398,7 @@ int kg_cmd_new(const kg_args *a) {
     goto done;
   }
   if (cert_path) {
-    rc = pkjwt_cert_self_signed(&cert, key, &copts, &err);
+    rc = pkjwt_cert_self_signed(&cert, key, &n.copts, &err);
     if (rc == PKJWT_OK)
       rc = pkjwt_cert_base64_der(&paste, cert, &err);
     if (rc != PKJWT_OK) {
@@ -405,9 +423,9 @@ int kg_cmd_new(const kg_args *a) {
       goto done;
     }
   }
-  wopts.passphrase = pass;
-  wopts.force = force;
-  rc = pkjwt_key_write_private(key, out, &wopts, &err);
+  n.wopts.passphrase = pass;
+  n.wopts.force = force;
+  rc = pkjwt_key_write_private(key, out, &n.wopts, &err);
   if (rc != PKJWT_OK) {
     if (cert_path)
       unlink(cert_path); /* nothing left behind */
@@ -433,7 +451,7 @@ done:
 
 /* ---- cert --------------------------------------------------------------- */
 
-int kg_cmd_cert(const kg_args *a) {
+int kg_cmd_cert(const cli_args *a) {
   const char *key_path = a->val[KG_O_KEY];
   const char *out = a->val[KG_O_OUT];
   const int force = a->seen[KG_O_FORCE] > 0;
@@ -443,7 +461,8 @@ int kg_cmd_cert(const kg_args *a) {
 
   if (!key_path)
     return cli_error(CLI_EXIT_USAGE, "--key",
-                     "is required: the private key to certify");
+                     "is required: the private key to certify (a file, or "
+                     "- to read standard input)");
   if (!out)
     return cli_error(CLI_EXIT_USAGE, "--out",
                      "is required: where to write the certificate");
@@ -460,8 +479,8 @@ int kg_cmd_cert(const kg_args *a) {
   pkjwt_key *key = NULL;
   pkjwt_cert *cert = NULL;
   char *text = NULL;
-  pkjwt_error err;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
 
   if ((rc = load_key(&key, &encrypted, key_path, pass)) != 0)
     goto done;
@@ -501,10 +520,8 @@ done:
 
 /* ---- export ------------------------------------------------------------- */
 
-enum kg_format { F_B64CERT, F_PEMCERT, F_PUBPEM, F_JWK, F_JWKS };
-
-static const char *const format_names[] = {"base64-cert", "pem-cert",
-                                           "public-pem", "jwk", "jwks"};
+const char *const kg_format_names[] = {"base64-cert", "pem-cert", "public-pem",
+                                       "jwk",         "jwks",     NULL};
 
 /* One exported entry: a key, its certificate, or both. */
 typedef struct kg_entry {
@@ -518,7 +535,7 @@ typedef struct kg_entry {
  * Pair --key and --cert in command-line order: a --cert after a --key is
  * that key's certificate; with no --key at all each --cert stands alone.
  */
-static int pair_entries(kg_entry *e, size_t *n, const kg_args *a) {
+static int pair_entries(kg_entry *e, size_t *n, const cli_args *a) {
   size_t n_keys = 0;
   *n = 0;
   for (size_t i = 0; i < a->n_items; i++)
@@ -526,7 +543,7 @@ static int pair_entries(kg_entry *e, size_t *n, const kg_args *a) {
   for (size_t i = 0; i < a->n_items; i++) {
     const char *v = a->items[i].value;
     if (v[0] == '\0')
-      return cli_error(CLI_EXIT_USAGE, kg_opt_name(a->items[i].id),
+      return cli_error(CLI_EXIT_USAGE, cli_opt_name(a, a->items[i].id),
                        "needs a file name");
     if (a->items[i].id == KG_O_KEY) {
       e[*n].key_path = v;
@@ -553,8 +570,8 @@ static int pair_entries(kg_entry *e, size_t *n, const kg_args *a) {
 /* Load an entry's files; with both, the certificate must fit the key. */
 static int load_entry(kg_entry *e, const char *pass) {
   int rc, encrypted;
-  pkjwt_error err;
-  memset(&err, 0, sizeof(err));
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
   if (e->key_path && (rc = load_key(&e->key, &encrypted, e->key_path, pass)))
     return rc;
   if (e->cert_path && (rc = load_cert(&e->cert, e->cert_path)))
@@ -569,45 +586,43 @@ static int load_entry(kg_entry *e, const char *pass) {
   return 0;
 }
 
-int kg_cmd_export(const kg_args *a) {
-  kg_entry e[KG_MAX_ITEMS];
+int kg_cmd_export(const cli_args *a) {
+  kg_entry e[CLI_MAX_ITEMS];
   size_t n = 0;
   int rc, fmt = -1;
   memset(e, 0, sizeof(e));
 
   if (!a->seen[KG_O_FORMAT])
-    return cli_error(CLI_EXIT_USAGE, "--format",
-                     "is required: base64-cert, pem-cert, public-pem, jwk "
-                     "or jwks");
-  for (int i = 0; i < (int)(sizeof(format_names) / sizeof(*format_names)); i++)
-    if (strcmp(a->val[KG_O_FORMAT], format_names[i]) == 0)
+    return cli_error(CLI_EXIT_USAGE, "--format", "is required: %s",
+                     cli_values_text(a, KG_O_FORMAT));
+  for (int i = 0; kg_format_names[i]; i++)
+    if (strcmp(a->val[KG_O_FORMAT], kg_format_names[i]) == 0)
       fmt = i;
   if (fmt < 0)
-    return cli_error(CLI_EXIT_USAGE, "--format",
-                     "\"%s\" is not base64-cert, pem-cert, public-pem, jwk "
-                     "or jwks",
-                     a->val[KG_O_FORMAT]);
+    return cli_error(CLI_EXIT_USAGE, "--format", "\"%s\" is not %s",
+                     a->val[KG_O_FORMAT], cli_values_text(a, KG_O_FORMAT));
   if ((rc = pair_entries(e, &n, a)) != 0 || (rc = check_one_stdin(a)) != 0)
     return rc;
   if (n == 0)
     return cli_error(CLI_EXIT_USAGE, "--key",
-                     "give a key with --key or a certificate with --cert");
+                     "give a key with --key or a certificate with --cert "
+                     "(a file, or - to read standard input)");
   if (n > 1 && fmt != F_JWKS)
     return cli_error(CLI_EXIT_USAGE,
                      e[1].key_path ? e[1].key_path : e[1].cert_path,
                      "only --format jwks takes several keys");
   if ((fmt == F_B64CERT || fmt == F_PEMCERT) && !e[0].cert_path)
     return cli_error(CLI_EXIT_USAGE, "--cert",
-                     "--format %s needs a certificate", format_names[fmt]);
+                     "--format %s needs a certificate", kg_format_names[fmt]);
   if (fmt != F_JWK && fmt != F_JWKS) {
     for (int id = KG_O_X5C; id <= KG_O_ALG; id++)
       if (a->seen[id])
-        return cli_error(CLI_EXIT_USAGE, kg_opt_name(id),
+        return cli_error(CLI_EXIT_USAGE, cli_opt_name(a, id),
                          "applies to --format jwk and jwks only");
   }
   if (n > 1 && (a->seen[KG_O_KID] || a->seen[KG_O_ALG]))
     return cli_error(CLI_EXIT_USAGE,
-                     kg_opt_name(a->seen[KG_O_KID] ? KG_O_KID : KG_O_ALG),
+                     cli_opt_name(a, a->seen[KG_O_KID] ? KG_O_KID : KG_O_ALG),
                      "applies to a single key, not a set of %zu", n);
   if (a->seen[KG_O_X5C]) {
     int any = 0;
@@ -621,10 +636,10 @@ int kg_cmd_export(const kg_args *a) {
   if (rc)
     return rc;
   char *text = NULL;
-  const pkjwt_key *keys[KG_MAX_ITEMS];
-  pkjwt_jwk_options jopts[KG_MAX_ITEMS];
-  pkjwt_error err;
-  memset(&err, 0, sizeof(err));
+  const pkjwt_key *keys[CLI_MAX_ITEMS];
+  pkjwt_jwk_options jopts[CLI_MAX_ITEMS];
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
   const char *subject = e[0].key_path ? e[0].key_path : e[0].cert_path;
 
   for (size_t i = 0; i < n; i++)
@@ -675,50 +690,41 @@ done:
 
 /* ---- info --------------------------------------------------------------- */
 
-static int json_set(json_t *obj, const char *name, json_t *v) {
-  return v ? json_object_set_new(obj, name, v) : -1;
+/* Facts of one key or certificate, in the order info prints them. */
+#define KG_MAX_FACTS 16
+typedef struct kg_facts {
+  cli_fact f[KG_MAX_FACTS];
+  size_t n;
+} kg_facts;
+
+static void fact_str(kg_facts *x, const char *name, const char *s) {
+  if (x->n < KG_MAX_FACTS)
+    x->f[x->n++] = (cli_fact){name, CLI_FACT_STR, s, 0};
 }
 
-/* The facts of a key into obj; -1 on out of memory. */
-static int key_facts(json_t *obj, const pkjwt_key *key, int with_private,
-                     int encrypted) {
+static void fact_int(kg_facts *x, const char *name, cli_fact_kind kind,
+                     long long i) {
+  if (x->n < KG_MAX_FACTS)
+    x->f[x->n++] = (cli_fact){name, kind, NULL, i};
+}
+
+/* The facts of a key. */
+static void key_facts(kg_facts *x, const pkjwt_key *key, int with_private,
+                      int encrypted) {
   int ec = pkjwt_key_get_type(key) == PKJWT_KEY_EC;
-  int bad = 0;
-  bad |= json_set(obj, "type", json_string(ec ? "EC" : "RSA"));
-  bad |= json_set(obj, "bits", json_integer(pkjwt_key_get_bits(key)));
+  fact_str(x, "type", ec ? "EC" : "RSA");
+  fact_int(x, "bits", CLI_FACT_INT, pkjwt_key_get_bits(key));
   if (ec)
-    bad |= json_set(obj, "curve", json_string(pkjwt_key_get_curve(key)));
-  bad |= json_set(obj, "kid", json_string(pkjwt_key_get_thumbprint(key)));
-  bad |= json_set(obj, "alg", json_string(pkjwt_key_get_default_alg(key)));
+    fact_str(x, "curve", pkjwt_key_get_curve(key));
+  fact_str(x, "kid", pkjwt_key_get_thumbprint(key));
+  fact_str(x, "alg", pkjwt_key_get_default_alg(key));
   if (with_private) {
-    bad |= json_set(obj, "private", json_boolean(pkjwt_key_has_private(key)));
-    bad |= json_set(obj, "encrypted", json_boolean(encrypted));
+    fact_int(x, "private", CLI_FACT_BOOL, pkjwt_key_has_private(key));
+    fact_int(x, "encrypted", CLI_FACT_BOOL, encrypted);
   }
-  return bad ? -1 : 0;
 }
 
-/* Text form: one "name: value" line per member, in order. */
-static int print_text(const json_t *obj) {
-  const char *name;
-  json_t *v;
-  flush_warnings();
-  json_object_foreach((json_t *)obj, name, v) {
-    char label[32];
-    snprintf(label, sizeof(label), "%s:", name);
-    if (json_is_string(v))
-      printf("%-12s %s\n", label, json_string_value(v));
-    else if (json_is_integer(v))
-      printf("%-12s %lld\n", label, (long long)json_integer_value(v));
-    else if (json_is_boolean(v))
-      printf("%-12s %s\n", label, json_is_true(v) ? "yes" : "no");
-  }
-  if (fflush(stdout) != 0 || ferror(stdout))
-    return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
-                     strerror(errno));
-  return 0;
-}
-
-int kg_cmd_info(const kg_args *a) {
+int kg_cmd_info(const cli_args *a) {
   const char *key_path = a->val[KG_O_KEY];
   const char *cert_path = a->val[KG_O_CERT];
   int rc, encrypted = 0;
@@ -726,7 +732,8 @@ int kg_cmd_info(const kg_args *a) {
   if (!key_path == !cert_path)
     return cli_error(CLI_EXIT_USAGE, key_path ? "--cert" : "--key",
                      key_path ? "give --key or --cert, not both"
-                              : "is required (or --cert)");
+                              : "is required (or --cert; - reads standard "
+                                "input)");
   if (cert_path && a->seen[KG_O_PASSFILE])
     return cli_error(CLI_EXIT_USAGE, "--passphrase-file",
                      "applies to --key only");
@@ -738,18 +745,16 @@ int kg_cmd_info(const kg_args *a) {
     return rc;
   pkjwt_key *key = NULL;
   pkjwt_cert *cert = NULL;
-  json_t *obj = json_object();
-  char *dump = NULL;
-  pkjwt_error err;
-  memset(&err, 0, sizeof(err));
-  const char *subject = key_path ? key_path : cert_path;
-  int bad = obj == NULL;
+  kg_facts x = {0};
+  char nb[32], na[32];
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
 
   if (key_path) {
     if ((rc = load_key(&key, &encrypted, key_path, pass)) != 0)
       goto done;
-    bad |= json_set(obj, "file", json_string(key_path));
-    bad |= key_facts(obj, key, 1, encrypted);
+    fact_str(&x, "file", key_path);
+    key_facts(&x, key, 1, encrypted);
   } else {
     if ((rc = load_cert(&cert, cert_path)) != 0)
       goto done;
@@ -757,22 +762,20 @@ int kg_cmd_info(const kg_args *a) {
       rc = lib_fail(cert_path, &err);
       goto done;
     }
-    char nb[32], na[32];
     int64_t not_after = pkjwt_cert_get_not_after(cert);
     long days = pkjwt_cert_days_left(cert, 0);
     int expired = (int64_t)time(NULL) > not_after;
     iso_time(nb, pkjwt_cert_get_not_before(cert));
     iso_time(na, not_after);
-    bad |= json_set(obj, "file", json_string(cert_path));
-    bad |= json_set(obj, "subject", json_string(pkjwt_cert_get_subject(cert)));
-    bad |= json_set(obj, "serial", json_string(pkjwt_cert_get_serial(cert)));
-    bad |= json_set(obj, "not_before", json_string(nb));
-    bad |= json_set(obj, "not_after", json_string(na));
-    bad |= json_set(obj, "days_left", json_integer(days));
-    bad |= json_set(obj, "expired", json_boolean(expired));
-    bad |=
-        json_set(obj, "x5t#S256", json_string(pkjwt_cert_get_x5t_s256(cert)));
-    bad |= key_facts(obj, key, 0, 0);
+    fact_str(&x, "file", cert_path);
+    fact_str(&x, "subject", pkjwt_cert_get_subject(cert));
+    fact_str(&x, "serial", pkjwt_cert_get_serial(cert));
+    fact_str(&x, "not_before", nb);
+    fact_str(&x, "not_after", na);
+    fact_int(&x, "days_left", CLI_FACT_INT, days);
+    fact_int(&x, "expired", CLI_FACT_BOOL, expired);
+    fact_str(&x, "x5t#S256", pkjwt_cert_get_x5t_s256(cert));
+    key_facts(&x, key, 0, 0);
     char note[128] = "";
     if (expired)
       snprintf(note, sizeof(note), "the certificate expired on %s", na);
@@ -782,21 +785,10 @@ int kg_cmd_info(const kg_args *a) {
                days == 1 ? "" : "s", na);
     defer_text(cert_path, note);
   }
-  if (bad) {
-    rc = cli_error(CLI_EXIT_FAIL, subject, "out of memory");
-    goto done;
-  }
-  if (a->seen[KG_O_JSON]) {
-    dump = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    rc = dump ? print_result(dump)
-              : cli_error(CLI_EXIT_FAIL, subject, "out of memory");
-  } else {
-    rc = print_text(obj);
-  }
+  flush_warnings();
+  rc = cli_print_facts(x.f, x.n, a->seen[KG_O_JSON] > 0);
 
 done:
-  free(dump);
-  json_decref(obj);
   pkjwt_cert_free(cert);
   pkjwt_key_free(key);
   cli_secret_free(pass);

@@ -1,16 +1,16 @@
 /*
  * tools/keygen.h: what the pieces of pkjwt-keygen share.
  *
- * pkjwt-keygen.c holds the subcommand and option tables, the option parser,
- * --help and main; keygen-cmds.c runs the subcommands. One table drives
- * dispatch, --help and the OPTIONS section of docs/pkjwt-keygen.1 (printed
- * by the undocumented --man-options, which tests/keygen.sh compares with the
- * man page).
+ * pkjwt-keygen.c holds the subcommand and option tables and main; the
+ * parser, --help, --man-options and --bash-completion are tools/cli's;
+ * keygen-cmds.c runs the subcommands.
  */
 #ifndef PKJWT_KEYGEN_H
 #define PKJWT_KEYGEN_H
 
 #include <stddef.h>
+
+#include "cli.h"
 
 /* Every option any subcommand knows. */
 enum kg_opt_id {
@@ -34,42 +34,16 @@ enum kg_opt_id {
   KG_O_JSON,
   KG_O__COUNT
 };
+_Static_assert(KG_O__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");
 
-/* kg_opt.flags */
-#define KG_OPT_REPEAT 1u /* may be given several times; kept in order */
-
-/* One option of one subcommand, as --help and the man page show it. */
-typedef struct kg_opt {
-  int id;             /* enum kg_opt_id */
-  const char *name;   /* long name without "--" */
-  char short_name;    /* 0 when none */
-  const char *arg;    /* argument's name, NULL for a flag */
-  unsigned int flags; /* KG_OPT_* */
-  const char *help;   /* one line */
-} kg_opt;
-
-/* Largest number of repeated options (--key, --cert) kept. */
-#define KG_MAX_ITEMS 64
-
-/* A parsed command line. Values point into argv. */
-typedef struct kg_args {
-  const char *cmd;              /* subcommand name, for messages */
-  const char *val[KG_O__COUNT]; /* last value of a single option */
-  int seen[KG_O__COUNT];        /* how many times each option was given */
-  struct {
-    int id; /* KG_O_KEY or KG_O_CERT */
-    const char *value;
-  } items[KG_MAX_ITEMS]; /* repeatable options, in order */
-  size_t n_items;
-} kg_args;
+/* The --format values, NULL-terminated, in enum kg_format order. */
+enum kg_format { F_B64CERT, F_PEMCERT, F_PUBPEM, F_JWK, F_JWKS };
+extern const char *const kg_format_names[];
 
 /* The subcommands; each returns the process exit status (see cli.h). */
-int kg_cmd_new(const kg_args *a);
-int kg_cmd_cert(const kg_args *a);
-int kg_cmd_export(const kg_args *a);
-int kg_cmd_info(const kg_args *a);
-
-/* "--name" of an option of the current subcommand, for messages. */
-const char *kg_opt_name(int id);
+int kg_cmd_new(const cli_args *a);
+int kg_cmd_cert(const cli_args *a);
+int kg_cmd_export(const cli_args *a);
+int kg_cmd_info(const cli_args *a);
 
 #endif

@@ -49,218 +49,111 @@ enum opt_id {
   O_NOW,
   O__COUNT
 };
+_Static_assert(O__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");
 
-typedef struct opt {
-  int id;
-  const char *name; /* without "--" */
-  const char *arg;  /* NULL for a flag */
-  const char *help;
-} opt;
-
+#define FILE_IN (CLI_OPT_FILE | CLI_OPT_STDIN)
 #define OPT_HELP                                                               \
-  { O_HELP, "help", NULL, "show this help and exit" }
+  {                                                                            \
+    O_HELP, "help", 0, NULL, CLI_OPT_HELP, "show this help and exit", NULL,    \
+        NULL                                                                   \
+  }
 #define OPT_END                                                                \
-  { 0, NULL, NULL, NULL }
+  { 0, NULL, 0, NULL, 0, NULL, NULL, NULL }
 
-static const opt sign_opts[] = {
-    {O_KEY, "key", "KEY", "private key file (PEM or DER, PKCS#8/SEC1/PKCS#1)"},
-    {O_CLIENT_ID, "client-id", "ID", "client id: the iss and sub claims"},
-    {O_AUD, "aud", "URL",
-     "audience: the token endpoint URL, or the issuer (RFC 7523bis)"},
-    {O_ALG, "alg", "ALG",
-     "RS256/384/512, PS256/384/512 or ES256/384/512 (default: follows the "
-     "key)"},
-    {O_LIFETIME, "lifetime", "SECONDS",
-     "exp = iat + SECONDS (default 60, at most 3600)"},
-    {O_ALLOW_LONG, "allow-long-lifetime", NULL,
-     "accept a lifetime over 3600 seconds"},
-    {O_KID, "kid", "KID",
-     "kid header (default: the key's RFC 7638 thumbprint)"},
-    {O_NO_KID, "no-kid", NULL, "leave kid out of the header"},
-    {O_TYP, "typ", "TYP",
-     "typ header (default JWT; e.g. client-authentication+jwt)"},
-    {O_CERT, "cert", "CRT", "certificate of the key (checked to match it)"},
-    {O_X5T, "x5t", NULL, "add the certificate's x5t#S256 to the header"},
-    {O_NBF, "nbf", NULL, "add nbf = iat"},
-    {O_CLAIMS, "claims", "JSON",
-     "extra claims, a JSON object (not iss, sub, aud, exp, iat, nbf, jti)"},
-    {O_PASSFILE, "passphrase-file", "F",
-     "read the key's passphrase from the first line of F (- = stdin)"},
-    {O_NOW, "now", "EPOCH", "sign as of this time (testing)"},
+static const cli_opt sign_opts[] = {
+    {O_KEY, "key", 0, "KEY", CLI_OPT_FILE,
+     "private key file (PEM or DER, PKCS#8/SEC1/PKCS#1)", NULL, NULL},
+    {O_CLIENT_ID, "client-id", 0, "ID", 0, "client id: the iss and sub claims",
+     NULL, NULL},
+    {O_AUD, "aud", 0, "URL", 0,
+     "audience: the token endpoint URL, or the issuer (RFC 7523bis)", NULL,
+     NULL},
+    {O_ALG, "alg", 0, "ALG", 0, "the algorithm (default: follows the key)",
+     cli_alg_values, NULL},
+    {O_LIFETIME, "lifetime", 0, "SECONDS", 0,
+     "exp = iat + SECONDS (default 60, at most 3600)", NULL, NULL},
+    {O_ALLOW_LONG, "allow-long-lifetime", 0, NULL, 0,
+     "accept a lifetime over 3600 seconds", NULL, NULL},
+    {O_KID, "kid", 0, "KID", 0,
+     "kid header (default: the key's RFC 7638 thumbprint)", NULL, NULL},
+    {O_NO_KID, "no-kid", 0, NULL, 0, "leave kid out of the header", NULL, NULL},
+    {O_TYP, "typ", 0, "TYP", 0,
+     "typ header (default JWT; e.g. client-authentication+jwt)", NULL, NULL},
+    {O_CERT, "cert", 0, "CRT", CLI_OPT_FILE,
+     "certificate of the key (checked to match it)", NULL, NULL},
+    {O_X5T, "x5t", 0, NULL, 0, "add the certificate's x5t#S256 to the header",
+     NULL, NULL},
+    {O_NBF, "nbf", 0, NULL, 0, "add nbf = iat", NULL, NULL},
+    {O_CLAIMS, "claims", 0, "JSON", 0,
+     "extra claims, a JSON object (not iss, sub, aud, exp, iat, nbf, jti)",
+     NULL, NULL},
+    {O_PASSFILE, "passphrase-file", 0, "F", FILE_IN,
+     "read the key's passphrase from the first line of F (- = stdin)", NULL,
+     NULL},
+    {O_NOW, "now", 0, "EPOCH", 0, "sign as of this time (testing)", NULL, NULL},
     OPT_HELP,
     OPT_END};
 
-static const opt verify_opts[] = {
-    {O_ASSERTION, "assertion", "JWT",
-     "the assertion, or - to read it from stdin"},
-    {O_KEY, "key", "KEY", "public or private key file"},
-    {O_CERT, "cert", "CRT", "certificate whose public key verifies"},
-    {O_JWK, "jwk", "FILE", "public JWK (JSON) that verifies"},
-    {O_CLIENT_ID, "client-id", "ID", "expected iss and sub"},
-    {O_AUD, "aud", "URL", "expected audience"},
-    {O_LEEWAY, "leeway", "S", "seconds of clock skew allowed (default 0)"},
-    {O_TYP, "typ", "T", "expected typ header"},
-    {O_JSON, "json", NULL, "print the report as one line of JSON"},
-    {O_PASSFILE, "passphrase-file", "F",
-     "passphrase for an encrypted --key (- = stdin)"},
-    {O_NOW, "now", "EPOCH", "judge as of this time (testing)"},
+static const cli_opt verify_opts[] = {
+    {O_ASSERTION, "assertion", 0, "JWT", CLI_OPT_STDIN,
+     "the assertion, or - to read it from stdin", NULL, NULL},
+    {O_KEY, "key", 0, "KEY", CLI_OPT_FILE, "public or private key file", NULL,
+     NULL},
+    {O_CERT, "cert", 0, "CRT", CLI_OPT_FILE,
+     "certificate whose public key verifies", NULL, NULL},
+    {O_JWK, "jwk", 0, "FILE", FILE_IN, "public JWK (JSON) that verifies", NULL,
+     NULL},
+    {O_CLIENT_ID, "client-id", 0, "ID", 0, "expected iss and sub", NULL, NULL},
+    {O_AUD, "aud", 0, "URL", 0, "expected audience", NULL, NULL},
+    {O_LEEWAY, "leeway", 0, "S", 0, "seconds of clock skew allowed (default 0)",
+     NULL, NULL},
+    {O_TYP, "typ", 0, "T", 0, "expected typ header", NULL, NULL},
+    {O_JSON, "json", 0, NULL, 0, "print the report as one line of JSON", NULL,
+     NULL},
+    {O_PASSFILE, "passphrase-file", 0, "F", FILE_IN,
+     "passphrase for an encrypted --key (- = stdin)", NULL, NULL},
+    {O_NOW, "now", 0, "EPOCH", 0, "judge as of this time (testing)", NULL,
+     NULL},
     OPT_HELP,
     OPT_END};
 
-static const opt decode_opts[] = {
-    {O_ASSERTION, "assertion", "JWT",
-     "the assertion, or - to read it from stdin"},
-    {O_JSON, "json", NULL, "print {\"header\":...,\"claims\":...} on one line"},
+static const cli_opt decode_opts[] = {
+    {O_ASSERTION, "assertion", 0, "JWT", CLI_OPT_STDIN,
+     "the assertion, or - to read it from stdin", NULL, NULL},
+    {O_JSON, "json", 0, NULL, 0,
+     "print {\"header\":...,\"claims\":...} on one line", NULL, NULL},
     OPT_HELP,
     OPT_END};
 
-typedef struct args {
-  const char *val[O__COUNT];
-  int seen[O__COUNT];
-} args;
-
-typedef struct cmd {
-  const char *name; /* NULL: the default (sign) */
-  const char *usage;
-  const char *summary;
-  const opt *opts;
-  int (*run)(const args *a);
-} cmd;
+typedef cli_args args;
 
 static int run_sign(const args *a);
 static int run_verify(const args *a);
 static int run_decode(const args *a);
 
-static const cmd cmds[] = {
+static const cli_cmd cmds[] = {
     {NULL,
-     "--key KEY --client-id ID --aud URL [--alg ALG]\n"
-     "       [--lifetime SECONDS] [--allow-long-lifetime]\n"
-     "       [--kid KID | --no-kid] [--typ TYP]\n"
-     "       [--cert CRT [--x5t]] [--nbf] [--claims JSON] [--passphrase-file "
-     "F]",
+     "--key KEY --client-id ID --aud URL [--alg ALG] [--lifetime SECONDS] "
+     "[--allow-long-lifetime] [--kid KID | --no-kid] [--typ TYP] "
+     "[--cert CRT [--x5t]] [--nbf] [--claims JSON] [--passphrase-file F] "
+     "[--now EPOCH]",
      "Sign a client assertion and print it as one line", sign_opts, run_sign},
     {"verify",
-     "verify --assertion JWT|- (--key KEY | --cert CRT | --jwk FILE)\n"
-     "       [--client-id ID] [--aud URL] [--leeway S] [--typ T] [--json]",
+     "--assertion JWT|- (--key KEY | --cert CRT | --jwk FILE) "
+     "[--client-id ID] [--aud URL] [--leeway S] [--typ T] [--json] "
+     "[--passphrase-file F] [--now EPOCH]",
      "Show what a server would see; exit 0 only when valid", verify_opts,
      run_verify},
-    {"decode", "decode --assertion JWT|- [--json]",
+    {"decode", "--assertion JWT|- [--json]",
      "Print the header and claims without judging them", decode_opts,
      run_decode},
 };
 
-/* ---- help ------------------------------------------------------------------
- */
-
-/* Print text from column `indent` (the cursor is there), wrapped at 79. */
-static void print_wrapped(FILE *f, int indent, const char *text) {
-  int col = indent;
-  const char *p = text;
-  while (*p) {
-    size_t w = strcspn(p, " ");
-    if (col > indent && col + 1 + (int)w > 79) {
-      fprintf(f, "\n%*s", indent, "");
-      col = indent;
-    } else if (col > indent) {
-      fputc(' ', f);
-      col++;
-    }
-    fprintf(f, "%.*s", (int)w, p);
-    col += (int)w;
-    p += w;
-    while (*p == ' ')
-      p++;
-  }
-  fputc('\n', f);
-}
-
-static void print_cmd_help(FILE *f, const cmd *c) {
-  fprintf(f, "Usage: %s %s\n\n%s.\n\nOptions:\n", cli_progname, c->usage,
-          c->summary);
-  for (const opt *o = c->opts; o->name; o++) {
-    char left[64];
-    snprintf(left, sizeof(left), "--%s%s%s", o->name, o->arg ? " " : "",
-             o->arg ? o->arg : "");
-    fprintf(f, "  %-24s ", left);
-    print_wrapped(f, 27, o->help);
-  }
-}
-
-static void print_top_help(FILE *f) {
-  print_cmd_help(f, &cmds[0]);
-  fprintf(f, "\nSubcommands:\n");
-  for (size_t i = 1; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-    char more[160];
-    snprintf(more, sizeof(more), "%s (%s %s --help)", cmds[i].summary,
-             cli_progname, cmds[i].name);
-    fprintf(f, "  %-8s ", cmds[i].name);
-    print_wrapped(f, 11, more);
-  }
-  fprintf(f, "\nExit status: ");
-  print_wrapped(f, 13,
-                "0 success (verify: valid), 1 failure (verify: not "
-                "valid), 2 bad usage, 3 a file or the assertion is "
-                "unusable.");
-}
-
-/* ---- parsing ---------------------------------------------------------------
- */
-
-static const opt *find_opt(const cmd *c, const char *name, size_t n) {
-  for (const opt *o = c->opts; o->name; o++)
-    if (strlen(o->name) == n && strncmp(o->name, name, n) == 0)
-      return o;
-  return NULL;
-}
-
-static const char *try_help(const cmd *c) {
-  return c->name ? c->name : "";
-}
-
-/* 0, -1 when --help was printed, or an exit status after one error line. */
-static int parse_args(args *a, const cmd *c, int argc, char **argv) {
-  memset(a, 0, sizeof(*a));
-  for (int i = 0; i < argc; i++) {
-    const char *arg = argv[i];
-    if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
-      return cli_error(CLI_EXIT_USAGE, arg,
-                       "unexpected argument (try %s %s%s--help)", cli_progname,
-                       try_help(c), c->name ? " " : "");
-    const char *eq = strchr(arg + 2, '=');
-    size_t n = eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
-    const opt *o = find_opt(c, arg + 2, n);
-    if (!o)
-      return cli_error(CLI_EXIT_USAGE, arg,
-                       "unknown option (try %s %s%s--help)", cli_progname,
-                       try_help(c), c->name ? " " : "");
-    const char *value = eq ? eq + 1 : NULL;
-    if (o->arg && !value) {
-      if (i + 1 >= argc)
-        return cli_error(CLI_EXIT_USAGE, arg, "needs a value (%s)", o->arg);
-      value = argv[++i];
-    } else if (!o->arg && value) {
-      return cli_error(CLI_EXIT_USAGE, arg, "takes no value");
-    }
-    if (o->id == O_HELP) {
-      if (c->name)
-        print_cmd_help(stdout, c);
-      else
-        print_top_help(stdout);
-      return fflush(stdout) == 0 ? -1 : CLI_EXIT_FAIL;
-    }
-    if (a->seen[o->id])
-      return cli_error(CLI_EXIT_USAGE, arg, "given twice");
-    a->seen[o->id] = 1;
-    a->val[o->id] = value ? value : "";
-  }
-  return 0;
-}
-
-static int need(const args *a, int id, const char *name) {
-  if (a->seen[id])
-    return 0;
-  return cli_error(CLI_EXIT_USAGE, NULL, "--%s is required", name);
-}
+static const cli_tool tool = {
+    "pkjwt-sign", NULL,
+    "Exit status: 0 success (verify: valid), 1 failure (verify: not valid), "
+    "2 bad usage, 3 a file or the assertion is unusable. See pkjwt-sign(1).",
+    cmds, sizeof(cmds) / sizeof(cmds[0])};
 
 /* --now EPOCH into *now (0 when not given). */
 static int parse_now(const args *a, int64_t *now) {
@@ -282,7 +175,7 @@ static int load_key(pkjwt_key **key, const args *a) {
   char *pass = NULL;
   if (a->seen[O_PASSFILE] && !(pass = cli_read_secret_file(a->val[O_PASSFILE])))
     return CLI_EXIT_INPUT;
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   int rc = pkjwt_key_load_file(key, a->val[O_KEY], pass, &err);
   cli_secret_free(pass);
   if (rc != PKJWT_OK)
@@ -310,12 +203,26 @@ static char *read_assertion(const args *a) {
   return s;
 }
 
+/* An assertion the library cannot decode. A value without the two dots of
+ * a JWS is most likely a file name: say how to read a file. */
+static int assertion_error(const args *a, int code, const pkjwt_error *err) {
+  const char *v = a->val[O_ASSERTION];
+  const char *dot = strchr(v, '.');
+  if (code == PKJWT_ERR_PARSE && strcmp(v, "-") != 0 &&
+      (!dot || !strchr(dot + 1, '.')))
+    return cli_error(cli_exit_for(code), "assertion",
+                     "%s (--assertion takes the JWT itself; use "
+                     "--assertion - < FILE to read it from a file)",
+                     err->message);
+  return cli_pkjwt_error(cli_exit_for(code), "assertion", err);
+}
+
 /* ---- sign -------------------------------------------------------------- */
 
 static int run_sign(const args *a) {
   int rc;
-  if ((rc = need(a, O_KEY, "key")) ||
-      (rc = need(a, O_CLIENT_ID, "client-id")) || (rc = need(a, O_AUD, "aud")))
+  if ((rc = cli_require(a, O_KEY)) || (rc = cli_require(a, O_CLIENT_ID)) ||
+      (rc = cli_require(a, O_AUD)))
     return rc;
   if (a->seen[O_KID] && a->seen[O_NO_KID])
     return cli_error(CLI_EXIT_USAGE, NULL,
@@ -325,7 +232,7 @@ static int run_sign(const args *a) {
     return cli_error(CLI_EXIT_USAGE, "--x5t", "needs --cert");
 
   pkjwt_sign_options o = PKJWT_SIGN_OPTIONS_INIT;
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   o.client_id = a->val[O_CLIENT_ID];
   o.audience = a->val[O_AUD];
   if (a->seen[O_ALG] &&
@@ -390,7 +297,7 @@ static int verifying_key(pkjwt_key **key, const args *a) {
                        : "--key, --cert or --jwk is required");
   if (a->seen[O_KEY])
     return load_key(key, a);
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   int rc;
   if (a->seen[O_CERT]) {
     pkjwt_cert *cert = NULL;
@@ -408,25 +315,21 @@ static int verifying_key(pkjwt_key **key, const args *a) {
   if (!json)
     return CLI_EXIT_INPUT;
   rc = pkjwt_key_from_jwk(key, json, len, &err);
-  free(json);
+  cli_wipe_free(json, len);
   if (rc != PKJWT_OK)
     return cli_pkjwt_error(cli_exit_for(rc), a->val[O_JWK], &err);
   return 0;
 }
 
 static int print_report(const pkjwt_verify_result *r) {
-  const struct {
-    const char *name;
-    const pkjwt_check_result *c;
-  } rows[] = {{"alg", &r->alg_allowed}, {"signature", &r->signature},
-              {"typ", &r->typ},         {"iss/sub", &r->iss_sub},
-              {"aud", &r->aud},         {"exp", &r->exp},
-              {"nbf", &r->nbf},         {"iat", &r->iat},
-              {"jti", &r->jti}};
   printf("header:    %s\nclaims:    %s\n", r->header_json, r->claims_json);
-  for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-    printf("%-10s %-12s %s\n", rows[i].name,
-           pkjwt_verdict_name(rows[i].c->verdict), rows[i].c->detail);
+  for (size_t i = 0; i < pkjwt_verify_check_count(); i++) {
+    const char *name = NULL;
+    const pkjwt_check_result *c = pkjwt_verify_result_check(r, i, &name);
+    if (c)
+      printf("%-10s %-12s %s\n", name, pkjwt_verdict_name(c->verdict),
+             c->detail);
+  }
   printf("valid:     %s\n", r->valid ? "yes" : "no");
   if (fflush(stdout) != 0)
     return cli_error(CLI_EXIT_FAIL, "stdout", "write error");
@@ -435,7 +338,7 @@ static int print_report(const pkjwt_verify_result *r) {
 
 static int run_verify(const args *a) {
   int rc;
-  if ((rc = need(a, O_ASSERTION, "assertion")))
+  if ((rc = cli_require(a, O_ASSERTION)))
     return rc;
   pkjwt_verify_options o = PKJWT_VERIFY_OPTIONS_INIT;
   o.client_id = a->val[O_CLIENT_ID];
@@ -456,17 +359,17 @@ static int run_verify(const args *a) {
     return CLI_EXIT_INPUT;
   }
   pkjwt_verify_result *r = NULL;
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   int vrc = pkjwt_assertion_verify(&r, jws, key, &o, &err);
-  pkjwt_str_free(jws);
+  cli_secret_free(jws); /* ours (read_assertion), not the library's */
   pkjwt_key_free(key);
   if (!r)
-    return cli_pkjwt_error(cli_exit_for(vrc), "assertion", &err);
+    return assertion_error(a, vrc, &err);
 
   /* The report is the result, valid or not: it goes to stdout. */
   if (a->seen[O_JSON]) {
     char *json = NULL;
-    pkjwt_error jerr;
+    pkjwt_error jerr = PKJWT_ERROR_INIT;
     if (pkjwt_verify_result_json(&json, r, &jerr) != PKJWT_OK)
       rc = cli_pkjwt_error(CLI_EXIT_FAIL, NULL, &jerr);
     else
@@ -485,17 +388,17 @@ static int run_verify(const args *a) {
 
 static int run_decode(const args *a) {
   int rc;
-  if ((rc = need(a, O_ASSERTION, "assertion")))
+  if ((rc = cli_require(a, O_ASSERTION)))
     return rc;
   char *jws = read_assertion(a);
   if (!jws)
     return CLI_EXIT_INPUT;
   char *h = NULL, *c = NULL;
-  pkjwt_error err;
+  pkjwt_error err = PKJWT_ERROR_INIT;
   int drc = pkjwt_assertion_decode(&h, &c, jws, &err);
-  pkjwt_str_free(jws);
+  cli_secret_free(jws);
   if (drc != PKJWT_OK)
-    return cli_pkjwt_error(cli_exit_for(drc), "assertion", &err);
+    return assertion_error(a, drc, &err);
   /* Both are compact JSON objects already: they embed as they are. */
   if (a->seen[O_JSON])
     printf("{\"header\":%s,\"claims\":%s}\n", h, c);
@@ -508,37 +411,8 @@ static int run_decode(const args *a) {
   return rc;
 }
 
-/* ---- main ------------------------------------------------------------------
- */
+/* ---- main ---------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
-  cli_progname = "pkjwt-sign";
-  const cmd *c = &cmds[0];
-  int first = 1;
-  if (argc > 1 && argv[1][0] != '-') {
-    c = NULL;
-    for (size_t i = 1; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-      if (strcmp(argv[1], cmds[i].name) == 0)
-        c = &cmds[i];
-    if (!c && strcmp(argv[1], "help") == 0) {
-      print_top_help(stdout);
-      return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-    }
-    if (!c)
-      return cli_error(CLI_EXIT_USAGE, argv[1],
-                       "unknown subcommand (try %s --help)", cli_progname);
-    first = 2;
-  }
-  if (argc == 1)
-    return cli_error(CLI_EXIT_USAGE, NULL,
-                     "--key, --client-id and --aud are required (try %s "
-                     "--help)",
-                     cli_progname);
-  args a;
-  int rc = parse_args(&a, c, argc - first, argv + first);
-  if (rc == -1)
-    return CLI_EXIT_OK;
-  if (rc)
-    return rc;
-  return c->run(&a);
+  return cli_main(&tool, argc, argv);
 }

@@ -3,17 +3,18 @@
  * grant and a Private Key JWT client assertion (RFC 7523), print it, and
  * optionally check it or keep it in a per-user cache file.
  *
- * Only the public API (<pkjwt.h>) and tools/cli.h are used. The cache uses
- * OpenSSL's EVP for the file name (a SHA-256), nothing else from OpenSSL.
+ * Only the public API (<pkjwt.h>) and tools/cli.h are used: the library
+ * resolves the URLs (pkjwt_client_token_endpoint...) and names the cache
+ * file (pkjwt_client_cache_id).
  */
 #define _DEFAULT_SOURCE 1
 #define _POSIX_C_SOURCE 200809L
 
 #include "cli.h"
+#include "provider.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -25,17 +26,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include <pkjwt.h>
 
 /* A key file is a few KiB; refuse anything absurd before parsing it. */
 #define KEY_MAX_BYTES (1024u * 1024u)
 
-/* ---- the options table: drives getopt_long and --help ------------------- */
+/* ---- the options table: parsing, --help, env, completion (tools/cli) ---- */
 
 enum {
-  OPT_KEY = 256,
+  OPT_KEY,
   OPT_CLIENT_ID,
   OPT_SCOPE,
   OPT_BASE_URL,
@@ -55,100 +54,80 @@ enum {
   OPT_USER_AGENT,
   OPT_VERBOSE,
   OPT_HELP,
-  OPT_VERSION
+  OPT_VERSION,
+  OPT__COUNT
 };
+_Static_assert(OPT__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");
 
-struct tool_option {
-  const char *name;
-  int id;
-  const char *metavar; /* NULL: the option takes no argument */
-  const char *help;
-};
+static const char *const audience_values[] = {"token-endpoint", "issuer",
+                                              "auto", NULL};
 
-static const struct tool_option tool_options[] = {
-    {"key", OPT_KEY, "KEY",
-     "private key file (PEM or DER, PKCS#8, SEC1 or PKCS#1; - = stdin); "
-     "env PKJWT_KEY"},
-    {"client-id", OPT_CLIENT_ID, "ID",
-     "the OIDC client's id (iss and sub); env PKJWT_CLIENT_ID"},
-    {"scope", OPT_SCOPE, "SCOPE",
-     "e.g. contact-centre:TENANT_ID:USER_ID; env PKJWT_SCOPE"},
-    {"base-url", OPT_BASE_URL, "URL",
-     "provider base URL (default " PKJWT_DEFAULT_BASE_URL "); env "
+static int run(const cli_args *a);
+
+static const cli_opt tool_options[] = {
+    {OPT_KEY, "key", 0, "KEY", CLI_OPT_FILE | CLI_OPT_STDIN,
+     "private key file (PEM or DER, PKCS#8, SEC1 or PKCS#1; - = stdin)", NULL,
+     "PKJWT_KEY"},
+    {OPT_CLIENT_ID, "client-id", 0, "ID", 0,
+     "the OIDC client's id (iss and sub)", NULL, "PKJWT_CLIENT_ID"},
+    {OPT_SCOPE, "scope", 0, "SCOPE", 0, "e.g. contact-centre:TENANT_ID:USER_ID",
+     NULL, "PKJWT_SCOPE"},
+    {OPT_BASE_URL, "base-url", 0, "URL", 0,
+     "provider base URL (default " PKJWT_DEFAULT_BASE_URL ")", NULL,
      "PKJWT_BASE_URL"},
-    {"token-endpoint", OPT_TOKEN_ENDPOINT, "URL",
-     "token endpoint (default BASE" PKJWT_TOKEN_PATH ")"},
-    {"check-endpoint", OPT_CHECK_ENDPOINT, "URL",
-     "check endpoint (default BASE" PKJWT_CHECK_PATH ")"},
-    {"issuer", OPT_ISSUER, "URL",
-     "issuer identifier (default BASE" PKJWT_ISSUER_PATH ")"},
-    {"alg", OPT_ALG, "ALG",
-     "RS256..RS512, PS256..PS512, ES256..ES512 (default: follows the key)"},
-    {"audience", OPT_AUDIENCE, "MODE",
-     "token-endpoint (default), issuer, auto, or a URL"},
-    {"json", OPT_JSON, NULL, "print the whole token response"},
-    {"check", OPT_CHECK, NULL,
-     "check the token at the check endpoint; print its answer"},
-    {"cacert", OPT_CACERT, "FILE",
-     "CA bundle to trust instead of the system's"},
-    {"timeout", OPT_TIMEOUT, "SECONDS", "total time per attempt (default 30)"},
-    {"connect-timeout", OPT_CONNECT_TIMEOUT, "SECONDS",
-     "time to connect (default 10)"},
-    {"retries", OPT_RETRIES, "N",
-     "extra attempts on network errors, 408, 429, 5xx (default 3)"},
-    {"cache", OPT_CACHE, NULL,
-     "reuse a token from $XDG_CACHE_HOME/pkjwt until it nears expiry"},
-    {"passphrase-file", OPT_PASSPHRASE_FILE, "FILE",
-     "passphrase of an encrypted key: first line of FILE (- = stdin)"},
-    {"user-agent", OPT_USER_AGENT, "UA", "User-Agent header"},
-    {"verbose", OPT_VERBOSE, NULL,
-     "one line on stderr per event (never a token)"},
-    {"help", OPT_HELP, NULL, "show this help and exit"},
-    {"version", OPT_VERSION, NULL, "show the version and exit"},
+    {OPT_TOKEN_ENDPOINT, "token-endpoint", 0, "URL", 0,
+     "token endpoint (default BASE" PKJWT_TOKEN_PATH ")", NULL, NULL},
+    {OPT_CHECK_ENDPOINT, "check-endpoint", 0, "URL", 0,
+     "check endpoint (default BASE" PKJWT_CHECK_PATH ")", NULL, NULL},
+    {OPT_ISSUER, "issuer", 0, "URL", 0,
+     "issuer identifier (default BASE" PKJWT_ISSUER_PATH ")", NULL, NULL},
+    {OPT_ALG, "alg", 0, "ALG", 0, "the algorithm (default: follows the key)",
+     cli_alg_values, NULL},
+    {OPT_AUDIENCE, "audience", 0, "URL", CLI_OPT_OPEN,
+     "what the assertion's aud names (default token-endpoint)", audience_values,
+     NULL},
+    {OPT_JSON, "json", 0, NULL, 0, "print the whole token response", NULL,
+     NULL},
+    {OPT_CHECK, "check", 0, NULL, 0,
+     "check the token at the check endpoint; print its answer", NULL, NULL},
+    {OPT_CACERT, "cacert", 0, "FILE", CLI_OPT_FILE,
+     "CA bundle to trust instead of the system's", NULL, NULL},
+    {OPT_TIMEOUT, "timeout", 0, "SECONDS", 0,
+     "total time per attempt (default 30)", NULL, NULL},
+    {OPT_CONNECT_TIMEOUT, "connect-timeout", 0, "SECONDS", 0,
+     "time to connect (default 10)", NULL, NULL},
+    {OPT_RETRIES, "retries", 0, "N", 0,
+     "extra attempts on network errors, 408, 429, 5xx (default 3)", NULL, NULL},
+    {OPT_CACHE, "cache", 0, NULL, 0,
+     "reuse a token from $XDG_CACHE_HOME/pkjwt until it nears expiry", NULL,
+     NULL},
+    {OPT_PASSPHRASE_FILE, "passphrase-file", 0, "FILE",
+     CLI_OPT_FILE | CLI_OPT_STDIN,
+     "passphrase of an encrypted key: first line of FILE (- = stdin)", NULL,
+     NULL},
+    {OPT_USER_AGENT, "user-agent", 0, "UA", 0, "User-Agent header", NULL, NULL},
+    {OPT_VERBOSE, "verbose", 0, NULL, 0,
+     "one line on stderr per event (never a token)", NULL, NULL},
+    {OPT_HELP, "help", 0, NULL, CLI_OPT_HELP, "show this help and exit", NULL,
+     NULL},
+    {OPT_VERSION, "version", 0, NULL, CLI_OPT_VERSION,
+     "show the version and exit", NULL, NULL},
+    {0, NULL, 0, NULL, 0, NULL, NULL, NULL},
 };
-#define N_OPTIONS (sizeof(tool_options) / sizeof(tool_options[0]))
 
-/* Print text from column indent, wrapped at spaces before column 80. */
-static void print_wrapped(FILE *f, const char *text, int indent) {
-  const int width = 80 - indent;
-  const char *p = text;
-  while (*p) {
-    int n = (int)strlen(p);
-    if (n > width) {
-      n = width;
-      while (n > 0 && p[n] != ' ')
-        n--;
-      if (n == 0) /* one long word: let it run over */
-        n = (int)strcspn(p, " ");
-    }
-    fprintf(f, "%.*s\n", n, p);
-    p += n;
-    while (*p == ' ')
-      p++;
-    if (*p)
-      fprintf(f, "%*s", indent, "");
-  }
-}
+static const cli_cmd token_cmd = {
+    NULL, "--key KEY --client-id ID --scope SCOPE [OPTION...]",
+    "Get an OAuth 2.0 access token (client credentials, Private Key JWT) and "
+    "print it alone on one line",
+    tool_options, run};
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "Usage: %s --key KEY --client-id ID --scope SCOPE [OPTION...]\n"
-          "Get an OAuth 2.0 access token (client credentials, Private Key "
-          "JWT)\nand print it alone on one line.\n\nOptions:\n",
-          cli_progname);
-  for (size_t i = 0; i < N_OPTIONS; i++) {
-    const struct tool_option *o = &tool_options[i];
-    char left[64];
-    snprintf(left, sizeof(left), "--%s%s%s", o->name, o->metavar ? " " : "",
-             o->metavar ? o->metavar : "");
-    fprintf(f, "  %-26s ", left);
-    print_wrapped(f, o->help, 29);
-  }
-  fprintf(f, "\nExit status: 0 ok, 2 usage, 3 key or file, 4 network/timeout/"
-             "TLS,\n5 refused by the server or a malformed answer. See "
-             "pkjwt-token(1).\n");
-}
+static const cli_tool tool = {
+    "pkjwt-token", NULL,
+    "Exit status: 0 ok, 2 usage, 3 key or file, 4 network/timeout/TLS, 5 "
+    "refused by the server or a malformed answer. See pkjwt-token(1).",
+    &token_cmd, 1};
 
+/* A usage error: one line, and the way to the help. */
 static int usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...) {
@@ -157,9 +136,8 @@ static int usage_error(const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  cli_error(CLI_EXIT_USAGE, NULL, "%s", msg);
-  fprintf(stderr, "Try '%s --help'.\n", cli_progname);
-  return CLI_EXIT_USAGE;
+  return cli_error(CLI_EXIT_USAGE, NULL, "%s (try %s --help)", msg,
+                   cli_progname);
 }
 
 /* ---- settings ------------------------------------------------------------ */
@@ -200,7 +178,7 @@ static char *concat(const char *a, const char *b) {
   return s;
 }
 
-/* malloc'd copy of url without trailing slashes. */
+/* malloc'd copy of url without trailing slashes (for the cache folder). */
 static char *strip_slashes(const char *url) {
   size_t n = strlen(url);
   while (n > 0 && url[n - 1] == '/')
@@ -211,60 +189,6 @@ static char *strip_slashes(const char *url) {
   memcpy(s, url, n);
   s[n] = '\0';
   return s;
-}
-
-/* The endpoints the tool uses, all malloc'd (NULL when left to the
- * library, which then fails or uses its own default). */
-struct endpoints {
-  char *base;
-  char *token;
-  char *check;
-  char *issuer;
-};
-
-static void endpoints_free(struct endpoints *e) {
-  free(e->base);
-  free(e->token);
-  free(e->check);
-  free(e->issuer);
-}
-
-/*
- * Work out the token, check and issuer URLs. A --token-endpoint that ends in
- * the Puzzel path gives the base for the other two, so an on-premises token
- * endpoint is never paired with app.puzzel.com's check endpoint by accident.
- */
-static int resolve_endpoints(struct endpoints *e, const struct settings *s) {
-  memset(e, 0, sizeof(*e));
-  const char *base = s->base_url;
-  if (base)
-    e->base = strip_slashes(base);
-  else if (s->token_endpoint) {
-    char *t = strip_slashes(s->token_endpoint);
-    size_t lt = t ? strlen(t) : 0, lp = strlen(PKJWT_TOKEN_PATH);
-    if (t && lt > lp && strcmp(t + lt - lp, PKJWT_TOKEN_PATH) == 0) {
-      t[lt - lp] = '\0';
-      e->base = t;
-    } else
-      free(t);
-  } else
-    e->base = strip_slashes(PKJWT_DEFAULT_BASE_URL);
-
-  if (s->token_endpoint)
-    e->token = strip_slashes(s->token_endpoint);
-  else if (e->base)
-    e->token = concat(e->base, PKJWT_TOKEN_PATH);
-  if (s->check_endpoint)
-    e->check = strip_slashes(s->check_endpoint);
-  else if (e->base)
-    e->check = concat(e->base, PKJWT_CHECK_PATH);
-  if (s->issuer)
-    e->issuer = strip_slashes(s->issuer);
-  else if (e->base)
-    e->issuer = concat(e->base, PKJWT_ISSUER_PATH);
-  if (!e->token || (e->base && (!e->check || !e->issuer)))
-    return cli_error(CLI_EXIT_FAIL, NULL, "out of memory");
-  return 0;
 }
 
 /* ---- printing ------------------------------------------------------------ */
@@ -279,6 +203,15 @@ static int print_block(const char *s) {
     return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
                      strerror(errno));
   return 0;
+}
+
+/* The tool's flag for a TLS trust failure, whose library hint speaks of "the
+ * CA file": appended unless the hint already names --cacert. */
+static const char *cacert_hint(int code, const pkjwt_error *err) {
+  if (code == PKJWT_ERR_NETWORK && strstr(err->hint, "CA file") &&
+      !strstr(err->hint, "--cacert"))
+    return " (--cacert FILE)";
+  return "";
 }
 
 /*
@@ -320,7 +253,7 @@ static int report_request_error(const char *subject, int code,
     cli_error(exit_code, subject, "%s", msg[0] ? msg : what);
   }
   if (err->hint[0])
-    cli_error(exit_code, "hint", "%s", err->hint);
+    cli_error(exit_code, "hint", "%s%s", err->hint, cacert_hint(code, err));
   return exit_code;
 }
 
@@ -336,6 +269,8 @@ static const char *event_name(pkjwt_event ev) {
     return "retried";
   case PKJWT_EVENT_FAILED:
     return "failed";
+  case PKJWT_EVENT_WARNING:
+    return "warning";
   }
   return "event";
 }
@@ -353,11 +288,12 @@ static void verbose_line(const struct settings *s, const char *subject,
 
 /* ---- the token cache ------------------------------------------------------
  *
- * One file per (token endpoint, client id, scope, key thumbprint), named by
- * the SHA-256 of those, in $XDG_CACHE_HOME/pkjwt (0700). The file (0600) is
- * written to a temporary file and renamed into place; a separate NAME.lock
- * file is held with an fcntl write lock around read, fetch and write, so
- * invocations running side by side wait for one request and share its token.
+ * One file per (token endpoint, client id, scope, audience mode, key
+ * thumbprint), named by pkjwt_client_cache_id (the SHA-256 of those), in
+ * $XDG_CACHE_HOME/pkjwt (0700). The file (0600) is written to a temporary file
+ * and renamed into place; a separate NAME.lock file is held with an fcntl write
+ * lock around read, fetch and write, so invocations running side by side wait
+ * for one request and share its token.
  *
  * Format (text, then raw bytes of known length):
  *   pkjwt-token cache 1
@@ -422,35 +358,6 @@ static int ensure_dir(const char *path) {
   return -1;
 }
 
-static int hex_sha256(char out[65], const struct settings *s,
-                      const char *token_endpoint, const char *thumbprint) {
-  const char *parts[4] = {token_endpoint, s->client_id, s->scope, thumbprint};
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int mdlen = 0;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
-  for (size_t i = 0; ok && i < 4; i++) {
-    /* length-prefixed, so ("ab","c") and ("a","bc") differ */
-    uint64_t len = strlen(parts[i]);
-    unsigned char lenbuf[8];
-    for (int b = 0; b < 8; b++)
-      lenbuf[b] = (unsigned char)(len >> (8 * (7 - b)));
-    ok = EVP_DigestUpdate(ctx, lenbuf, sizeof(lenbuf)) == 1 &&
-         EVP_DigestUpdate(ctx, parts[i], (size_t)len) == 1;
-  }
-  ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen == 32;
-  EVP_MD_CTX_free(ctx);
-  if (!ok)
-    return -1;
-  static const char hex[] = "0123456789abcdef";
-  for (unsigned int i = 0; i < 32; i++) {
-    out[2 * i] = hex[md[i] >> 4];
-    out[2 * i + 1] = hex[md[i] & 15];
-  }
-  out[64] = '\0';
-  return 0;
-}
-
 static void cache_close(struct cache *c) {
   if (c->lock_fd >= 0)
     close(c->lock_fd); /* releases the fcntl lock */
@@ -472,8 +379,7 @@ static int file_private(const struct stat *st) {
  * cache can be used; -1 after a warning on stderr when it cannot (the tool
  * then works without it).
  */
-static int cache_open(struct cache *c, const struct settings *s,
-                      const char *token_endpoint, const char *thumbprint) {
+static int cache_open(struct cache *c, const pkjwt_client *client) {
   memset(c, 0, sizeof(*c));
   c->lock_fd = -1;
   char *root = NULL;
@@ -494,15 +400,17 @@ static int cache_open(struct cache *c, const struct settings *s,
     root = h ? concat(h, "/.cache") : NULL;
     free(h);
   }
-  char hex[65];
-  if (!root || hex_sha256(hex, s, token_endpoint, thumbprint) != 0) {
+  char *id = NULL;
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  if (!root || pkjwt_client_cache_id(&id, client, &err) != PKJWT_OK) {
     free(root);
     cli_error(0, "cache", "warning: cannot name the cache file; not caching");
     return -1;
   }
   c->dir = concat(root, "/pkjwt");
   char name[80];
-  snprintf(name, sizeof(name), "/%s", hex);
+  snprintf(name, sizeof(name), "/%s", id);
+  pkjwt_str_free(id);
   c->path = c->dir ? concat(c->dir, name) : NULL;
   c->lock = c->path ? concat(c->path, ".lock") : NULL;
   if (!c->lock) {
@@ -707,122 +615,45 @@ static void cache_drop(const struct cache *c) {
     cli_error(0, c->path, "warning: cannot remove: %s", strerror(errno));
 }
 
-/* ---- main ---------------------------------------------------------------- */
+/* ---- from the command line to a client ---------------------------------- */
 
-static int parse_args(struct settings *s, int argc, char **argv) {
-  struct option longopts[N_OPTIONS + 1];
-  for (size_t i = 0; i < N_OPTIONS; i++) {
-    longopts[i].name = tool_options[i].name;
-    longopts[i].has_arg =
-        tool_options[i].metavar ? required_argument : no_argument;
-    longopts[i].flag = NULL;
-    longopts[i].val = tool_options[i].id;
-  }
-  memset(&longopts[N_OPTIONS], 0, sizeof(longopts[N_OPTIONS]));
-
-  opterr = 0;
-  int c;
-  while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-    switch (c) {
-    case OPT_KEY:
-      s->key_path = optarg;
-      break;
-    case OPT_CLIENT_ID:
-      s->client_id = optarg;
-      break;
-    case OPT_SCOPE:
-      s->scope = optarg;
-      break;
-    case OPT_BASE_URL:
-      s->base_url = optarg;
-      break;
-    case OPT_TOKEN_ENDPOINT:
-      s->token_endpoint = optarg;
-      break;
-    case OPT_CHECK_ENDPOINT:
-      s->check_endpoint = optarg;
-      break;
-    case OPT_ISSUER:
-      s->issuer = optarg;
-      break;
-    case OPT_ALG:
-      s->alg = optarg;
-      break;
-    case OPT_AUDIENCE:
-      s->audience = optarg;
-      break;
-    case OPT_JSON:
-      s->json = 1;
-      break;
-    case OPT_CHECK:
-      s->check = 1;
-      break;
-    case OPT_CACERT:
-      s->cacert = optarg;
-      break;
-    case OPT_TIMEOUT:
-      if (cli_parse_long(optarg, 1, 3600, &s->timeout) != 0)
-        return usage_error("--timeout: '%s' is not a number of seconds "
-                           "from 1 to 3600",
-                           optarg);
-      break;
-    case OPT_CONNECT_TIMEOUT:
-      if (cli_parse_long(optarg, 1, 3600, &s->connect_timeout) != 0)
-        return usage_error("--connect-timeout: '%s' is not a number of "
-                           "seconds from 1 to 3600",
-                           optarg);
-      break;
-    case OPT_RETRIES:
-      if (cli_parse_long(optarg, 0, 10, &s->retries) != 0)
-        return usage_error("--retries: '%s' is not a number from 0 to 10",
-                           optarg);
-      break;
-    case OPT_CACHE:
-      s->cache = 1;
-      break;
-    case OPT_PASSPHRASE_FILE:
-      s->passphrase_file = optarg;
-      break;
-    case OPT_USER_AGENT:
-      s->user_agent = optarg;
-      break;
-    case OPT_VERBOSE:
-      s->verbose = 1;
-      break;
-    case OPT_HELP:
-      usage(stdout);
-      return -1;
-    case OPT_VERSION:
-      printf("%s %s\n", cli_progname, pkjwt_version());
-      return -1;
-    case ':':
-      return usage_error("%s needs a value", argv[optind - 1]);
-    default:
-      return usage_error("unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc)
-    return usage_error("unexpected argument '%s'", argv[optind]);
-  return 0;
-}
-
-/* Fill the settings' gaps from the environment and check what is needed. */
-static int complete_settings(struct settings *s) {
-  if (!s->key_path)
-    s->key_path = env_or_null("PKJWT_KEY");
-  if (!s->client_id)
-    s->client_id = env_or_null("PKJWT_CLIENT_ID");
-  if (!s->scope)
-    s->scope = env_or_null("PKJWT_SCOPE");
-  if (!s->base_url)
-    s->base_url = env_or_null("PKJWT_BASE_URL");
-  if (!s->key_path)
-    return usage_error("%s is required (or set PKJWT_KEY)", "--key");
-  if (!s->client_id || !*s->client_id)
-    return usage_error("%s is required (or set PKJWT_CLIENT_ID)",
-                       "--client-id");
-  if (!s->scope || !*s->scope)
-    return usage_error("%s is required (or set PKJWT_SCOPE)", "--scope");
+/* The settings from the parsed options (and their variables), checked. */
+static int settings_from_args(struct settings *s, const cli_args *a) {
+  memset(s, 0, sizeof(*s));
+  s->retries = -1;
+  const char *const *v = a->val;
+  s->key_path = v[OPT_KEY];
+  s->client_id = v[OPT_CLIENT_ID];
+  s->scope = v[OPT_SCOPE];
+  s->base_url = v[OPT_BASE_URL];
+  s->token_endpoint = v[OPT_TOKEN_ENDPOINT];
+  s->check_endpoint = v[OPT_CHECK_ENDPOINT];
+  s->issuer = v[OPT_ISSUER];
+  s->alg = v[OPT_ALG];
+  s->audience = v[OPT_AUDIENCE];
+  s->cacert = v[OPT_CACERT];
+  s->passphrase_file = v[OPT_PASSPHRASE_FILE];
+  s->user_agent = v[OPT_USER_AGENT];
+  s->json = a->seen[OPT_JSON] > 0;
+  s->check = a->seen[OPT_CHECK] > 0;
+  s->cache = a->seen[OPT_CACHE] > 0;
+  s->verbose = a->seen[OPT_VERBOSE] > 0;
+  if (v[OPT_TIMEOUT] && cli_parse_long(v[OPT_TIMEOUT], 1, 3600, &s->timeout))
+    return usage_error("--timeout: '%s' is not a number of seconds from 1 to "
+                       "3600",
+                       v[OPT_TIMEOUT]);
+  if (v[OPT_CONNECT_TIMEOUT] &&
+      cli_parse_long(v[OPT_CONNECT_TIMEOUT], 1, 3600, &s->connect_timeout))
+    return usage_error("--connect-timeout: '%s' is not a number of seconds "
+                       "from 1 to 3600",
+                       v[OPT_CONNECT_TIMEOUT]);
+  if (v[OPT_RETRIES] && cli_parse_long(v[OPT_RETRIES], 0, 10, &s->retries))
+    return usage_error("--retries: '%s' is not a number from 0 to 10",
+                       v[OPT_RETRIES]);
+  int rc;
+  if ((rc = cli_require(a, OPT_KEY)) || (rc = cli_require(a, OPT_CLIENT_ID)) ||
+      (rc = cli_require(a, OPT_SCOPE)))
+    return rc;
   if (strcmp(s->key_path, "-") == 0 && s->passphrase_file &&
       strcmp(s->passphrase_file, "-") == 0)
     return usage_error("%s: the key and the passphrase cannot both come "
@@ -850,36 +681,88 @@ static int parse_audience(pkjwt_client_options *o, const char *a) {
   return 0;
 }
 
-/* Fetch a new token with the client, reporting failures. */
-static int fetch(pkjwt_token **out, pkjwt_client *client,
-                 const struct endpoints *ep) {
-  pkjwt_error err;
-  memset(&err, 0, sizeof(err));
-  int rc = pkjwt_client_get_token(out, client, &err);
-  if (rc != PKJWT_OK)
-    return report_request_error(ep->token, rc, &err);
+/*
+ * The URLs as the user gave them; the library joins and checks them. One
+ * rule is the tool's: a --token-endpoint given without --base-url gives the
+ * base for the other two when it ends in the provider's token path, so an
+ * on-premises token endpoint is never paired with the default provider's
+ * check endpoint or issuer by accident; else those must be given. *base is
+ * what to free.
+ */
+static int endpoint_options(pkjwt_client_options *o, char **base,
+                            const struct settings *s) {
+  *base = NULL;
+  o->base_url = s->base_url;
+  o->token_endpoint = s->token_endpoint;
+  o->check_endpoint = s->check_endpoint;
+  o->issuer = s->issuer;
+  if (s->base_url || !s->token_endpoint)
+    return 0;
+  size_t lt = strlen(s->token_endpoint), lp = strlen(PKJWT_TOKEN_PATH);
+  if (lt > lp && strcmp(s->token_endpoint + lt - lp, PKJWT_TOKEN_PATH) == 0) {
+    if (!(*base = malloc(lt - lp + 1)))
+      return cli_error(CLI_EXIT_FAIL, NULL, "out of memory");
+    memcpy(*base, s->token_endpoint, lt - lp);
+    (*base)[lt - lp] = '\0';
+    o->base_url = *base;
+    return 0;
+  }
+  if (s->check && !s->check_endpoint)
+    return usage_error("%s: give --check-endpoint or --base-url with a token "
+                       "endpoint that does not end in " PKJWT_TOKEN_PATH,
+                       "--check");
+  if (!s->issuer && (o->audience_mode == PKJWT_AUD_ISSUER ||
+                     o->audience_mode == PKJWT_AUD_AUTO))
+    return usage_error("%s: give --issuer or --base-url with a token "
+                       "endpoint that does not end in " PKJWT_TOKEN_PATH,
+                       "--audience");
   return 0;
 }
 
-/* Call the check endpoint; the caller reports a failure from err. */
-static int check_token(char **json, pkjwt_client *client, const char *token,
-                       pkjwt_error *err) {
-  memset(err, 0, sizeof(*err));
-  return pkjwt_client_check(json, client, token, err);
+/* The key of --key ("-" = standard input, read into a wiped buffer). */
+static int load_key(pkjwt_key **key, const struct settings *s,
+                    const char *label) {
+  char *pass = NULL;
+  if (s->passphrase_file && !(pass = cli_read_secret_file(s->passphrase_file)))
+    return CLI_EXIT_INPUT;
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
+  int rc;
+  if (strcmp(s->key_path, "-") == 0) {
+    /* a key piped in from a secret store never touches the disk */
+    size_t len = 0;
+    char *pem = cli_read_file("-", KEY_MAX_BYTES, &len);
+    if (!pem) {
+      cli_secret_free(pass);
+      return CLI_EXIT_INPUT;
+    }
+    rc = pkjwt_key_load_mem(key, pem, len, pass, &err);
+    cli_wipe_free(pem, len);
+  } else {
+    rc = pkjwt_key_load_file(key, s->key_path, pass, &err);
+  }
+  cli_secret_free(pass);
+  if (rc != PKJWT_OK) {
+    int code = cli_exit_for(rc);
+    return cli_pkjwt_error(code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code,
+                           label, &err);
+  }
+  cli_warning(label, &err);
+  if (!pkjwt_key_has_private(*key)) {
+    pkjwt_key_free(*key);
+    *key = NULL;
+    return cli_error(CLI_EXIT_INPUT, label,
+                     "a private key is needed, this is a public key");
+  }
+  return 0;
 }
 
-static int run(const struct settings *s) {
-  struct endpoints ep;
-  int rc = resolve_endpoints(&ep, s);
-  if (rc != 0) {
-    endpoints_free(&ep);
-    return rc;
-  }
+/* The client for the settings and key. */
+static int make_client(pkjwt_client **client, const struct settings *s,
+                       const pkjwt_key *key) {
   pkjwt_client_options o = PKJWT_CLIENT_OPTIONS_INIT;
-  o.base_url = ep.base;
-  o.token_endpoint = ep.token;
-  o.check_endpoint = ep.check;
-  o.issuer = ep.issuer;
+  char *base = NULL;
+  int rc;
   o.client_id = s->client_id;
   o.scope = s->scope;
   o.ca_file = s->cacert;
@@ -887,183 +770,153 @@ static int run(const struct settings *s) {
   o.timeout_ms = s->timeout * 1000;
   o.connect_timeout_ms = s->connect_timeout * 1000;
   o.retries = (int)s->retries;
+  o.key = key;
   if (s->verbose)
     o.on_event = on_event;
-  if ((rc = parse_audience(&o, s->audience)) != 0) {
-    endpoints_free(&ep);
+  if ((rc = parse_audience(&o, s->audience)) != 0 ||
+      (rc = endpoint_options(&o, &base, s)) != 0)
     return rc;
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
+  if (s->alg && pkjwt_alg_from_name(&o.alg, s->alg, &err) != PKJWT_OK) {
+    free(base);
+    return cli_pkjwt_error(CLI_EXIT_USAGE, "--alg", &err);
   }
-  if (s->alg) {
-    pkjwt_error aerr;
-    memset(&aerr, 0, sizeof(aerr));
-    if (pkjwt_alg_from_name(&o.alg, s->alg, &aerr) != PKJWT_OK) {
-      endpoints_free(&ep);
-      return usage_error("--alg: '%s' is not one of RS256, RS384, RS512, "
-                         "PS256, PS384, PS512, ES256, ES384, ES512",
-                         s->alg);
-    }
-  }
-  if (s->check && !ep.check) {
-    endpoints_free(&ep);
-    return usage_error("%s: give --check-endpoint or --base-url with a token "
-                       "endpoint that does not end in " PKJWT_TOKEN_PATH,
-                       "--check");
-  }
-  if (!ep.issuer && (o.audience_mode == PKJWT_AUD_ISSUER ||
-                     o.audience_mode == PKJWT_AUD_AUTO)) {
-    endpoints_free(&ep);
-    return usage_error("%s: give --issuer or --base-url with a token "
-                       "endpoint that does not end in " PKJWT_TOKEN_PATH,
-                       "--audience");
-  }
-
-  /* the key */
-  char *pass = NULL;
-  if (s->passphrase_file) {
-    pass = cli_read_secret_file(s->passphrase_file);
-    if (!pass) {
-      endpoints_free(&ep);
-      return CLI_EXIT_INPUT;
-    }
-  }
-  pkjwt_key *key = NULL;
-  pkjwt_error err;
-  memset(&err, 0, sizeof(err));
-  const char *key_label =
-      strcmp(s->key_path, "-") == 0 ? "standard input" : s->key_path;
-  if (strcmp(s->key_path, "-") == 0) {
-    /* a key piped in from a secret store never touches the disk */
-    size_t len = 0;
-    char *pem = cli_read_file("-", KEY_MAX_BYTES, &len);
-    if (!pem) {
-      cli_secret_free(pass);
-      endpoints_free(&ep);
-      return CLI_EXIT_INPUT;
-    }
-    rc = pkjwt_key_load_mem(&key, pem, len, pass, &err);
-    cli_wipe_free(pem, len);
-  } else {
-    rc = pkjwt_key_load_file(&key, s->key_path, pass, &err);
-  }
-  cli_secret_free(pass);
-  if (rc != PKJWT_OK) {
-    endpoints_free(&ep);
-    int code = cli_exit_for(rc);
-    return cli_pkjwt_error(code == CLI_EXIT_USAGE ? CLI_EXIT_INPUT : code,
-                           key_label, &err);
-  }
-  cli_warning(key_label, &err);
-  if (!pkjwt_key_has_private(key)) {
-    pkjwt_key_free(key);
-    endpoints_free(&ep);
-    return cli_error(CLI_EXIT_INPUT, key_label,
-                     "a private key is needed, this is a public key");
-  }
-
-  o.key = key;
-  pkjwt_client *client = NULL;
-  memset(&err, 0, sizeof(err));
-  rc = pkjwt_client_new(&client, &o, &err);
-  if (rc != PKJWT_OK) {
-    pkjwt_key_free(key);
-    endpoints_free(&ep);
+  rc = pkjwt_client_new(client, &o, &err);
+  free(base);
+  if (rc != PKJWT_OK)
     /* the library names the URL it refuses; an alg it names alone */
     return cli_pkjwt_error(cli_exit_for(rc),
                            rc == PKJWT_ERR_ALG ? "--alg" : NULL, &err);
-  }
+  return 0;
+}
 
+/* ---- getting the token -----------------------------------------------------
+ */
+
+/* What one run holds; freed by session_end. */
+struct session {
+  const struct settings *s;
+  pkjwt_client *client;
   struct cache cache;
-  int cached = 0, use_cache = 0;
-  struct cached_token ct;
-  memset(&ct, 0, sizeof(ct));
-  if (s->cache && ep.token) {
-    use_cache =
-        cache_open(&cache, s, ep.token, pkjwt_key_get_thumbprint(key)) == 0;
-    if (use_cache && cache_read(&cache, &ct)) {
-      int64_t now = (int64_t)time(NULL);
-      if (token_fresh(ct.expires_at, ct.expires_in, now)) {
-        cached = 1;
-        if (s->verbose) {
-          char msg[96];
-          snprintf(msg, sizeof(msg), "token reused, expires in %" PRId64 " s",
-                   ct.expires_at - now);
-          verbose_line(s, "cache", msg);
-        }
-      } else {
-        verbose_line(s, "cache", "token near expiry; getting a new one");
-        cached_token_clear(&ct);
-      }
-    } else if (use_cache) {
-      verbose_line(s, "cache", "no usable token; getting one");
-    }
-  }
+  int use_cache;
+  struct cached_token ct; /* from the cache file */
+  pkjwt_token *tok;       /* from the server */
+  const char *access_token, *response;
+};
 
-  pkjwt_token *tok = NULL;
-  const char *access_token = cached ? ct.access_token : NULL;
-  const char *response = cached ? ct.response : NULL;
-  rc = 0;
-  if (!cached) {
-    rc = fetch(&tok, client, &ep);
+/* Fetch a new token with the client, reporting failures. */
+static int fetch(struct session *x) {
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&err);
+  pkjwt_token_free(x->tok);
+  x->tok = NULL;
+  int rc = pkjwt_client_get_token(&x->tok, x->client, &err);
+  if (rc != PKJWT_OK)
+    return report_request_error(pkjwt_client_token_endpoint(x->client), rc,
+                                &err);
+  x->access_token = x->tok->access_token;
+  x->response = x->tok->response_json;
+  if (x->use_cache)
+    cache_write(&x->cache, x->tok);
+  return 0;
+}
+
+/* A fresh token from the cache file; 1 when there is one. */
+static int from_cache(struct session *x) {
+  const struct settings *s = x->s;
+  x->use_cache = cache_open(&x->cache, x->client) == 0;
+  if (!x->use_cache)
+    return 0;
+  if (!cache_read(&x->cache, &x->ct)) {
+    verbose_line(s, "cache", "no usable token; getting one");
+    return 0;
+  }
+  int64_t now = (int64_t)time(NULL);
+  if (!token_fresh(x->ct.expires_at, x->ct.expires_in, now)) {
+    verbose_line(s, "cache", "token near expiry; getting a new one");
+    cached_token_clear(&x->ct);
+    return 0;
+  }
+  if (s->verbose) {
+    char msg[96];
+    snprintf(msg, sizeof(msg), "token reused, expires in %" PRId64 " s",
+             x->ct.expires_at - now);
+    verbose_line(s, "cache", msg);
+  }
+  x->access_token = x->ct.access_token;
+  x->response = x->ct.response;
+  return 1;
+}
+
+/* --check: ask the check endpoint about the token and print its answer. A
+ * cached token it refuses (revoked, or the provider's signing key rotated)
+ * is forgotten and replaced once. */
+static int check_and_print(struct session *x, int cached) {
+  char *json = NULL;
+  pkjwt_error cerr = PKJWT_ERROR_INIT;
+  pkjwt_error_init(&cerr);
+  int rc = 0;
+  int crc = pkjwt_client_check(&json, x->client, x->access_token, &cerr);
+  if (crc != PKJWT_OK && cached && cerr.http_status == 401) {
+    verbose_line(x->s, "cache", "cached token refused; getting a new one");
+    cache_drop(&x->cache);
+    rc = fetch(x);
     if (rc == 0) {
-      access_token = tok->access_token;
-      response = tok->response_json;
-      if (use_cache)
-        cache_write(&cache, tok);
+      pkjwt_error_init(&cerr);
+      crc = pkjwt_client_check(&json, x->client, x->access_token, &cerr);
     }
   }
+  if (rc == 0 && crc != PKJWT_OK)
+    rc = report_request_error(pkjwt_client_check_endpoint(x->client), crc,
+                              &cerr);
+  if (rc == 0 && print_block(json) != 0)
+    rc = CLI_EXIT_FAIL;
+  pkjwt_str_free(json);
+  return rc;
+}
 
-  if (rc == 0 && s->check) {
-    char *json = NULL;
-    pkjwt_error cerr;
-    int crc = check_token(&json, client, access_token, &cerr);
-    if (crc != PKJWT_OK && cached && cerr.http_status == 401) {
-      /* the cached token was refused (revoked, or the provider's signing
-       * key rotated): forget it and try once with a fresh one */
-      verbose_line(s, "cache", "cached token refused; getting a new one");
-      cache_drop(&cache);
-      rc = fetch(&tok, client, &ep);
-      if (rc == 0) {
-        access_token = tok->access_token;
-        cache_write(&cache, tok);
-        crc = check_token(&json, client, access_token, &cerr);
-      }
-    }
-    if (rc == 0 && crc != PKJWT_OK)
-      rc = report_request_error(ep.check, crc, &cerr);
-    if (rc == 0 && print_block(json) != 0)
-      rc = CLI_EXIT_FAIL;
-    pkjwt_str_free(json);
-  } else if (rc == 0 && s->json) {
-    if (!response || !*response)
-      rc = cli_error(CLI_EXIT_REFUSED, ep.token, "no response body to print");
-    else if (print_block(response) != 0)
-      rc = CLI_EXIT_FAIL;
-  } else if (rc == 0) {
-    if (cli_print_line(access_token) != 0)
-      rc = CLI_EXIT_FAIL;
+static int print_token(const struct session *x) {
+  if (!x->s->json)
+    return cli_print_line(x->access_token) == 0 ? 0 : CLI_EXIT_FAIL;
+  if (!x->response || !*x->response)
+    return cli_error(CLI_EXIT_REFUSED, pkjwt_client_token_endpoint(x->client),
+                     "no response body to print");
+  return print_block(x->response) == 0 ? 0 : CLI_EXIT_FAIL;
+}
+
+static int run(const cli_args *a) {
+  struct settings s;
+  int rc = settings_from_args(&s, a);
+  if (rc != 0)
+    return rc;
+  const char *key_label =
+      strcmp(s.key_path, "-") == 0 ? "standard input" : s.key_path;
+  pkjwt_key *key = NULL;
+  if ((rc = load_key(&key, &s, key_label)) != 0)
+    return rc;
+  struct session x;
+  memset(&x, 0, sizeof(x));
+  x.s = &s;
+  if ((rc = make_client(&x.client, &s, key)) != 0) {
+    pkjwt_key_free(key);
+    return rc;
   }
+  int cached = s.cache && from_cache(&x);
+  if (!cached)
+    rc = fetch(&x);
+  if (rc == 0)
+    rc = s.check ? check_and_print(&x, cached) : print_token(&x);
 
-  pkjwt_token_free(tok);
-  cached_token_clear(&ct);
-  if (use_cache)
-    cache_close(&cache);
-  pkjwt_client_free(client);
+  pkjwt_token_free(x.tok);
+  cached_token_clear(&x.ct);
+  if (x.use_cache)
+    cache_close(&x.cache);
+  pkjwt_client_free(x.client);
   pkjwt_key_free(key);
-  endpoints_free(&ep);
   return rc;
 }
 
 int main(int argc, char **argv) {
-  cli_progname = "pkjwt-token";
-  struct settings s;
-  memset(&s, 0, sizeof(s));
-  s.retries = -1;
-  int rc = parse_args(&s, argc, argv);
-  if (rc < 0)
-    return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-  if (rc > 0)
-    return rc;
-  if ((rc = complete_settings(&s)) != 0)
-    return rc;
-  return run(&s);
+  return cli_main(&tool, argc, argv);
 }

@@ -12,6 +12,8 @@ PKJWT_BEGIN_DECLS
 typedef struct pkjwt_cert pkjwt_cert;
 
 #define PKJWT_CERT_DEFAULT_DAYS 365
+/** The longest validity pkjwt_cert_self_signed() accepts, in days. */
+#define PKJWT_CERT_MAX_DAYS 36500
 #define PKJWT_CERT_DEFAULT_SUBJECT "CN=pkjwt-client"
 /** notBefore is set this many seconds in the past, for clock skew. */
 #define PKJWT_CERT_BACKDATE_SECONDS 300
@@ -20,7 +22,7 @@ typedef struct pkjwt_cert pkjwt_cert;
 typedef struct pkjwt_cert_options {
   unsigned int version; /**< PKJWT_CERT_OPTIONS_VERSION */
   const char *subject;  /**< "CN=my-client,O=Example"; NULL = default */
-  int days;             /**< validity; 0 = 365; 1..36500, else refused */
+  int days;             /**< validity; 0 = 365; 1..PKJWT_CERT_MAX_DAYS */
   int64_t now;          /**< 0 = the real clock (tests fix it) */
 } pkjwt_cert_options;
 #define PKJWT_CERT_OPTIONS_INIT { PKJWT_CERT_OPTIONS_VERSION, NULL, 0, 0 }
@@ -63,7 +65,8 @@ PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_cert_write(const pkjwt_cert *cert, const char *path, int force,
                  pkjwt_error *err);
 
-/** One line of standard base64 of the DER: what Organisation Settings takes. */
+/** One line of standard base64 of the DER, the form providers' consoles take
+ * for an uploaded certificate. */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_cert_base64_der(char **out, const pkjwt_cert *cert, pkjwt_error *err);
 

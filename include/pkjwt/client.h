@@ -17,11 +17,6 @@ PKJWT_BEGIN_DECLS
  */
 typedef struct pkjwt_client pkjwt_client;
 
-#define PKJWT_DEFAULT_BASE_URL "https://app.puzzel.com"
-#define PKJWT_TOKEN_PATH "/id/connect/token"
-#define PKJWT_CHECK_PATH "/contactcentre5/accesstokeninformation"
-#define PKJWT_ISSUER_PATH "/id"
-
 /** How the assertion's aud (and typ) are chosen. */
 typedef enum pkjwt_audience_mode {
   PKJWT_AUD_TOKEN_ENDPOINT = 0, /**< aud = token endpoint URL, typ JWT */
@@ -37,7 +32,11 @@ typedef enum pkjwt_event {
   PKJWT_EVENT_FETCHED = 1,  /**< first token obtained */
   PKJWT_EVENT_REFRESHED,    /**< a token replaced a previous one */
   PKJWT_EVENT_RETRIED,      /**< an attempt failed and will be retried */
-  PKJWT_EVENT_FAILED        /**< a request failed for good */
+  PKJWT_EVENT_FAILED,       /**< a request failed for good */
+  /** A call succeeded with a warning (the same line as err->warning), e.g.
+   * a refresh failed and the cached token, still valid, was returned. Sent
+   * once per such call, whether or not the caller passed an err. */
+  PKJWT_EVENT_WARNING
 } pkjwt_event;
 
 /**
@@ -51,12 +50,12 @@ typedef void (*pkjwt_event_cb)(void *userdata, pkjwt_event event,
 #define PKJWT_CLIENT_OPTIONS_VERSION 1
 typedef struct pkjwt_client_options {
   unsigned int version;     /**< PKJWT_CLIENT_OPTIONS_VERSION */
-  const char *base_url;     /**< NULL = https://app.puzzel.com */
-  const char *token_endpoint; /**< NULL = base_url + /id/connect/token */
-  const char *check_endpoint; /**< NULL = base_url + /contactcentre5/accesstokeninformation */
-  const char *issuer;       /**< NULL = base_url + /id */
+  const char *base_url;     /**< NULL = the default provider profile's */
+  const char *token_endpoint; /**< NULL = base_url + the profile's token path */
+  const char *check_endpoint; /**< NULL = base_url + the profile's check path */
+  const char *issuer;       /**< NULL = base_url + the profile's issuer path */
   const char *client_id;    /**< required */
-  const char *scope;        /**< required, e.g. contact-centre:TENANT_ID:USER_ID */
+  const char *scope;        /**< required; its form is the provider's */
   const pkjwt_key *key;     /**< required, private; borrowed: must outlive the client */
   pkjwt_alg alg;            /**< PKJWT_ALG_DEFAULT follows the key */
   pkjwt_audience_mode audience_mode;
@@ -82,8 +81,10 @@ typedef struct pkjwt_client_options {
  * localhost): anything else fails with PKJWT_ERR_INSECURE. Proxies come from
  * the usual environment variables (https_proxy, no_proxy...), except that a
  * loopback host is never reached through a proxy. One trailing '/' of
- * base_url is dropped. retries is -1 (3) to 10; ca_file must be readable
- * (PKJWT_ERR_IO); a public key fails with PKJWT_ERR_NO_PRIVATE_KEY.
+ * base_url is dropped. URLs left NULL come from the default provider profile
+ * (its base URL and paths; see libpkjwt(3), "Token client"). retries is
+ * -1 (3) to 10; ca_file must be readable (PKJWT_ERR_IO); a public key fails
+ * with PKJWT_ERR_NO_PRIVATE_KEY.
  * No request is sent here. Free with pkjwt_client_free().
  */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
@@ -109,7 +110,7 @@ PKJWT_EXPORT void pkjwt_token_free(pkjwt_token *token);
  * The time (epoch seconds) from which the client refreshes this token
  * rather than reuse it: expires_at less max(60 s, 10 % of expires_in), but
  * never earlier than half its life. Only expires_at and expires_in are read,
- * so a caller that keeps tokens elsewhere (pkjwt-token --cache) can fill
+ * so a caller that keeps tokens elsewhere (an on-disk cache) can fill
  * just those two fields. 0 for NULL.
  */
 PKJWT_EXPORT int64_t pkjwt_token_refresh_at(const pkjwt_token *token);
@@ -137,7 +138,8 @@ PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_client_get_token(pkjwt_token **out, pkjwt_client *client,
                        pkjwt_error *err);
 
-/** A buffer this large holds any token Puzzel ID issues today (~1 KiB). */
+/** A buffer this large holds the tokens of the providers known today (~1 KiB
+ * each; 8 KiB leaves room). */
 #define PKJWT_TOKEN_BUF_SIZE 8192
 
 /**
@@ -151,7 +153,7 @@ pkjwt_client_get_token(pkjwt_token **out, pkjwt_client *client,
  * buf holds a secret: wipe it (OPENSSL_cleanse or explicit_bzero) when done.
  * Errors: as pkjwt_client_get_token(), and PKJWT_ERR_INVALID_ARG when buf is
  * too small (the message says how large it must be;
- * PKJWT_TOKEN_BUF_SIZE is enough for Puzzel ID).
+ * PKJWT_TOKEN_BUF_SIZE is enough for the providers known today).
  */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_client_get_token_buf(char *buf, size_t buflen, int64_t *expires_at,
@@ -171,6 +173,34 @@ pkjwt_client_check(char **out_json, pkjwt_client *client,
 
 /** Number of token requests sent so far (each attempt counts). */
 PKJWT_EXPORT unsigned long pkjwt_client_request_count(const pkjwt_client *client);
+
+/*
+ * Resolved configuration. (Appended while client.c is split; the lead may
+ * move these next to pkjwt_client_new.)
+ */
+
+/**
+ * The URLs the client uses, as pkjwt_client_new() resolved them from the
+ * options (an explicit URL as given, else base_url joined with the path):
+ * the token endpoint, the check endpoint and the issuer identifier.
+ * Borrowed: they live as long as client. NULL for a NULL client.
+ * Thread-safe (they never change after pkjwt_client_new()).
+ */
+PKJWT_EXPORT const char *pkjwt_client_token_endpoint(const pkjwt_client *client);
+PKJWT_EXPORT const char *pkjwt_client_check_endpoint(const pkjwt_client *client);
+PKJWT_EXPORT const char *pkjwt_client_issuer(const pkjwt_client *client);
+
+/**
+ * A name for what identifies this client's tokens, for a caller that keeps
+ * tokens outside the process (a cache file): 64 lower-case hex digits, the
+ * SHA-256 of the token endpoint, client id, scope, audience mode (and the
+ * audience it signs for) and the key's RFC 7638 thumbprint. Two clients get
+ * the same id only when a token of one serves the other. Free *out with
+ * pkjwt_str_free(). Errors: PKJWT_ERR_INVALID_ARG, PKJWT_ERR_NOMEM,
+ * PKJWT_ERR_CRYPTO. Thread-safe.
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_client_cache_id(char **out, const pkjwt_client *client, pkjwt_error *err);
 
 PKJWT_END_DECLS
 

@@ -89,6 +89,16 @@ PKJWT_EXPORT const char *pkjwt_key_get_thumbprint(const pkjwt_key *key);
 /** Default JWS alg: ES256/ES384/ES512 by curve, RS256 for RSA. */
 PKJWT_EXPORT const char *pkjwt_key_get_default_alg(const pkjwt_key *key);
 
+/**
+ * Warnings about the key, made when the handle was loaded (today: a private
+ * key file readable by group or others), whether or not the caller passed
+ * an err; err->warning holds the last one too. The list never changes
+ * after the handle is returned. pkjwt_key_warning() returns warning i
+ * (0 <= i < count; borrowed, lives as long as the key) or NULL.
+ */
+PKJWT_EXPORT size_t pkjwt_key_warning_count(const pkjwt_key *key);
+PKJWT_EXPORT const char *pkjwt_key_warning(const pkjwt_key *key, size_t i);
+
 /* ---- writing ---------------------------------------------------------- */
 
 typedef enum pkjwt_kdf {

@@ -67,6 +67,20 @@ typedef struct pkjwt_verify_result {
   pkjwt_check_result jti;     /**< if present: a non-empty string */
 } pkjwt_verify_result;
 
+/**
+ * The checks of a result, in the order a failure is reported: i from 0 to
+ * pkjwt_verify_check_count() - 1. Returns the i-th check of result
+ * (borrowed: it lives as long as result) and, when name is not NULL, its
+ * name in *name ("alg", "signature", "typ", "iss/sub", "aud", "exp", "nbf",
+ * "iat", "jti"; static strings, the same names pkjwt_verify_result_json()
+ * uses). NULL when result is NULL or i is out of range. Reports walk this
+ * instead of naming the members, so a new check reaches them.
+ */
+PKJWT_EXPORT size_t pkjwt_verify_check_count(void);
+PKJWT_EXPORT const pkjwt_check_result *
+pkjwt_verify_result_check(const pkjwt_verify_result *result, size_t i,
+                          const char **name);
+
 /** Free a result and its strings; NULL is a no-op. */
 PKJWT_EXPORT void pkjwt_verify_result_free(pkjwt_verify_result *result);
 
