@@ -476,9 +476,9 @@ int pkjwt_key_load_file(pkjwt_key **out, const char *path,
   pkjwt__cleanse_free(buf, len + 1);
   if (rc == PKJWT_OK && (*out)->has_private && (mode & 077))
     pkjwt__key_warn(*out, err,
-                "private key file is readable by group or others (mode "
-                "%04o); run chmod 600",
-                (unsigned int)(mode & 07777));
+                    "private key file is readable by group or others (mode "
+                    "%04o); run chmod 600",
+                    (unsigned int)(mode & 07777));
   return rc;
 }
 
