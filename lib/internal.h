@@ -87,18 +87,20 @@ void pkjwt__pub_members_clear(struct pkjwt__pub_members *m);
 int pkjwt__jwk_thumbprint(char out[PKJWT__THUMBPRINT_LEN], const EVP_PKEY *pkey,
                           pkjwt_error *err);
 
-/* ---- private keys without OpenSSL's decoders (lib/keyder.c) ---- */
+/* ---- the usual private keys through narrow decoders (lib/key.c) ---- */
 
 /*
- * The private key in data when it is one of the usual forms: PEM (label
- * is its label: "PRIVATE KEY", "ENCRYPTED PRIVATE KEY" with a passphrase,
- * "RSA PRIVATE KEY", "EC PRIVATE KEY") or DER PKCS#8, PKCS#1 or SEC1
- * (label NULL), RSA or
- * EC on a curve of lib/alg.c's table. A new EVP_PKEY (the caller owns it),
- * or NULL for anything else: then use OSSL_DECODER. Leaves no errors queued.
+ * The private key in data when it is one of the usual forms, read by the
+ * narrow decoders pkjwt_key_load_mem tries first: PEM (label is its label:
+ * "PRIVATE KEY", "ENCRYPTED PRIVATE KEY" with a passphrase, "EC PRIVATE
+ * KEY", "RSA PRIVATE KEY") or DER PKCS#8 (plain or encrypted), SEC1 or
+ * PKCS#1 (label NULL), EC or RSA. A new EVP_PKEY (the caller owns it), or
+ * NULL for anything else, without the key rules of pkjwt__key_wrap. Leaves
+ * no errors queued. For tests: the usual forms must not need the decoders
+ * for any key, or a process's first key load is slow again.
  */
-EVP_PKEY *pkjwt__keyder_private(const unsigned char *data, size_t len,
-                                const char *label, const char *passphrase);
+EVP_PKEY *pkjwt__key_decode_usual(const unsigned char *data, size_t len,
+                                  const char *label, const char *passphrase);
 
 /* A warning about key, made before the handle is handed out: into
  * err->warning (when err) and onto the key's list (when key; dropped past

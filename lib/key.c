@@ -241,12 +241,15 @@ static int pass_cb(char *buf, size_t size, size_t *len,
   return 1;
 }
 
+/* A key from data through OpenSSL's decoders: input "PEM" or "DER";
+ * structure and keytype as OpenSSL names them, NULL for any. */
 static EVP_PKEY *decode(const unsigned char *data, size_t len,
-                        const char *input, int selection,
+                        const char *input, const char *structure,
+                        const char *keytype, int selection,
                         struct pass_state *ps) {
   EVP_PKEY *pkey = NULL;
   OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(
-      &pkey, input, NULL, NULL, selection, NULL, NULL);
+      &pkey, input, structure, keytype, selection, NULL, NULL);
   if (!dctx)
     return NULL;
   if (OSSL_DECODER_CTX_get_num_decoders(dctx) > 0 &&
@@ -259,6 +262,107 @@ static EVP_PKEY *decode(const unsigned char *data, size_t len,
     }
   }
   OSSL_DECODER_CTX_free(dctx);
+  return pkey;
+}
+
+/*
+ * The usual private key forms, as OpenSSL's decoders name them. Asked for
+ * any key, OpenSSL 3.0 sets up a decoder for every key type and structure
+ * it has (25 of them), and a process's first key load pays for that; told
+ * the structure and the key type, it sets up the few it needs (6 to 8).
+ * A PEM label picks its row; DER input, which has no label, tries them all
+ * in turn. A plain PKCS#8 key names its type inside (pkcs8_keytype); an
+ * encrypted key's type is known only after the key derivation, which must
+ * not run twice, so that row leaves the type open. Anything not read here
+ * goes to the decoders for any key.
+ */
+static const struct key_form {
+  const char *label;     /* PEM label */
+  const char *structure; /* OpenSSL's input structure */
+  const char *keytype;   /* OpenSSL's key type, NULL: any */
+  int typed_inside;      /* the key type is read from the key itself */
+} key_forms[] = {
+    {"PRIVATE KEY", "PrivateKeyInfo", NULL, 1},                    /* PKCS#8 */
+    {"EC PRIVATE KEY", "type-specific", "EC", 0},                  /* SEC1 */
+    {"RSA PRIVATE KEY", "type-specific", "RSA", 0},                /* PKCS#1 */
+    {"ENCRYPTED PRIVATE KEY", "EncryptedPrivateKeyInfo", NULL, 0}, /* PKCS#8 */
+};
+
+/*
+ * The key type of a plain PKCS#8 PrivateKeyInfo in data (PEM or DER), as
+ * OpenSSL names it ("EC", "RSA": the name of OpenSSL's method for the
+ * algorithm OID; given the OID itself, as EVP_PKCS82PKEY passes it, OpenSSL
+ * 3.0 sets up 8 decoders for EC instead of 6); 0 when data is not one. Read
+ * with OpenSSL's own parser, so that one narrow decoder is enough instead of
+ * one per type tried in turn. PEM is decoded into secure memory and wiped.
+ */
+static int pkcs8_keytype(char *name, size_t size, const unsigned char *data,
+                         size_t len, int pem) {
+  unsigned char *der = NULL;
+  char *pem_name = NULL, *header = NULL;
+  long der_len = 0, use_len = (long)len;
+  const unsigned char *p = data;
+  if (len > INT_MAX) /* pkjwt_key_load_mem takes any size */
+    return 0;
+  if (pem) {
+    BIO *bio = BIO_new_mem_buf(data, (int)len);
+    int ok = bio && PEM_read_bio_ex(bio, &pem_name, &header, &der, &der_len,
+                                    PEM_FLAG_SECURE | PEM_FLAG_ONLY_B64) == 1;
+    BIO_free(bio);
+    /* a header ("Proc-Type") means a legacy encrypted body */
+    use_len =
+        ok && strcmp(pem_name, "PRIVATE KEY") == 0 && !header[0] ? der_len : 0;
+    p = der;
+  }
+  PKCS8_PRIV_KEY_INFO *p8 =
+      use_len > 0 ? d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, use_len) : NULL;
+  const ASN1_OBJECT *oid = NULL;
+  const EVP_PKEY_ASN1_METHOD *ameth =
+      p8 && PKCS8_pkey_get0(&oid, NULL, NULL, NULL, p8) == 1
+          ? EVP_PKEY_asn1_find(NULL, OBJ_obj2nid(oid))
+          : NULL;
+  const char *type = NULL;
+  if (ameth)
+    EVP_PKEY_asn1_get0_info(NULL, NULL, NULL, NULL, &type, ameth);
+  int n = type ? snprintf(name, size, "%s", type) : 0;
+  PKCS8_PRIV_KEY_INFO_free(p8); /* wipes the key */
+  OPENSSL_secure_free(pem_name);
+  OPENSSL_secure_free(header);
+  if (der)
+    OPENSSL_secure_clear_free(der, (size_t)der_len);
+  ERR_clear_error();
+  return n > 0 && (size_t)n < size;
+}
+
+/* The private key in data when it is one of key_forms (label: the PEM
+ * block's, NULL for DER), else NULL. Stops at a form that asked for the
+ * passphrase, so that the key derivation runs once. Errors of forms that
+ * did not fit are dropped: they are not the reason of what follows. */
+static EVP_PKEY *decode_usual(const unsigned char *data, size_t len,
+                              const char *label, struct pass_state *ps) {
+  for (size_t i = 0; i < sizeof(key_forms) / sizeof(key_forms[0]); i++) {
+    const struct key_form *f = &key_forms[i];
+    char keytype[80];
+    if (label && strcmp(label, f->label) != 0)
+      continue;
+    if (f->typed_inside &&
+        !pkcs8_keytype(keytype, sizeof(keytype), data, len, label != NULL))
+      continue;
+    EVP_PKEY *pkey =
+        decode(data, len, label ? "PEM" : "DER", f->structure,
+               f->typed_inside ? keytype : f->keytype, EVP_PKEY_KEYPAIR, ps);
+    if (pkey || ps->asked)
+      return pkey;
+    ERR_clear_error();
+  }
+  return NULL;
+}
+
+EVP_PKEY *pkjwt__key_decode_usual(const unsigned char *data, size_t len,
+                                  const char *label, const char *passphrase) {
+  struct pass_state ps = {passphrase, 0};
+  EVP_PKEY *pkey = decode_usual(data, len, label, &ps);
+  ERR_clear_error();
   return pkey;
 }
 
@@ -331,15 +435,14 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
     return pkjwt__fail(err, PKJWT_ERR_PARSE,
                        "this is a certificate, not a key");
   struct pass_state ps = {passphrase, 0};
-  /* The usual forms without the decoders (fast on a process's first key);
-   * then a key pair through them; a public key only if no private key is
-   * there. */
-  EVP_PKEY *pkey =
-      pkjwt__keyder_private(d, len, off >= 0 ? label : NULL, passphrase);
-  if (!pkey)
-    pkey = decode(d, len, input, EVP_PKEY_KEYPAIR, &ps);
+  /* The usual forms through narrow decoders (fast on a process's first
+   * key); then a key pair through the decoders for any key; a public key
+   * only if no private key is there. */
+  EVP_PKEY *pkey = decode_usual(d, len, off >= 0 ? label : NULL, &ps);
   if (!pkey && !ps.asked)
-    pkey = decode(d, len, input, EVP_PKEY_PUBLIC_KEY, &ps);
+    pkey = decode(d, len, input, NULL, NULL, EVP_PKEY_KEYPAIR, &ps);
+  if (!pkey && !ps.asked)
+    pkey = decode(d, len, input, NULL, NULL, EVP_PKEY_PUBLIC_KEY, &ps);
   if (!pkey) {
     if (ps.asked) {
       return pkjwt__fail_ssl(err, PKJWT_ERR_PASSPHRASE, "%s",
@@ -373,9 +476,9 @@ int pkjwt_key_load_file(pkjwt_key **out, const char *path,
   pkjwt__cleanse_free(buf, len + 1);
   if (rc == PKJWT_OK && (*out)->has_private && (mode & 077))
     pkjwt__key_warn(*out, err,
-                "private key file is readable by group or others (mode "
-                "%04o); run chmod 600",
-                (unsigned int)(mode & 07777));
+                    "private key file is readable by group or others (mode "
+                    "%04o); run chmod 600",
+                    (unsigned int)(mode & 07777));
   return rc;
 }
 

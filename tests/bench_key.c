@@ -1,8 +1,9 @@
 /*
  * tests/bench_key.c: the first key load in a process against the second.
  *
- * A process's first key load used to pay for OpenSSL building every
- * decoder it has; lib/keyder.c reads the usual forms without them. Each
+ * A process's first key load used to pay for OpenSSL setting up a decoder
+ * for every key type and structure it has; lib/key.c now asks for the few
+ * that the usual forms need (by the PEM label, or in turn for DER). Each
  * sample is a fresh process (this program run again with --child) that
  * first starts OpenSSL (one EVP_MD_fetch, which any signing process does
  * anyway, and which is reported apart as openssl_start_ms), then loads
@@ -33,7 +34,7 @@ static double cpu_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* The old path: every decoder, then the key rules. */
+/* The old path: the decoders for any key, then the key rules. */
 static int load_decoder(const unsigned char *data, size_t len) {
   EVP_PKEY *pkey = NULL;
   OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(

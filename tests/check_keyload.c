@@ -1,10 +1,11 @@
 /*
- * tests/check_keyder.c: the decoder-free reader of the usual private keys
- * (lib/keyder.c). The openssl CLI writes every form; OpenSSL's own decoders
- * are the reference: what the fast path reads must be the same key, public
- * and private half. The usual forms must take the fast path (or the first
- * load is slow again); unusual ones must be left to the decoders (NULL),
- * and pkjwt_key_load_mem must still load or refuse them as before.
+ * tests/check_keyload.c: pkjwt_key_load_mem over every key form the
+ * openssl CLI writes. OpenSSL's decoders for any key are the reference:
+ * what the narrow decoders of lib/key.c read must be the same key, public
+ * and private half. The usual forms must be read by the narrow decoders
+ * (or a process's first load is slow again); unusual ones must be left to
+ * the decoders for any key (NULL), and pkjwt_key_load_mem must still load
+ * or refuse them as before.
  */
 #include "testutil.h"
 
@@ -21,7 +22,7 @@ typedef struct kcase {
   const char *cmd;   /* openssl arguments; %s = the file */
   const char *label; /* PEM label, NULL for DER */
   const char *pass;
-  int fast;  /* 1: the fast path must read it */
+  int fast;  /* 1: the narrow decoders must read it */
   int loads; /* pkjwt_key_load_mem accepts it */
 } kcase;
 
@@ -39,18 +40,24 @@ static const kcase cases[] = {
     {"rsa.pkcs1", "rsa -traditional -in rsa.p8", "RSA PRIVATE KEY", NULL, 1, 1},
     {"ec256.der", "pkey -in ec256.p8 -outform DER", NULL, NULL, 1, 1},
     {"rsa.der", "pkey -in rsa.p8 -outform DER", NULL, NULL, 1, 1},
+    {"ec384.sec1der", "ec -in ec384.p8 -outform DER", NULL, NULL, 1, 1},
+    {"rsa.pkcs1der", "rsa -traditional -in rsa.p8 -outform DER", NULL, NULL, 1,
+     1},
+    {"ec256.encder", ENC " -in ec256.p8 -outform DER", NULL, "pw", 1, 1},
     {"ec521.enc", ENC " -in ec521.p8", "ENCRYPTED PRIVATE KEY", "pw", 1, 1},
     {"rsa.enc", ENC " -in rsa.p8", "ENCRYPTED PRIVATE KEY", "pw", 1, 1},
-    /* left to the decoders */
-    {"rsa.enc2", ENC " -in rsa.p8", "ENCRYPTED PRIVATE KEY", "wrong", 0, 0},
     {"ec256.explicit", "ec -in ec256.p8 -param_enc explicit", "EC PRIVATE KEY",
-     NULL, 0, 1},
-    {"ec256.nopub", "ec -in ec256.p8 -no_public", "EC PRIVATE KEY", NULL, 0, 1},
+     NULL, 1, 1},
+    {"ec256.nopub", "ec -in ec256.p8 -no_public", "EC PRIVATE KEY", NULL, 1, 1},
     {"ec256.legacy", "ec -in ec256.p8 -aes256 -passout pass:pw",
-     "EC PRIVATE KEY", "pw", 0, 1},
+     "EC PRIVATE KEY", "pw", 1, 1},
+    /* read, and refused by the key rules */
     {"k1.p8", "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1",
-     "PRIVATE KEY", NULL, 0, 0},
-    {"ed.p8", "genpkey -algorithm ED25519", "PRIVATE KEY", NULL, 0, 0},
+     "PRIVATE KEY", NULL, 1, 0},
+    {"ed.p8", "genpkey -algorithm ED25519", "PRIVATE KEY", NULL, 1, 0},
+    {"ed.der", "pkey -in ed.p8 -outform DER", NULL, NULL, 1, 0},
+    /* left to the decoders for any key, or refused */
+    {"rsa.enc2", ENC " -in rsa.p8", "ENCRYPTED PRIVATE KEY", "wrong", 0, 0},
     {"ec256.pub", "pkey -in ec256.p8 -pubout", "PUBLIC KEY", NULL, 0, 1},
 };
 #define N_CASES ((int)(sizeof(cases) / sizeof(cases[0])))
@@ -95,8 +102,17 @@ static EVP_PKEY *reference(const unsigned char *d, size_t n, const char *pass) {
   return pkey;
 }
 
-/* The same private number, RSA d or EC private key. */
+/* The same private number, RSA d or EC private key, or the same raw
+ * private key (Ed25519). */
 static void same_private(const EVP_PKEY *a, const EVP_PKEY *b) {
+  if (!EVP_PKEY_is_a(a, "RSA") && !EVP_PKEY_is_a(a, "EC")) {
+    unsigned char x[64], y[64];
+    size_t nx = sizeof(x), ny = sizeof(y);
+    ck_assert(EVP_PKEY_get_raw_private_key(a, x, &nx) == 1);
+    ck_assert(EVP_PKEY_get_raw_private_key(b, y, &ny) == 1);
+    ck_assert(nx == ny && memcmp(x, y, nx) == 0);
+    return;
+  }
   const char *name = EVP_PKEY_is_a(a, "RSA") ? OSSL_PKEY_PARAM_RSA_D
                                              : OSSL_PKEY_PARAM_PRIV_KEY;
   BIGNUM *x = NULL, *y = NULL;
@@ -118,17 +134,17 @@ START_TEST(usual_forms_fast_and_the_same_key) {
     snprintf(begin, sizeof(begin), "-----BEGIN %s-----", k->label);
     ck_assert_msg(strstr((char *)d, begin), "%s: not %s", k->file, k->label);
   }
-  EVP_PKEY *fast = pkjwt__keyder_private(d, n, k->label, k->pass);
+  EVP_PKEY *fast = pkjwt__key_decode_usual(d, n, k->label, k->pass);
   ck_assert_int_eq(ERR_peek_error(), 0);
   if (k->fast) {
-    ck_assert_msg(fast != NULL, "%s: not read by the fast path", k->file);
+    ck_assert_msg(fast != NULL, "%s: not read by the narrow decoders", k->file);
     EVP_PKEY *ref = reference(d, n, k->pass);
     ck_assert_ptr_nonnull(ref);
     ck_assert_int_eq(EVP_PKEY_eq(fast, ref), 1);
     same_private(fast, ref);
     EVP_PKEY_free(ref);
   } else {
-    ck_assert_msg(fast == NULL, "%s: read by the fast path", k->file);
+    ck_assert_msg(fast == NULL, "%s: read by the narrow decoders", k->file);
   }
   EVP_PKEY_free(fast);
 
@@ -143,19 +159,25 @@ START_TEST(usual_forms_fast_and_the_same_key) {
 }
 END_TEST
 
-/* Cut or changed input never reads as a key, and never crashes. */
-START_TEST(damaged_der_is_left_to_the_decoders) {
+/* Cut or changed input never crashes the loader, leaves no errors queued,
+ * and a cut key never loads. */
+START_TEST(damaged_der_is_refused) {
   char *path = test_path(dir, "rsa.der");
   size_t n = 0;
   unsigned char *d = (unsigned char *)test_read_file(path, &n);
   ck_assert_ptr_nonnull(d);
-  for (size_t cut = 0; cut < n; cut += 7) {
-    EVP_PKEY *p = pkjwt__keyder_private(d, cut, NULL, NULL);
-    ck_assert_msg(p == NULL, "a key from %zu of %zu bytes", cut, n);
+  for (size_t cut = 1; cut < n; cut += 7) {
+    pkjwt_key *key = NULL;
+    int rc = pkjwt_key_load_mem(&key, d, cut, NULL, NULL);
+    ck_assert_msg(rc != PKJWT_OK, "a key from %zu of %zu bytes", cut, n);
+    ck_assert_ptr_null(key);
   }
   for (size_t i = 0; i < 64 && i < n; i++) {
     d[i] ^= 0x40;
-    EVP_PKEY_free(pkjwt__keyder_private(d, n, NULL, NULL));
+    pkjwt_key *key = NULL;
+    int rc = pkjwt_key_load_mem(&key, d, n, NULL, NULL);
+    ck_assert_int_eq(rc == PKJWT_OK, key != NULL);
+    pkjwt_key_free(key);
     d[i] ^= 0x40;
   }
   ck_assert_int_eq(ERR_peek_error(), 0);
@@ -165,12 +187,12 @@ START_TEST(damaged_der_is_left_to_the_decoders) {
 END_TEST
 
 static Suite *make_suite(void) {
-  Suite *s = suite_create("keyder");
+  Suite *s = suite_create("keyload");
   TCase *tc = tcase_create("forms");
   tcase_add_unchecked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 120);
   tcase_add_loop_test(tc, usual_forms_fast_and_the_same_key, 0, N_CASES);
-  tcase_add_test(tc, damaged_der_is_left_to_the_decoders);
+  tcase_add_test(tc, damaged_der_is_refused);
   suite_add_tcase(s, tc);
   return s;
 }
