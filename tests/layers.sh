@@ -33,7 +33,20 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 # Only this build's lib/ (and lib/.libs/): an in-tree build must not pick
 # up the objects of another build folder below it.
 find "$builddir/lib" -maxdepth 2 -name 'libpkjwt*_la-*.o' 2>/dev/null |
-  sort >"$tmp/objs"
+  sort >"$tmp/all"
+# Only the objects the convenience archives hold now: a reused build folder
+# keeps the objects of a file that has since been removed from lib/.
+for a in "$builddir"/.libs/libpkjwt-low.a "$builddir"/.libs/libpkjwt-core.a \
+  "$builddir"/.libs/libpkjwt-client-core.a; do
+  [ -f "$a" ] && ${AR:-ar} t "$a"
+done >"$tmp/members" 2>/dev/null
+if [ -s "$tmp/members" ]; then
+  while IFS= read -r o; do
+    grep -qxF "${o##*/}" "$tmp/members" && echo "$o"
+  done <"$tmp/all" >"$tmp/objs"
+else
+  cp "$tmp/all" "$tmp/objs"
+fi
 if [ ! -s "$tmp/objs" ]; then
   echo "FAIL: no libpkjwt*_la-*.o under $builddir/lib; build the library first"
   exit 1
