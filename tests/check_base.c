@@ -36,7 +36,6 @@ END_TEST
 
 START_TEST(fail_ssl_appends_reason) {
   pkjwt_error e = PKJWT_ERROR_INIT;
-  pkjwt_error_init(&e);
   /* Provoke a real OpenSSL error: decode garbage as a private key. */
   const unsigned char junk[] = {0x30, 0x03, 0x02, 0x01};
   const unsigned char *p = junk;

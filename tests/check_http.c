@@ -42,7 +42,6 @@ static const struct {
 START_TEST(url_policy) {
   for (size_t i = 0; i < sizeof(policy) / sizeof(policy[0]); i++) {
     pkjwt_error e = PKJWT_ERROR_INIT;
-    pkjwt_error_init(&e);
     int lo = -1;
     int rc = pkjwt__http_url_check(policy[i].url, "token endpoint", &lo, &e);
     ck_assert_msg(rc == policy[i].code, "%s: got %d (%s)", policy[i].url, rc,
@@ -88,7 +87,6 @@ START_TEST(closed_port_is_retryable_network_error) {
   pkjwt__http_opts o = {NULL, 2000, 2000, "pkjwt-test"};
   pkjwt__http_response r;
   pkjwt_error e = PKJWT_ERROR_INIT;
-  pkjwt_error_init(&e);
   ck_assert_int_eq(pkjwt__http_request(&r, &o, url, "a=b", NULL, &e),
                    PKJWT_ERR_NETWORK);
   ck_assert_int_eq(r.retryable, 1);

@@ -579,7 +579,6 @@ START_TEST(load_rule_rsa_sizes) {
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     pkjwt_key *k = (pkjwt_key *)&k;
     pkjwt_error e = PKJWT_ERROR_INIT;
-    pkjwt_error_init(&e);
     int rc = pkjwt__key_wrap(&k, rsa_public_of_bits(cases[i].bits), &e);
     ck_assert_msg(rc == cases[i].code, "%d bits: %d %s", cases[i].bits, rc,
                   e.message);

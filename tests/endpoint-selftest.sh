@@ -117,7 +117,7 @@ jget() { jw get "$@" 2>/dev/null; }
 start() {
   name=$1; shift
   rm -f "$T/$name.port"
-  "$PYTHON3" "$EP" --port-file "$T/$name.port" --max-seconds 300 \
+  "$PYTHON3" "$EP" --port-file "$T/$name.port" --max-seconds 900 \
     --log "$T/$name.log" "$@" 2>"$T/$name.err" &
   SRV_PID=$!
   PIDS="$PIDS $SRV_PID"

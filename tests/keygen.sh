@@ -133,7 +133,7 @@ tl_check "kid = jwcrypto thumbprint of the PEM key" \
   test "$kid" = "$(jwc_thp_pem ec.key)"
 tl_check "the note names the kid" grep -qF -- "$kid" "$TL_PRIV/new-note"
 tl_check "the note says where to upload" grep -q \
-  'Upload this in Organisation Settings → OIDC Clients → Manage Client Secrets → Private Key JWT' \
+  'Upload this in Organisation Settings → OIDC Clients → your client → Manage Client Secrets → Add → Private Key JWT' \
   "$TL_PRIV/new-note"
 tl_check "the note names the file" grep -q 'ec.key' "$TL_PRIV/new-note"
 tl_check "the JWK has no private member" "$PY" -c 'import sys, json

@@ -22,9 +22,9 @@
 /* Days before notAfter from which info warns. */
 #define KG_EXPIRY_WARN_DAYS 30
 
-static const char upload_hint[] = "Upload this in Organisation Settings → "
-                                  "OIDC Clients → Manage Client Secrets → "
-                                  "Private Key JWT";
+static const char upload_hint[] =
+    "Upload this in Organisation Settings → OIDC Clients → your client → "
+    "Manage Client Secrets → Add → Private Key JWT";
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -176,7 +176,6 @@ static int load_key(pkjwt_key **out, int *encrypted, const char *path,
       buf = cli_read_file(path, KG_MAX_INPUT, &len);
       if (buf && starts_with_brace(buf, len)) {
         pkjwt_error jerr = PKJWT_ERROR_INIT;
-        pkjwt_error_init(&jerr);
         rc = pkjwt_key_from_jwk(out, buf, len, &jerr);
         err = jerr;
       } else if (!buf) {
@@ -383,7 +382,6 @@ int kg_cmd_new(const cli_args *a) {
   pkjwt_cert *cert = NULL;
   char *paste = NULL;
   pkjwt_error err = PKJWT_ERROR_INIT;
-  pkjwt_error_init(&err);
 
   if (n.is_rsa)
     rc = pkjwt_key_generate_rsa(&key, (unsigned int)n.bits, &err);
@@ -480,7 +478,6 @@ int kg_cmd_cert(const cli_args *a) {
   pkjwt_cert *cert = NULL;
   char *text = NULL;
   pkjwt_error err = PKJWT_ERROR_INIT;
-  pkjwt_error_init(&err);
 
   if ((rc = load_key(&key, &encrypted, key_path, pass)) != 0)
     goto done;
@@ -571,7 +568,6 @@ static int pair_entries(kg_entry *e, size_t *n, const cli_args *a) {
 static int load_entry(kg_entry *e, const char *pass) {
   int rc, encrypted;
   pkjwt_error err = PKJWT_ERROR_INIT;
-  pkjwt_error_init(&err);
   if (e->key_path && (rc = load_key(&e->key, &encrypted, e->key_path, pass)))
     return rc;
   if (e->cert_path && (rc = load_cert(&e->cert, e->cert_path)))
@@ -639,7 +635,6 @@ int kg_cmd_export(const cli_args *a) {
   const pkjwt_key *keys[CLI_MAX_ITEMS];
   pkjwt_jwk_options jopts[CLI_MAX_ITEMS];
   pkjwt_error err = PKJWT_ERROR_INIT;
-  pkjwt_error_init(&err);
   const char *subject = e[0].key_path ? e[0].key_path : e[0].cert_path;
 
   for (size_t i = 0; i < n; i++)
@@ -748,7 +743,6 @@ int kg_cmd_info(const cli_args *a) {
   kg_facts x = {0};
   char nb[32], na[32];
   pkjwt_error err = PKJWT_ERROR_INIT;
-  pkjwt_error_init(&err);
 
   if (key_path) {
     if ((rc = load_key(&key, &encrypted, key_path, pass)) != 0)

@@ -726,7 +726,6 @@ static int load_key(pkjwt_key **key, const struct settings *s,
   if (s->passphrase_file && !(pass = cli_read_secret_file(s->passphrase_file)))
     return CLI_EXIT_INPUT;
   pkjwt_error err = PKJWT_ERROR_INIT;
-  pkjwt_error_init(&err);
   int rc;
   if (strcmp(s->key_path, "-") == 0) {
     /* a key piped in from a secret store never touches the disk */
@@ -777,7 +776,6 @@ static int make_client(pkjwt_client **client, const struct settings *s,
       (rc = endpoint_options(&o, &base, s)) != 0)
     return rc;
   pkjwt_error err = PKJWT_ERROR_INIT;
-  pkjwt_error_init(&err);
   if (s->alg && pkjwt_alg_from_name(&o.alg, s->alg, &err) != PKJWT_OK) {
     free(base);
     return cli_pkjwt_error(CLI_EXIT_USAGE, "--alg", &err);
@@ -808,7 +806,6 @@ struct session {
 /* Fetch a new token with the client, reporting failures. */
 static int fetch(struct session *x) {
   pkjwt_error err = PKJWT_ERROR_INIT;
-  pkjwt_error_init(&err);
   pkjwt_token_free(x->tok);
   x->tok = NULL;
   int rc = pkjwt_client_get_token(&x->tok, x->client, &err);
@@ -855,7 +852,6 @@ static int from_cache(struct session *x) {
 static int check_and_print(struct session *x, int cached) {
   char *json = NULL;
   pkjwt_error cerr = PKJWT_ERROR_INIT;
-  pkjwt_error_init(&cerr);
   int rc = 0;
   int crc = pkjwt_client_check(&json, x->client, x->access_token, &cerr);
   if (crc != PKJWT_OK && cached && cerr.http_status == 401) {
