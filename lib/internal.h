@@ -66,6 +66,15 @@ struct pkjwt_cert {
  */
 int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err);
 
+/*
+ * A plain PKCS#8 key (RSA with two primes, or EC on a curve of lib/alg.c's
+ * table with its public point) through the key manager's import, without
+ * OpenSSL's decoders; NULL for any other form, which then goes to the
+ * decoders. The caller owns the result and applies the key rules.
+ * (lib/pkcs8.c)
+ */
+EVP_PKEY *pkjwt__pkcs8_import(const PKCS8_PRIV_KEY_INFO *p8);
+
 /* ---- public members and thumbprints (lib/thumbprint.c) ---- */
 
 /* The public members of a key, already base64url-encoded: crv/x/y for EC

@@ -271,7 +271,7 @@ static EVP_PKEY *decode(const unsigned char *data, size_t len,
  * it has (25 of them), and a process's first key load pays for that; told
  * the structure and the key type, it sets up the few it needs (6 to 8).
  * A PEM label picks its row; DER input, which has no label, tries them all
- * in turn. A plain PKCS#8 key names its type inside (pkcs8_keytype); an
+ * in turn. A plain PKCS#8 key names its type inside (pkcs8_plain); an
  * encrypted key's type is known only after the key derivation, which must
  * not run twice, so that row leaves the type open. Anything not read here
  * goes to the decoders for any key.
@@ -289,15 +289,18 @@ static const struct key_form {
 };
 
 /*
- * The key type of a plain PKCS#8 PrivateKeyInfo in data (PEM or DER), as
- * OpenSSL names it ("EC", "RSA": the name of OpenSSL's method for the
- * algorithm OID; given the OID itself, as EVP_PKCS82PKEY passes it, OpenSSL
- * 3.0 sets up 8 decoders for EC instead of 6); 0 when data is not one. Read
- * with OpenSSL's own parser, so that one narrow decoder is enough instead of
- * one per type tried in turn. PEM is decoded into secure memory and wiped.
+ * A plain PKCS#8 PrivateKeyInfo in data (PEM or DER), read with OpenSSL's
+ * own parser. Its usual forms become the key at once, through the key
+ * manager's import (lib/pkcs8.c: no decoder set up, which is what a
+ * process's first key load paid for): *fast gets it. Otherwise name gets
+ * its key type as OpenSSL names it ("EC", "RSA": the name of OpenSSL's
+ * method for the algorithm OID; given the OID itself, as EVP_PKCS82PKEY
+ * passes it, OpenSSL 3.0 sets up 8 decoders for EC instead of 6), so that
+ * one narrow decoder is enough. Returns 0 when data is not one. PEM is
+ * decoded into secure memory and wiped.
  */
-static int pkcs8_keytype(char *name, size_t size, const unsigned char *data,
-                         size_t len, int pem) {
+static int pkcs8_plain(EVP_PKEY **fast, char *name, size_t size,
+                       const unsigned char *data, size_t len, int pem) {
   unsigned char *der = NULL;
   char *pem_name = NULL, *header = NULL;
   long der_len = 0, use_len = (long)len;
@@ -316,6 +319,7 @@ static int pkcs8_keytype(char *name, size_t size, const unsigned char *data,
   }
   PKCS8_PRIV_KEY_INFO *p8 =
       use_len > 0 ? d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, use_len) : NULL;
+  *fast = pkjwt__pkcs8_import(p8);
   const ASN1_OBJECT *oid = NULL;
   const EVP_PKEY_ASN1_METHOD *ameth =
       p8 && PKCS8_pkey_get0(&oid, NULL, NULL, NULL, p8) == 1
@@ -325,6 +329,8 @@ static int pkcs8_keytype(char *name, size_t size, const unsigned char *data,
   if (ameth)
     EVP_PKEY_asn1_get0_info(NULL, NULL, NULL, NULL, &type, ameth);
   int n = type ? snprintf(name, size, "%s", type) : 0;
+  if (*fast)
+    n = 1;
   PKCS8_PRIV_KEY_INFO_free(p8); /* wipes the key */
   OPENSSL_secure_free(pem_name);
   OPENSSL_secure_free(header);
@@ -342,12 +348,15 @@ static EVP_PKEY *decode_usual(const unsigned char *data, size_t len,
                               const char *label, struct pass_state *ps) {
   for (size_t i = 0; i < sizeof(key_forms) / sizeof(key_forms[0]); i++) {
     const struct key_form *f = &key_forms[i];
-    char keytype[80];
+    char keytype[80] = "";
+    EVP_PKEY *fast = NULL;
     if (label && strcmp(label, f->label) != 0)
       continue;
     if (f->typed_inside &&
-        !pkcs8_keytype(keytype, sizeof(keytype), data, len, label != NULL))
+        !pkcs8_plain(&fast, keytype, sizeof(keytype), data, len, label != NULL))
       continue;
+    if (fast)
+      return fast;
     EVP_PKEY *pkey =
         decode(data, len, label ? "PEM" : "DER", f->structure,
                f->typed_inside ? keytype : f->keytype, EVP_PKEY_KEYPAIR, ps);

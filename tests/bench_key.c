@@ -2,8 +2,9 @@
  * tests/bench_key.c: the first key load in a process against the second.
  *
  * A process's first key load used to pay for OpenSSL setting up a decoder
- * for every key type and structure it has; lib/key.c now asks for the few
- * that the usual forms need (by the PEM label, or in turn for DER). Each
+ * for every key type and structure it has; lib/key.c now reads plain
+ * PKCS#8 (what these keys are) through lib/pkcs8.c's import, with no
+ * decoder, and other usual forms through the few decoders they need. Each
  * sample is a fresh process (this program run again with --child) that
  * first starts OpenSSL (one EVP_MD_fetch, which any signing process does
  * anyway, and which is reported apart as openssl_start_ms), then loads

@@ -5,7 +5,9 @@
  * and private half. The usual forms must be read by the narrow decoders
  * (or a process's first load is slow again); unusual ones must be left to
  * the decoders for any key (NULL), and pkjwt_key_load_mem must still load
- * or refuse them as before.
+ * or refuse them as before. The plainest forms (PKCS#8, RSA with two primes
+ * or EC on our curves with its public point) must be read without any
+ * decoder, by lib/pkcs8.c's import: the same key again.
  */
 #include "testutil.h"
 
@@ -14,6 +16,7 @@
 #include <openssl/core_names.h>
 #include <openssl/decoder.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 
 static char *dir;
 
@@ -22,43 +25,63 @@ typedef struct kcase {
   const char *cmd;   /* openssl arguments; %s = the file */
   const char *label; /* PEM label, NULL for DER */
   const char *pass;
-  int fast;  /* 1: the narrow decoders must read it */
-  int loads; /* pkjwt_key_load_mem accepts it */
+  int fast;   /* 1: the narrow decoders must read it */
+  int loads;  /* pkjwt_key_load_mem accepts it */
+  int import; /* 1: plain PKCS#8 that pkjwt__pkcs8_import reads itself */
 } kcase;
 
 #define ENC "pkcs8 -topk8 -v2 aes-256-cbc -iter 2048 -passout pass:pw"
 static const kcase cases[] = {
     {"ec256.p8", "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256",
-     "PRIVATE KEY", NULL, 1, 1},
+     "PRIVATE KEY", NULL, 1, 1, 1},
     {"ec384.p8", "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384",
-     "PRIVATE KEY", NULL, 1, 1},
+     "PRIVATE KEY", NULL, 1, 1, 1},
     {"ec521.p8", "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-521",
-     "PRIVATE KEY", NULL, 1, 1},
+     "PRIVATE KEY", NULL, 1, 1, 1},
     {"rsa.p8", "genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048",
-     "PRIVATE KEY", NULL, 1, 1},
-    {"ec384.sec1", "ec -in ec384.p8", "EC PRIVATE KEY", NULL, 1, 1},
-    {"rsa.pkcs1", "rsa -traditional -in rsa.p8", "RSA PRIVATE KEY", NULL, 1, 1},
-    {"ec256.der", "pkey -in ec256.p8 -outform DER", NULL, NULL, 1, 1},
-    {"rsa.der", "pkey -in rsa.p8 -outform DER", NULL, NULL, 1, 1},
-    {"ec384.sec1der", "ec -in ec384.p8 -outform DER", NULL, NULL, 1, 1},
+     "PRIVATE KEY", NULL, 1, 1, 1},
+    {"ec384.sec1", "ec -in ec384.p8", "EC PRIVATE KEY", NULL, 1, 1, 0},
+    {"rsa.pkcs1", "rsa -traditional -in rsa.p8", "RSA PRIVATE KEY", NULL, 1, 1,
+     0},
+    {"ec256.der", "pkey -in ec256.p8 -outform DER", NULL, NULL, 1, 1, 0},
+    {"rsa.der", "pkey -in rsa.p8 -outform DER", NULL, NULL, 1, 1, 0},
+    {"ec384.sec1der", "ec -in ec384.p8 -outform DER", NULL, NULL, 1, 1, 0},
     {"rsa.pkcs1der", "rsa -traditional -in rsa.p8 -outform DER", NULL, NULL, 1,
-     1},
-    {"ec256.encder", ENC " -in ec256.p8 -outform DER", NULL, "pw", 1, 1},
-    {"ec521.enc", ENC " -in ec521.p8", "ENCRYPTED PRIVATE KEY", "pw", 1, 1},
-    {"rsa.enc", ENC " -in rsa.p8", "ENCRYPTED PRIVATE KEY", "pw", 1, 1},
+     1, 0},
+    {"ec256.encder", ENC " -in ec256.p8 -outform DER", NULL, "pw", 1, 1, 0},
+    {"ec521.enc", ENC " -in ec521.p8", "ENCRYPTED PRIVATE KEY", "pw", 1, 1, 0},
+    {"rsa.enc", ENC " -in rsa.p8", "ENCRYPTED PRIVATE KEY", "pw", 1, 1, 0},
     {"ec256.explicit", "ec -in ec256.p8 -param_enc explicit", "EC PRIVATE KEY",
-     NULL, 1, 1},
-    {"ec256.nopub", "ec -in ec256.p8 -no_public", "EC PRIVATE KEY", NULL, 1, 1},
+     NULL, 1, 1, 0},
+    {"ec256.nopub", "ec -in ec256.p8 -no_public", "EC PRIVATE KEY", NULL, 1, 1,
+     0},
     {"ec256.legacy", "ec -in ec256.p8 -aes256 -passout pass:pw",
-     "EC PRIVATE KEY", "pw", 1, 1},
+     "EC PRIVATE KEY", "pw", 1, 1, 0},
     /* read, and refused by the key rules */
     {"k1.p8", "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:secp256k1",
-     "PRIVATE KEY", NULL, 1, 0},
-    {"ed.p8", "genpkey -algorithm ED25519", "PRIVATE KEY", NULL, 1, 0},
-    {"ed.der", "pkey -in ed.p8 -outform DER", NULL, NULL, 1, 0},
+     "PRIVATE KEY", NULL, 1, 0, 0},
+    {"ed.p8", "genpkey -algorithm ED25519", "PRIVATE KEY", NULL, 1, 0, 0},
+    {"ed.der", "pkey -in ed.p8 -outform DER", NULL, NULL, 1, 0, 0},
     /* left to the decoders for any key, or refused */
-    {"rsa.enc2", ENC " -in rsa.p8", "ENCRYPTED PRIVATE KEY", "wrong", 0, 0},
-    {"ec256.pub", "pkey -in ec256.p8 -pubout", "PUBLIC KEY", NULL, 0, 1},
+    {"rsa.enc2", ENC " -in rsa.p8", "ENCRYPTED PRIVATE KEY", "wrong", 0, 0, 0},
+    {"ec256.pub", "pkey -in ec256.p8 -pubout", "PUBLIC KEY", NULL, 0, 1, 0},
+    /* PKCS#8 DER (`pkey -outform DER` writes SEC1 and PKCS#1) */
+    {"ec521.p8der", "pkcs8 -topk8 -nocrypt -in ec521.p8 -outform DER", NULL,
+     NULL, 1, 1, 1},
+    {"rsa.p8der", "pkcs8 -topk8 -nocrypt -in rsa.p8 -outform DER", NULL, NULL,
+     1, 1, 1},
+    /* plain PKCS#8 that the import leaves to the narrow decoders (the
+     * key rules then refuse RSA-PSS keys) */
+    {"ec256.p8explicit", "pkcs8 -topk8 -nocrypt -in ec256.explicit",
+     "PRIVATE KEY", NULL, 1, 1, 0},
+    {"ec256.p8nopub", "pkcs8 -topk8 -nocrypt -in ec256.nopub", "PRIVATE KEY",
+     NULL, 1, 1, 0},
+    {"rsa3.p8",
+     "genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 "
+     "-pkeyopt rsa_keygen_primes:3",
+     "PRIVATE KEY", NULL, 1, 1, 0},
+    {"pss.p8", "genpkey -algorithm RSA-PSS -pkeyopt rsa_keygen_bits:2048",
+     "PRIVATE KEY", NULL, 1, 0, 0},
 };
 #define N_CASES ((int)(sizeof(cases) / sizeof(cases[0])))
 
@@ -105,7 +128,8 @@ static EVP_PKEY *reference(const unsigned char *d, size_t n, const char *pass) {
 /* The same private number, RSA d or EC private key, or the same raw
  * private key (Ed25519). */
 static void same_private(const EVP_PKEY *a, const EVP_PKEY *b) {
-  if (!EVP_PKEY_is_a(a, "RSA") && !EVP_PKEY_is_a(a, "EC")) {
+  int rsa = EVP_PKEY_is_a(a, "RSA") || EVP_PKEY_is_a(a, "RSA-PSS");
+  if (!rsa && !EVP_PKEY_is_a(a, "EC")) {
     unsigned char x[64], y[64];
     size_t nx = sizeof(x), ny = sizeof(y);
     ck_assert(EVP_PKEY_get_raw_private_key(a, x, &nx) == 1);
@@ -113,8 +137,7 @@ static void same_private(const EVP_PKEY *a, const EVP_PKEY *b) {
     ck_assert(nx == ny && memcmp(x, y, nx) == 0);
     return;
   }
-  const char *name = EVP_PKEY_is_a(a, "RSA") ? OSSL_PKEY_PARAM_RSA_D
-                                             : OSSL_PKEY_PARAM_PRIV_KEY;
+  const char *name = rsa ? OSSL_PKEY_PARAM_RSA_D : OSSL_PKEY_PARAM_PRIV_KEY;
   BIGNUM *x = NULL, *y = NULL;
   ck_assert(EVP_PKEY_get_bn_param(a, name, &x) == 1);
   ck_assert(EVP_PKEY_get_bn_param(b, name, &y) == 1);
@@ -147,6 +170,31 @@ START_TEST(usual_forms_fast_and_the_same_key) {
     ck_assert_msg(fast == NULL, "%s: read by the narrow decoders", k->file);
   }
   EVP_PKEY_free(fast);
+
+  /* the import, on the PKCS#8 structure if the file is one */
+  const unsigned char *p = d;
+  PKCS8_PRIV_KEY_INFO *p8 = NULL;
+  if (!k->label) {
+    p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)n);
+  } else if (strcmp(k->label, "PRIVATE KEY") == 0) {
+    BIO *bio = BIO_new_mem_buf(d, (int)n);
+    p8 = PEM_read_bio_PKCS8_PRIV_KEY_INFO(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+  }
+  ERR_clear_error();
+  EVP_PKEY *imported = pkjwt__pkcs8_import(p8);
+  ck_assert_int_eq(ERR_peek_error(), 0);
+  PKCS8_PRIV_KEY_INFO_free(p8);
+  ck_assert_msg((imported != NULL) == k->import, "%s: import gave %p", k->file,
+                (void *)imported);
+  if (imported) {
+    EVP_PKEY *ref = reference(d, n, k->pass);
+    ck_assert_ptr_nonnull(ref);
+    ck_assert_int_eq(EVP_PKEY_eq(imported, ref), 1);
+    same_private(imported, ref);
+    EVP_PKEY_free(ref);
+    EVP_PKEY_free(imported);
+  }
 
   pkjwt_key *key = NULL;
   pkjwt_error e = PKJWT_ERROR_INIT;
