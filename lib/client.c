@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,10 +193,6 @@ static int alg_fits_key(pkjwt_alg alg, const pkjwt_key *key) {
 /* The options' rules, before anything is made. */
 static int check_options(const pkjwt_client_options *o,
                          const pkjwt__profile *prof, pkjwt_error *err) {
-  int rc = pkjwt__options_version_ok(o->version, PKJWT_CLIENT_OPTIONS_VERSION,
-                                     "client options", err);
-  if (rc != PKJWT_OK)
-    return rc;
   if (!o->client_id || !*o->client_id)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "client id missing");
   if (!o->scope || !*o->scope)
@@ -256,29 +253,69 @@ static int client_alloc(pkjwt_client **out, pkjwt_error *err) {
   return PKJWT_OK;
 }
 
+/*
+ * The base URL the other URLs hang under, or NULL for none: the given one;
+ * else, with a token endpoint given, that endpoint less the profile's token
+ * path when it ends in it (an on-premises install of the same provider),
+ * and none when it does not, so such an endpoint is never paired with the
+ * profile's default host; else the profile's. *len is its length without
+ * one trailing '/'.
+ */
+static const char *base_for(const pkjwt_client_options *o,
+                            const pkjwt__profile *prof, size_t *len) {
+  const char *base = o->base_url;
+  if (base) {
+    *len = strlen(base);
+    if (*len && base[*len - 1] == '/')
+      (*len)--;
+    return base;
+  }
+  if (!o->token_endpoint) {
+    *len = strlen(prof->base_url);
+    return prof->base_url;
+  }
+  if (!prof->token_path)
+    return NULL;
+  size_t lt = strlen(o->token_endpoint), lp = strlen(prof->token_path);
+  if (lt > lp && strcmp(o->token_endpoint + lt - lp, prof->token_path) == 0) {
+    *len = lt - lp;
+    return o->token_endpoint;
+  }
+  return NULL;
+}
+
+/* given, else base + path, else NULL (*nomem when a copy failed). */
+static char *url_or_join(const char *given, const char *base, size_t blen,
+                         const char *path, int *nomem) {
+  char *s = given          ? pkjwt__strdup(given)
+            : base && path ? join(base, blen, path)
+                           : NULL;
+  if (!s && (given || (base && path)))
+    *nomem = 1;
+  return s;
+}
+
 /* Copy the strings, with the URLs the caller left NULL from the profile,
  * and check the URLs. */
 static int set_strings(pkjwt_client *c, const pkjwt_client_options *o,
                        pkjwt_error *err) {
   const pkjwt__profile *prof = c->profile;
-  const char *base = o->base_url ? o->base_url : prof->base_url;
-  size_t blen = strlen(base);
-  if (blen && base[blen - 1] == '/')
-    blen--;
-  c->token_endpoint = o->token_endpoint ? pkjwt__strdup(o->token_endpoint)
-                                        : join(base, blen, prof->token_path);
-  c->check_endpoint = o->check_endpoint ? pkjwt__strdup(o->check_endpoint)
-                                        : join(base, blen, prof->check_path);
-  c->issuer = o->issuer ? pkjwt__strdup(o->issuer)
-                        : join(base, blen, prof->issuer_path);
+  size_t blen = 0;
+  const char *base = base_for(o, prof, &blen);
+  int nomem = 0;
+  c->token_endpoint =
+      url_or_join(o->token_endpoint, base, blen, prof->token_path, &nomem);
+  c->check_endpoint =
+      url_or_join(o->check_endpoint, base, blen, prof->check_path, &nomem);
+  c->issuer = url_or_join(o->issuer, base, blen, prof->issuer_path, &nomem);
   c->client_id = pkjwt__strdup(o->client_id);
   c->scope = pkjwt__strdup(o->scope);
   c->custom_audience = pkjwt__strdup(o->audience);
   c->ca_file = pkjwt__strdup(o->ca_file);
   c->user_agent = o->user_agent ? pkjwt__strdup(o->user_agent)
                                 : pkjwt__strdup("pkjwt/" PKJWT_VERSION_STRING);
-  if (!c->token_endpoint || !c->check_endpoint || !c->issuer || !c->client_id ||
-      !c->scope || !c->user_agent || (o->audience && !c->custom_audience) ||
+  if (nomem || !c->token_endpoint || !c->client_id || !c->scope ||
+      !c->user_agent || (o->audience && !c->custom_audience) ||
       (o->ca_file && !c->ca_file))
     return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
   int rc;
@@ -286,12 +323,33 @@ static int set_strings(pkjwt_client *c, const pkjwt_client_options *o,
                                                   err)) != PKJWT_OK) ||
       (rc = pkjwt__http_url_check(c->token_endpoint, "token endpoint", NULL,
                                   err)) != PKJWT_OK ||
-      (rc = pkjwt__http_url_check(c->check_endpoint, "check endpoint", NULL,
-                                  err)) != PKJWT_OK)
+      (c->check_endpoint &&
+       (rc = pkjwt__http_url_check(c->check_endpoint, "check endpoint", NULL,
+                                   err)) != PKJWT_OK))
     return rc;
-  if (!*c->issuer)
+  if (c->issuer && !*c->issuer)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "issuer is empty");
+  if (!c->issuer && (o->audience_mode == PKJWT_AUD_ISSUER ||
+                     o->audience_mode == PKJWT_AUD_AUTO))
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "the issuer audience needs the issuer: give it, or a "
+                       "base URL, or a token endpoint that ends in %s",
+                       prof->token_path);
   return PKJWT_OK;
+}
+
+/* The options as the current version's struct: an older caller's shorter
+ * struct is copied and the fields it lacks keep their defaults. */
+static void options_current(pkjwt_client_options *full,
+                            const pkjwt_client_options *o) {
+  static const size_t size_of_version[] = {
+      0, offsetof(pkjwt_client_options, profile), sizeof(pkjwt_client_options)};
+  _Static_assert(sizeof(size_of_version) / sizeof(size_of_version[0]) ==
+                     PKJWT_CLIENT_OPTIONS_VERSION + 1,
+                 "a size for each options version");
+  pkjwt_client_options init = PKJWT_CLIENT_OPTIONS_INIT;
+  *full = init;
+  memcpy(full, o, size_of_version[o->version]);
 }
 
 int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
@@ -302,8 +360,19 @@ int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
   *out = NULL;
   if (!o)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no options");
-  const pkjwt__profile *prof = pkjwt__profile_default();
-  int rc = check_options(o, prof, err);
+  int rc = pkjwt__options_version_ok(o->version, PKJWT_CLIENT_OPTIONS_VERSION,
+                                     "client options", err);
+  if (rc != PKJWT_OK)
+    return rc;
+  pkjwt_client_options full;
+  options_current(&full, o);
+  o = &full;
+  const pkjwt__profile *prof =
+      o->profile ? pkjwt__profile_find(o->profile) : pkjwt__profile_default();
+  if (!prof)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "provider profile '%s' unknown", o->profile);
+  rc = check_options(o, prof, err);
   if (rc == PKJWT_OK)
     rc = pkjwt__http_global_init(err);
   if (rc != PKJWT_OK)
@@ -655,6 +724,11 @@ int pkjwt_client_check(char **out_json, pkjwt_client *c,
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
                        "client, token or out missing");
   *out_json = NULL;
+  if (!c->check_endpoint)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "no check endpoint: give it, or a base URL, or a token "
+                       "endpoint that ends in %s",
+                       c->profile->token_path);
   if (!pkjwt__token_chars_ok(access_token))
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
                        "the access token is empty or holds characters an "

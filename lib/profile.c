@@ -5,6 +5,8 @@
  */
 #include "profile.h"
 
+#include "internal.h"
+
 #include <stddef.h>
 #include <string.h>
 
@@ -39,4 +41,30 @@ const pkjwt__profile *pkjwt__profile_find(const char *name) {
 
 const pkjwt__profile *pkjwt__profile_default(void) {
   return &profiles[0];
+}
+
+const char *pkjwt_client_profile_name(size_t index) {
+  return index < sizeof(profiles) / sizeof(profiles[0]) ? profiles[index].name
+                                                        : NULL;
+}
+
+const char *pkjwt_client_profile_get(const char *name,
+                                     pkjwt_profile_field field) {
+  const pkjwt__profile *p =
+      name ? pkjwt__profile_find(name) : pkjwt__profile_default();
+  if (!p)
+    return NULL;
+  switch (field) {
+  case PKJWT_PROFILE_BASE_URL:
+    return p->base_url;
+  case PKJWT_PROFILE_TOKEN_PATH:
+    return p->token_path;
+  case PKJWT_PROFILE_CHECK_PATH:
+    return p->check_path;
+  case PKJWT_PROFILE_ISSUER_PATH:
+    return p->issuer_path;
+  case PKJWT_PROFILE_SCOPE_FORM:
+    return p->scope_form;
+  }
+  return NULL;
 }

@@ -1310,6 +1310,71 @@ START_TEST(plain_http_elsewhere_is_refused) {
 }
 END_TEST
 
+/* The profile table through the public API, and the URL rule that moved
+ * from pkjwt-token into the library: a token endpoint ending in the
+ * profile's token path gives the base; one that does not gives no check
+ * endpoint or issuer, never the profile's host. No request is sent. */
+START_TEST(profile_resolves_urls) {
+  ck_assert_str_eq(pkjwt_client_profile_name(0), "puzzel");
+  size_t n = 0;
+  while (pkjwt_client_profile_name(n))
+    n++;
+  ck_assert_uint_ge(n, 1);
+  ck_assert_ptr_null(pkjwt_client_profile_name(n));
+  const char *tp = pkjwt_client_profile_get(NULL, PKJWT_PROFILE_TOKEN_PATH);
+  ck_assert_str_eq(tp, "/id/connect/token");
+  ck_assert_ptr_eq(
+      tp, pkjwt_client_profile_get("puzzel", PKJWT_PROFILE_TOKEN_PATH));
+  ck_assert_ptr_null(pkjwt_client_profile_get("nope", PKJWT_PROFILE_BASE_URL));
+  ck_assert_ptr_null(pkjwt_client_profile_get(NULL, (pkjwt_profile_field)99));
+
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_error e = PKJWT_ERROR_INIT;
+  pkjwt_client *c = NULL;
+  char url[256];
+  o.base_url = NULL;
+  snprintf(url, sizeof(url), "%s/on-prem/id/connect/token", g_http.base);
+  o.token_endpoint = url;
+  ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_OK);
+  char want[300];
+  snprintf(want, sizeof(want),
+           "%s/on-prem/contactcentre5/accesstokeninformation", g_http.base);
+  ck_assert_str_eq(pkjwt_client_check_endpoint(c), want);
+  snprintf(want, sizeof(want), "%s/on-prem/id", g_http.base);
+  ck_assert_str_eq(pkjwt_client_issuer(c), want);
+  pkjwt_client_free(c);
+
+  long before = stat_int(&g_http, "token_requests");
+  snprintf(url, sizeof(url), "%s/oauth2/token", g_http.base);
+  ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_OK);
+  ck_assert_str_eq(pkjwt_client_token_endpoint(c), url);
+  ck_assert_ptr_null(pkjwt_client_check_endpoint(c));
+  ck_assert_ptr_null(pkjwt_client_issuer(c));
+  char *json = NULL;
+  ck_assert_int_eq(pkjwt_client_check(&json, c, "tok", &e),
+                   PKJWT_ERR_INVALID_ARG);
+  ck_assert_ptr_nonnull(strstr(e.message, "check endpoint"));
+  ck_assert_ptr_null(json);
+  pkjwt_client_free(c);
+  o.audience_mode = PKJWT_AUD_ISSUER;
+  c = (pkjwt_client *)1;
+  ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_ERR_INVALID_ARG);
+  ck_assert_ptr_null(c);
+  ck_assert_ptr_nonnull(strstr(e.message, "issuer"));
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), before);
+
+  /* an unknown profile is refused by name; a version 1 struct has no
+   * profile field, so whatever follows it is not read */
+  o = opts_for(&g_http, P256);
+  o.profile = "nope";
+  ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_ERR_INVALID_ARG);
+  ck_assert_ptr_nonnull(strstr(e.message, "'nope'"));
+  o.version = 1;
+  ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_OK);
+  pkjwt_client_free(c);
+}
+END_TEST
+
 START_TEST(options_are_checked) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = NULL;
@@ -1686,6 +1751,7 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, plain_http_elsewhere_is_refused);
   tcase_add_test(tc, loopback_never_goes_through_a_proxy);
   tcase_add_test(tc, options_are_checked);
+  tcase_add_test(tc, profile_resolves_urls);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("https");

@@ -11,7 +11,6 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "cli.h"
-#include "provider.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +40,7 @@ enum {
   OPT_TOKEN_ENDPOINT,
   OPT_CHECK_ENDPOINT,
   OPT_ISSUER,
+  OPT_PROFILE,
   OPT_ALG,
   OPT_AUDIENCE,
   OPT_JSON,
@@ -62,6 +62,10 @@ _Static_assert(OPT__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");
 static const char *const audience_values[] = {"token-endpoint", "issuer",
                                               "auto", NULL};
 
+/* The library's profile names, filled by main() from its table. */
+#define MAX_PROFILES 32
+static const char *profile_values[MAX_PROFILES + 1];
+
 static int run(const cli_args *a);
 
 static const cli_opt tool_options[] = {
@@ -73,14 +77,16 @@ static const cli_opt tool_options[] = {
     {OPT_SCOPE, "scope", 0, "SCOPE", 0, "e.g. contact-centre:TENANT_ID:USER_ID",
      NULL, "PKJWT_SCOPE"},
     {OPT_BASE_URL, "base-url", 0, "URL", 0,
-     "provider base URL (default " PKJWT_DEFAULT_BASE_URL ")", NULL,
-     "PKJWT_BASE_URL"},
+     "provider base URL (default: the profile's)", NULL, "PKJWT_BASE_URL"},
     {OPT_TOKEN_ENDPOINT, "token-endpoint", 0, "URL", 0,
-     "token endpoint (default BASE" PKJWT_TOKEN_PATH ")", NULL, NULL},
+     "token endpoint (default: BASE and the profile's path)", NULL, NULL},
     {OPT_CHECK_ENDPOINT, "check-endpoint", 0, "URL", 0,
-     "check endpoint (default BASE" PKJWT_CHECK_PATH ")", NULL, NULL},
+     "check endpoint (default: BASE and the profile's path)", NULL, NULL},
     {OPT_ISSUER, "issuer", 0, "URL", 0,
-     "issuer identifier (default BASE" PKJWT_ISSUER_PATH ")", NULL, NULL},
+     "issuer identifier (default: BASE and the profile's path)", NULL, NULL},
+    {OPT_PROFILE, "profile", 0, "NAME", 0,
+     "the provider profile: default URLs, paths and hints (default puzzel)",
+     profile_values, "PKJWT_PROFILE"},
     {OPT_ALG, "alg", 0, "ALG", 0, "the algorithm (default: follows the key)",
      cli_alg_values, NULL},
     {OPT_AUDIENCE, "audience", 0, "URL", CLI_OPT_OPEN,
@@ -150,6 +156,7 @@ struct settings {
   const char *token_endpoint;
   const char *check_endpoint;
   const char *issuer;
+  const char *profile;
   const char *alg;
   const char *audience;
   const char *cacert;
@@ -629,6 +636,7 @@ static int settings_from_args(struct settings *s, const cli_args *a) {
   s->token_endpoint = v[OPT_TOKEN_ENDPOINT];
   s->check_endpoint = v[OPT_CHECK_ENDPOINT];
   s->issuer = v[OPT_ISSUER];
+  s->profile = v[OPT_PROFILE];
   s->alg = v[OPT_ALG];
   s->audience = v[OPT_AUDIENCE];
   s->cacert = v[OPT_CACERT];
@@ -681,44 +689,6 @@ static int parse_audience(pkjwt_client_options *o, const char *a) {
   return 0;
 }
 
-/*
- * The URLs as the user gave them; the library joins and checks them. One
- * rule is the tool's: a --token-endpoint given without --base-url gives the
- * base for the other two when it ends in the provider's token path, so an
- * on-premises token endpoint is never paired with the default provider's
- * check endpoint or issuer by accident; else those must be given. *base is
- * what to free.
- */
-static int endpoint_options(pkjwt_client_options *o, char **base,
-                            const struct settings *s) {
-  *base = NULL;
-  o->base_url = s->base_url;
-  o->token_endpoint = s->token_endpoint;
-  o->check_endpoint = s->check_endpoint;
-  o->issuer = s->issuer;
-  if (s->base_url || !s->token_endpoint)
-    return 0;
-  size_t lt = strlen(s->token_endpoint), lp = strlen(PKJWT_TOKEN_PATH);
-  if (lt > lp && strcmp(s->token_endpoint + lt - lp, PKJWT_TOKEN_PATH) == 0) {
-    if (!(*base = malloc(lt - lp + 1)))
-      return cli_error(CLI_EXIT_FAIL, NULL, "out of memory");
-    memcpy(*base, s->token_endpoint, lt - lp);
-    (*base)[lt - lp] = '\0';
-    o->base_url = *base;
-    return 0;
-  }
-  if (s->check && !s->check_endpoint)
-    return usage_error("%s: give --check-endpoint or --base-url with a token "
-                       "endpoint that does not end in " PKJWT_TOKEN_PATH,
-                       "--check");
-  if (!s->issuer && (o->audience_mode == PKJWT_AUD_ISSUER ||
-                     o->audience_mode == PKJWT_AUD_AUTO))
-    return usage_error("%s: give --issuer or --base-url with a token "
-                       "endpoint that does not end in " PKJWT_TOKEN_PATH,
-                       "--audience");
-  return 0;
-}
-
 /* The key of --key ("-" = standard input, read into a wiped buffer). */
 static int load_key(pkjwt_key **key, const struct settings *s,
                     const char *label) {
@@ -760,7 +730,6 @@ static int load_key(pkjwt_key **key, const struct settings *s,
 static int make_client(pkjwt_client **client, const struct settings *s,
                        const pkjwt_key *key) {
   pkjwt_client_options o = PKJWT_CLIENT_OPTIONS_INIT;
-  char *base = NULL;
   int rc;
   o.client_id = s->client_id;
   o.scope = s->scope;
@@ -772,20 +741,44 @@ static int make_client(pkjwt_client **client, const struct settings *s,
   o.key = key;
   if (s->verbose)
     o.on_event = on_event;
-  if ((rc = parse_audience(&o, s->audience)) != 0 ||
-      (rc = endpoint_options(&o, &base, s)) != 0)
+  /* The URLs go to the library as given: it joins them, and derives the
+   * base from a token endpoint that ends in the profile's token path. */
+  o.base_url = s->base_url;
+  o.token_endpoint = s->token_endpoint;
+  o.check_endpoint = s->check_endpoint;
+  o.issuer = s->issuer;
+  o.profile = s->profile;
+  if ((rc = parse_audience(&o, s->audience)) != 0)
     return rc;
   pkjwt_error err = PKJWT_ERROR_INIT;
-  if (s->alg && pkjwt_alg_from_name(&o.alg, s->alg, &err) != PKJWT_OK) {
-    free(base);
+  if (s->alg && pkjwt_alg_from_name(&o.alg, s->alg, &err) != PKJWT_OK)
     return cli_pkjwt_error(CLI_EXIT_USAGE, "--alg", &err);
-  }
   rc = pkjwt_client_new(client, &o, &err);
-  free(base);
-  if (rc != PKJWT_OK)
-    /* the library names the URL it refuses; an alg it names alone */
-    return cli_pkjwt_error(cli_exit_for(rc),
-                           rc == PKJWT_ERR_ALG ? "--alg" : NULL, &err);
+  if (rc != PKJWT_OK) {
+    /* the library names the URL it refuses; an alg, a profile or a missing
+     * issuer it names alone */
+    const char *subject = rc == PKJWT_ERR_ALG ? "--alg" : NULL;
+    if (rc == PKJWT_ERR_INVALID_ARG && s->profile &&
+        !pkjwt_client_profile_get(s->profile, PKJWT_PROFILE_TOKEN_PATH))
+      subject = "--profile";
+    else if (rc == PKJWT_ERR_INVALID_ARG && !s->issuer &&
+             (o.audience_mode == PKJWT_AUD_ISSUER ||
+              o.audience_mode == PKJWT_AUD_AUTO))
+      return usage_error(
+          "--audience: give --issuer, or --base-url, or a "
+          "--token-endpoint that ends in %s",
+          pkjwt_client_profile_get(s->profile, PKJWT_PROFILE_TOKEN_PATH));
+    return cli_pkjwt_error(cli_exit_for(rc), subject, &err);
+  }
+  if (s->check && !pkjwt_client_check_endpoint(*client)) {
+    pkjwt_client_free(*client);
+    *client = NULL;
+    return usage_error(
+        "%s: give --check-endpoint or --base-url with a token "
+        "endpoint that does not end in %s",
+        "--check",
+        pkjwt_client_profile_get(s->profile, PKJWT_PROFILE_TOKEN_PATH));
+  }
   return 0;
 }
 
@@ -914,5 +907,8 @@ static int run(const cli_args *a) {
 }
 
 int main(int argc, char **argv) {
+  for (size_t i = 0; i < MAX_PROFILES; i++)
+    if (!(profile_values[i] = pkjwt_client_profile_name(i)))
+      break;
   return cli_main(&tool, argc, argv);
 }

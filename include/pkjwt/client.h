@@ -47,10 +47,16 @@ typedef enum pkjwt_event {
 typedef void (*pkjwt_event_cb)(void *userdata, pkjwt_event event,
                                const char *message);
 
-#define PKJWT_CLIENT_OPTIONS_VERSION 1
+/*
+ * Version 2 appended profile. A version 1 struct (without it) is still
+ * accepted and means the default profile.
+ */
+#define PKJWT_CLIENT_OPTIONS_VERSION 2
 typedef struct pkjwt_client_options {
   unsigned int version;     /**< PKJWT_CLIENT_OPTIONS_VERSION */
-  const char *base_url;     /**< NULL = the default provider profile's */
+  /** NULL = the profile's base URL, or, when token_endpoint is set and ends
+   * in the profile's token path, that endpoint less the path */
+  const char *base_url;
   const char *token_endpoint; /**< NULL = base_url + the profile's token path */
   const char *check_endpoint; /**< NULL = base_url + the profile's check path */
   const char *issuer;       /**< NULL = base_url + the profile's issuer path */
@@ -69,11 +75,44 @@ typedef struct pkjwt_client_options {
   void *event_userdata;
   int64_t (*clock)(void *clock_userdata); /**< NULL = time(NULL); for tests */
   void *clock_userdata;
+  /** Version 2: the provider profile by name (see
+   * pkjwt_client_profile_name()); NULL = the default one, "puzzel". It gives
+   * the URLs left NULL above and the hint texts. */
+  const char *profile;
 } pkjwt_client_options;
 #define PKJWT_CLIENT_OPTIONS_INIT                                             \
   { PKJWT_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL,  \
     PKJWT_ALG_DEFAULT, PKJWT_AUD_TOKEN_ENDPOINT, NULL, NULL, 0, 0, -1, NULL,  \
-    NULL, NULL, NULL, NULL }
+    NULL, NULL, NULL, NULL, NULL }
+
+/**
+ * Provider profiles: what one provider needs that the OAuth RFCs do not
+ * say (its default base URL, the paths under it, the scope's form, hint
+ * texts), kept as rows of one table in the library. The fields a caller can
+ * read:
+ */
+typedef enum pkjwt_profile_field {
+  PKJWT_PROFILE_BASE_URL = 0,    /**< default base URL, no trailing '/' */
+  PKJWT_PROFILE_TOKEN_PATH = 1,  /**< token endpoint under the base URL */
+  PKJWT_PROFILE_CHECK_PATH = 2,  /**< check endpoint under the base URL */
+  PKJWT_PROFILE_ISSUER_PATH = 3, /**< issuer under the base URL */
+  PKJWT_PROFILE_SCOPE_FORM = 4   /**< an example of the scope's form */
+} pkjwt_profile_field;
+
+/**
+ * The name of the profile at index (0 is the default), for listing them;
+ * NULL past the last one. Static: never freed. Thread-safe.
+ */
+PKJWT_EXPORT const char *pkjwt_client_profile_name(size_t index);
+
+/**
+ * One field of the profile called name (NULL = the default profile). A
+ * static string, never freed; NULL for an unknown profile or field, or a
+ * field the profile does not have (a profile without a check endpoint has
+ * no PKJWT_PROFILE_CHECK_PATH). Thread-safe.
+ */
+PKJWT_EXPORT const char *pkjwt_client_profile_get(const char *name,
+                                                  pkjwt_profile_field field);
 
 /**
  * Make a client. Strings in opts are copied; opts->key is borrowed. URLs must
@@ -81,8 +120,14 @@ typedef struct pkjwt_client_options {
  * localhost): anything else fails with PKJWT_ERR_INSECURE. Proxies come from
  * the usual environment variables (https_proxy, no_proxy...), except that a
  * loopback host is never reached through a proxy. One trailing '/' of
- * base_url is dropped. URLs left NULL come from the default provider profile
- * (its base URL and paths; see libpkjwt(3), "Token client"). retries is
+ * base_url is dropped. URLs left NULL come from the provider profile (its
+ * base URL and paths; see libpkjwt(3), "Token client"): with token_endpoint
+ * set and base_url NULL, the base is the token endpoint less the profile's
+ * token path when it ends in it, else there is none, and the check endpoint
+ * and the issuer are only what the options give (never another host's):
+ * then an audience mode that needs the issuer fails here with
+ * PKJWT_ERR_INVALID_ARG, and pkjwt_client_check() fails. An unknown
+ * profile fails with PKJWT_ERR_INVALID_ARG. retries is
  * -1 (3) to 10; ca_file must be readable (PKJWT_ERR_IO); a public key fails
  * with PKJWT_ERR_NO_PRIVATE_KEY.
  * No request is sent here. Free with pkjwt_client_free().
@@ -183,7 +228,8 @@ PKJWT_EXPORT unsigned long pkjwt_client_request_count(const pkjwt_client *client
  * The URLs the client uses, as pkjwt_client_new() resolved them from the
  * options (an explicit URL as given, else base_url joined with the path):
  * the token endpoint, the check endpoint and the issuer identifier.
- * Borrowed: they live as long as client. NULL for a NULL client.
+ * Borrowed: they live as long as client. NULL for a NULL client, and for a
+ * check endpoint or issuer that neither the options nor the profile gave.
  * Thread-safe (they never change after pkjwt_client_new()).
  */
 PKJWT_EXPORT const char *pkjwt_client_token_endpoint(const pkjwt_client *client);
