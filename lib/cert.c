@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE 1
 #include "alg.h"
+#include "bounds.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -19,7 +20,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#define CERT_FILE_MAX (1024 * 1024)
 #define SERIAL_BYTES 20 /* 159 random-ish bits: top bit 0, next bit 1 */
 #define SECONDS_PER_DAY 86400
 
@@ -394,7 +394,7 @@ int pkjwt_cert_load_file(pkjwt_cert **out, const char *path, pkjwt_error *err) {
   *out = NULL;
   unsigned char *buf = NULL;
   size_t len = 0;
-  int rc = pkjwt__read_file(&buf, &len, NULL, path, CERT_FILE_MAX, err);
+  int rc = pkjwt__read_file(&buf, &len, NULL, path, PKJWT__CERT_FILE_MAX, err);
   if (rc != PKJWT_OK)
     return rc;
   rc = pkjwt_cert_load_mem(out, buf, len, err);

@@ -5,7 +5,9 @@
  */
 #define _GNU_SOURCE 1
 #include "alg.h"
+#include "bounds.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,12 +24,6 @@
 #include <openssl/pkcs12.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
-
-/* Key files are small; anything bigger is not a key. */
-#define KEY_FILE_MAX (1024 * 1024)
-
-#define RSA_MIN_BITS 2048
-#define RSA_MAX_LOAD_BITS 8192
 
 /* scrypt as `openssl pkcs8 -scrypt` uses it: N = 2^14, r = 8, p = 1 needs
  * 16 MiB, within the 32 MiB OpenSSL allows when decrypting. A larger N would
@@ -65,6 +61,32 @@ static int has_bn_param(const EVP_PKEY *pkey, const char *name) {
   return ok;
 }
 
+/* The public exponent's rules (lib/bounds.h): odd, 3 <= e < n, at most
+ * PKJWT__RSA_E_MAX_BITS bits. Keys from files, certificates and JWKs all
+ * pass here. */
+static int rsa_exponent_ok(const EVP_PKEY *pkey, pkjwt_error *err) {
+  BIGNUM *n = NULL, *e = NULL;
+  int rc = PKJWT_OK;
+  if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+      EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) != 1) {
+    rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "cannot read the RSA key");
+  } else if (BN_num_bits(e) > PKJWT__RSA_E_MAX_BITS) {
+    rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                     "RSA public exponent of %d bits refused: at most %d "
+                     "bits (65537 is usual)",
+                     BN_num_bits(e), PKJWT__RSA_E_MAX_BITS);
+  } else if (!BN_is_odd(e) || BN_cmp(e, BN_value_one()) <= 0 ||
+             BN_cmp(e, n) >= 0) {
+    rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                     "RSA public exponent refused: it must be odd, at least "
+                     "3 and less than the modulus (65537 is usual)");
+  }
+  BN_free(n);
+  BN_free(e);
+  ERR_clear_error();
+  return rc;
+}
+
 int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
   if (!out) {
     EVP_PKEY_free(pkey);
@@ -81,16 +103,19 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
 
   if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA) {
     int b = EVP_PKEY_get_bits(pkey);
-    if (b < RSA_MIN_BITS) {
+    if (b < PKJWT__RSA_MIN_BITS) {
       rc = pkjwt__fail(err, PKJWT_ERR_WEAK_KEY, "%s", weak_rsa_msg);
       goto fail;
     }
-    if (b > RSA_MAX_LOAD_BITS) {
+    if (b > PKJWT__RSA_MAX_BITS) {
       rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
                        "RSA keys longer than %d bits are not supported",
-                       RSA_MAX_LOAD_BITS);
+                       PKJWT__RSA_MAX_BITS);
       goto fail;
     }
+    rc = rsa_exponent_ok(pkey, err);
+    if (rc != PKJWT_OK)
+      goto fail;
     row = pkjwt__alg_default(PKJWT_KEY_RSA, NULL);
     bits = (unsigned int)b;
     has_private = has_bn_param(pkey, OSSL_PKEY_PARAM_RSA_D);
@@ -192,7 +217,7 @@ int pkjwt_key_generate_rsa(pkjwt_key **out, unsigned int bits,
   *out = NULL;
   if (bits == 0)
     bits = PKJWT_RSA_DEFAULT_BITS;
-  if (bits < RSA_MIN_BITS)
+  if (bits < PKJWT__RSA_MIN_BITS)
     return pkjwt__fail(err, PKJWT_ERR_WEAK_KEY, "%s", weak_rsa_msg);
   if (bits != 2048 && bits != 3072 && bits != 4096)
     return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
@@ -215,6 +240,123 @@ int pkjwt_key_generate_ec(pkjwt_key **out, const char *curve,
                        "EC curve %.64s is not supported; use %s", curve,
                        pkjwt__alg_curve_list(1));
   return generate(out, "EC", 0, row->group, err);
+}
+
+/* ---- the cost of a key derivation, judged before it runs ---------------- */
+
+static const char reencrypt_hint[] =
+    "; re-encrypt the key with a cheaper one (e.g. openssl pkcs8 -topk8 "
+    "-v2 aes-256-cbc -iter 600000)";
+
+static int int_u64(uint64_t *v, const ASN1_INTEGER *a) {
+  return a && ASN1_INTEGER_get_uint64(v, a) == 1;
+}
+
+/* PBKDF2's and PKCS#5 v1.5 / PKCS#12 PBE's iteration count. */
+static int iter_ok(const ASN1_INTEGER *iter, pkjwt_error *err) {
+  uint64_t n = 0;
+  if (!int_u64(&n, iter))
+    return pkjwt__fail(err, PKJWT_ERR_PARSE,
+                       "the encrypted key's iteration count is unreadable");
+  if (n > PKJWT__PBKDF2_MAX_ITERATIONS)
+    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "the encrypted key asks for %" PRIu64
+                       " key derivation iterations, more than the limit of "
+                       "%llu%s",
+                       n, PKJWT__PBKDF2_MAX_ITERATIONS, reencrypt_hint);
+  return PKJWT_OK;
+}
+
+static int scrypt_ok(const ASN1_TYPE *param, pkjwt_error *err) {
+  SCRYPT_PARAMS *sp =
+      ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(SCRYPT_PARAMS), param);
+  uint64_t n = 0, r = 0, p = 0;
+  int ok = sp && int_u64(&n, sp->costParameter) && int_u64(&r, sp->blockSize) &&
+           int_u64(&p, sp->parallelizationParameter);
+  SCRYPT_PARAMS_free(sp);
+  if (!ok)
+    return pkjwt__fail(err, PKJWT_ERR_PARSE,
+                       "the encrypted key's scrypt parameters are unreadable");
+  const uint64_t cap = PKJWT__SCRYPT_MAX_NRP;
+  /* each factor <= cap (2^22) first, so the products cannot overflow */
+  if (n > cap || r > cap || p > cap || n * r > cap || n * r * p > cap)
+    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "the encrypted key asks for scrypt N=%" PRIu64
+                       " r=%" PRIu64 " p=%" PRIu64
+                       ": N*r*p is over the limit of %llu%s",
+                       n, r, p, PKJWT__SCRYPT_MAX_NRP, reencrypt_hint);
+  if (128 * r * (n + p + 2) > PKJWT__SCRYPT_MAX_MEM)
+    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "the encrypted key asks for scrypt N=%" PRIu64
+                       " r=%" PRIu64 ": more than the limit of %llu MiB of "
+                       "memory%s",
+                       n, r, PKJWT__SCRYPT_MAX_MEM >> 20, reencrypt_hint);
+  return PKJWT_OK;
+}
+
+/* The key derivation an EncryptedPrivateKeyInfo (DER) asks for, read with
+ * OpenSSL's ASN.1 types. Not one: PKJWT_OK, the decoders judge it. */
+static int kdf_cost_der(const unsigned char *der, long len, pkjwt_error *err) {
+  const unsigned char *p = der;
+  X509_SIG *sig = len > 0 ? d2i_X509_SIG(NULL, &p, len) : NULL;
+  if (!sig)
+    return PKJWT_OK;
+  const X509_ALGOR *alg = NULL;
+  X509_SIG_get0(sig, &alg, NULL);
+  const ASN1_TYPE *param = alg->parameter;
+  int rc = PKJWT_OK;
+  if (OBJ_obj2nid(alg->algorithm) == NID_pbes2) {
+    PBE2PARAM *pbe2 =
+        param ? ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM), param)
+              : NULL;
+    int kdf = pbe2 ? OBJ_obj2nid(pbe2->keyfunc->algorithm) : NID_undef;
+    if (!pbe2) {
+      rc = pkjwt__fail(err, PKJWT_ERR_PARSE,
+                       "the encrypted key's PBES2 parameters are unreadable");
+    } else if (kdf == NID_id_pbkdf2) {
+      PBKDF2PARAM *kp = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
+                                                  pbe2->keyfunc->parameter);
+      rc = iter_ok(kp ? kp->iter : NULL, err);
+      PBKDF2PARAM_free(kp);
+    } else if (kdf == NID_id_scrypt) {
+      rc = scrypt_ok(pbe2->keyfunc->parameter, err);
+    } /* another KDF: OpenSSL refuses it without running it */
+    PBE2PARAM_free(pbe2);
+  } else if (param && param->type == V_ASN1_SEQUENCE) {
+    /* PKCS#5 v1.5 and PKCS#12 PBE: PBEParameter {salt, iterations} */
+    PBEPARAM *pbe = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), param);
+    if (pbe)
+      rc = iter_ok(pbe->iter, err);
+    PBEPARAM_free(pbe);
+  }
+  X509_SIG_free(sig);
+  ERR_clear_error();
+  return rc;
+}
+
+/* The same for key data as pkjwt_key_load_mem sees it: label is the PEM
+ * block's (data starts at it) or NULL for DER. */
+static int kdf_cost_ok(const unsigned char *data, size_t len, const char *label,
+                       pkjwt_error *err) {
+  if (len > INT_MAX)
+    return PKJWT_OK; /* no decoder reads it either */
+  if (!label)
+    return kdf_cost_der(data, (long)len, err);
+  if (strcmp(label, "ENCRYPTED PRIVATE KEY") != 0)
+    return PKJWT_OK;
+  unsigned char *der = NULL;
+  char *name = NULL, *header = NULL;
+  long der_len = 0;
+  BIO *bio = BIO_new_mem_buf(data, (int)len);
+  int ok = bio && PEM_read_bio_ex(bio, &name, &header, &der, &der_len,
+                                  PEM_FLAG_ONLY_B64) == 1;
+  BIO_free(bio);
+  int rc = ok ? kdf_cost_der(der, der_len, err) : PKJWT_OK;
+  OPENSSL_free(name);
+  OPENSSL_free(header);
+  OPENSSL_free(der);
+  ERR_clear_error();
+  return rc;
 }
 
 /* ---- loading ---------------------------------------------------------- */
@@ -369,6 +511,8 @@ static EVP_PKEY *decode_usual(const unsigned char *data, size_t len,
 
 EVP_PKEY *pkjwt__key_decode_usual(const unsigned char *data, size_t len,
                                   const char *label, const char *passphrase) {
+  if (kdf_cost_ok(data, len, label, NULL) != PKJWT_OK)
+    return NULL;
   struct pass_state ps = {passphrase, 0};
   EVP_PKEY *pkey = decode_usual(data, len, label, &ps);
   ERR_clear_error();
@@ -443,6 +587,9 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
       strcmp(label, "TRUSTED CERTIFICATE") == 0)
     return pkjwt__fail(err, PKJWT_ERR_PARSE,
                        "this is a certificate, not a key");
+  int crc = kdf_cost_ok(d, len, off >= 0 ? label : NULL, err);
+  if (crc != PKJWT_OK)
+    return crc;
   struct pass_state ps = {passphrase, 0};
   /* The usual forms through narrow decoders (fast on a process's first
    * key); then a key pair through the decoders for any key; a public key
@@ -478,7 +625,7 @@ int pkjwt_key_load_file(pkjwt_key **out, const char *path,
   unsigned char *buf = NULL;
   size_t len = 0;
   mode_t mode = 0;
-  int rc = pkjwt__read_file(&buf, &len, &mode, path, KEY_FILE_MAX, err);
+  int rc = pkjwt__read_file(&buf, &len, &mode, path, PKJWT__KEY_FILE_MAX, err);
   if (rc != PKJWT_OK)
     return rc;
   rc = pkjwt_key_load_mem(out, buf, len, passphrase, err);

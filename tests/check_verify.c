@@ -8,11 +8,17 @@
 
 #include "sign_internal.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <jwt.h>
+#include <netinet/in.h>
 #include <openssl/ec.h>
 #include <openssl/hmac.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
 static char *dir;
 static pkjwt_key *ec256, *ec384, *rsa, *other256, *ec256_pub;
@@ -426,6 +432,169 @@ START_TEST(time_checks) {
 }
 END_TEST
 
+/* ---- hostile headers and times (issue 12) ---------------------------------
+ */
+
+/* A compact RS256 JWS of header and claims exactly as given, signed with
+ * OpenSSL's EVP_DigestSign: jwcrypto refuses to sign an unknown crit. */
+static char *sign_raw(const char *header, const char *claims) {
+  char *h = b64url_str(header), *c = b64url_str(claims);
+  size_t n = strlen(h) + strlen(c) + 2;
+  char *input = malloc(n);
+  ck_assert_ptr_nonnull(input);
+  snprintf(input, n, "%s.%s", h, c);
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  size_t slen = 0;
+  ck_assert_int_eq(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, rsa->pkey),
+                   1);
+  ck_assert_int_eq(
+      EVP_DigestSign(md, NULL, &slen, (unsigned char *)input, strlen(input)),
+      1);
+  unsigned char *sig = malloc(slen);
+  ck_assert_int_eq(
+      EVP_DigestSign(md, sig, &slen, (unsigned char *)input, strlen(input)), 1);
+  EVP_MD_CTX_free(md);
+  char *s64 = malloc(PKJWT__B64URL_LEN(slen) + 1);
+  pkjwt__b64url_encode(s64, sig, slen);
+  size_t m = strlen(input) + strlen(s64) + 2;
+  char *out = malloc(m);
+  snprintf(out, m, "%s.%s", input, s64);
+  free(h);
+  free(c);
+  free(input);
+  free(sig);
+  free(s64);
+  return out;
+}
+
+#define GOOD_CLAIMS                                                            \
+  "{\"iss\":\"" CLIENT "\",\"sub\":\"" CLIENT "\",\"aud\":\"" AUD              \
+  "\",\"exp\":1700000060,\"iat\":1700000000,\"jti\":\"j\"}"
+
+START_TEST(crit_and_b64_refused) {
+  pkjwt_verify_options v = vopts(NOW);
+  /* the signer is right: a plain header verifies */
+  char *t = sign_raw("{\"alg\":\"RS256\",\"typ\":\"JWT\"}", GOOD_CLAIMS);
+  pkjwt_verify_result *r = verify(t, rsa, &v);
+  ck_assert_msg(r->valid, "%s", r->signature.detail);
+  pkjwt_verify_result_free(r);
+  free(t);
+  static const char *const heads[] = {
+      "{\"alg\":\"RS256\",\"crit\":[\"x-must-understand\"],"
+      "\"x-must-understand\":1}",
+      "{\"alg\":\"RS256\",\"crit\":[\"b64\",\"x-must-understand\"],"
+      "\"b64\":false,\"x-must-understand\":1}",
+      "{\"alg\":\"RS256\",\"crit\":[\"b64\"],\"b64\":true}",
+      "{\"alg\":\"RS256\",\"crit\":[]}",
+      "{\"alg\":\"RS256\",\"b64\":false}",
+  };
+  for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+    t = sign_raw(heads[i], GOOD_CLAIMS);
+    r = verify(t, rsa, &v);
+    ck_assert_msg(!r->valid, "valid with %s", heads[i]);
+    ck_assert_int_eq(r->signature.verdict, PKJWT_VERDICT_FAILED);
+    ck_assert_msg(strstr(r->signature.detail, "crit") ||
+                      strstr(r->signature.detail, "b64"),
+                  "%s", r->signature.detail);
+    pkjwt_verify_result_free(r);
+    free(t);
+  }
+}
+END_TEST
+
+/* jku and x5u point at a listening loopback socket that must see no
+ * connection; kid names a FIFO that would block whoever opened it. */
+START_TEST(jku_x5u_kid_never_followed) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ck_assert_int_ge(fd, 0);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t al = sizeof(a);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  ck_assert_int_eq(listen(fd, 4), 0);
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+  char *fifo = test_path(dir, "kid-fifo");
+  ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+  char head[1024];
+  snprintf(head, sizeof(head),
+           "{\"alg\":\"RS256\",\"jku\":\"http://127.0.0.1:%d/jwks\","
+           "\"x5u\":\"http://127.0.0.1:%d/c.pem\",\"kid\":\"%s\"}",
+           ntohs(a.sin_port), ntohs(a.sin_port), fifo);
+  char *t = sign_raw(head, GOOD_CLAIMS);
+  pkjwt_verify_options v = vopts(NOW);
+  /* the right key: valid, the headers changed nothing */
+  pkjwt_verify_result *r = verify(t, rsa, &v);
+  ck_assert(r->valid);
+  pkjwt_verify_result_free(r);
+  /* a wrong key: refused, no key fetched or read in its place */
+  r = verify(t, ec256, &v);
+  ck_assert(!r->valid);
+  pkjwt_verify_result_free(r);
+  ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+  ck_assert_int_lt(accept(fd, NULL, NULL), 0);
+  ck_assert_int_eq(errno, EAGAIN);
+  close(fd);
+  free(t);
+  free(fifo);
+}
+END_TEST
+
+static pkjwt_verify_result *verify_times(const char *exp, const char *nbf,
+                                         const char *iat, int64_t now) {
+  char claims[512];
+  snprintf(claims, sizeof(claims),
+           "{\"iss\":\"" CLIENT "\",\"sub\":\"" CLIENT "\",\"aud\":\"" AUD
+           "\",\"exp\":%s,\"nbf\":%s,\"iat\":%s}",
+           exp, nbf, iat);
+  char *t = sign_raw("{\"alg\":\"RS256\"}", claims);
+  pkjwt_verify_options v = vopts(now);
+  pkjwt_verify_result *r = verify(t, rsa, &v);
+  free(t);
+  return r;
+}
+
+START_TEST(absurd_times) {
+  static const char *const absurd[] = {
+      "9223372036854775807",
+      "-9223372036854775808",
+      "253402300800",
+      "-1",
+      "9e15",
+  };
+  for (size_t i = 0; i < sizeof(absurd) / sizeof(absurd[0]); i++) {
+    pkjwt_verify_result *r =
+        verify_times(absurd[i], "1700000000", "1700000000", NOW);
+    ck_assert_msg(!r->valid, "exp %s accepted: %s", absurd[i], r->exp.detail);
+    ck_assert_int_eq(r->exp.verdict, PKJWT_VERDICT_FAILED);
+    if (i < 4)
+      ck_assert_msg(strstr(r->exp.detail, "absurd"), "%s", r->exp.detail);
+    pkjwt_verify_result_free(r);
+    r = verify_times("1700000060", absurd[i], absurd[i], NOW);
+    ck_assert(!r->valid);
+    ck_assert_int_eq(r->nbf.verdict, PKJWT_VERDICT_FAILED);
+    ck_assert_int_eq(r->iat.verdict, PKJWT_VERDICT_FAILED);
+    pkjwt_verify_result_free(r);
+  }
+  /* the last second of 9999 is a time; and an injected clock at the ends of
+   * int64 saturates instead of overflowing */
+  pkjwt_verify_result *r = verify_times("253402300799", "0", "1700000000", NOW);
+  ck_assert_msg(r->valid, "%s", r->exp.detail);
+  pkjwt_verify_result_free(r);
+  r = verify_times("253402300799", "0", "0", INT64_MIN);
+  ck_assert(!r->valid);
+  ck_assert_str_eq(r->exp.detail, "expires in 9223372036854775807 s");
+  ck_assert_int_eq(r->nbf.verdict, PKJWT_VERDICT_FAILED);
+  pkjwt_verify_result_free(r);
+  r = verify_times("1", "0", "0", INT64_MAX);
+  ck_assert_int_eq(r->exp.verdict, PKJWT_VERDICT_FAILED);
+  ck_assert_str_eq(r->exp.detail,
+                   "expired 9223372036854775806 s ago (exp 1, leeway 0 s)");
+  ck_assert_str_eq(r->iat.detail, "issued 9223372036854775807 s ago");
+  pkjwt_verify_result_free(r);
+}
+END_TEST
+
 START_TEST(aud_and_iss_sub) {
   char *jws = sign_at(ec256, PKJWT_ALG_ES256, NOW, 0, NULL);
   pkjwt_verify_options v = vopts(NOW);
@@ -734,6 +903,9 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, decode_parts);
   tcase_add_test(tc, bad_arguments);
   tcase_add_test(tc, result_as_json);
+  tcase_add_test(tc, crit_and_b64_refused);
+  tcase_add_test(tc, jku_x5u_kid_never_followed);
+  tcase_add_test(tc, absurd_times);
   suite_add_tcase(s, tc);
   return s;
 }
