@@ -97,16 +97,11 @@ echo
 echo "   The private key (client.key, mode 0600) never leaves this machine."
 
 step "3. Start the local Puzzel-shaped token endpoint (127.0.0.1 only)"
-"$PYTHON3" "$ENDPOINT" --port-file "$D/port" --max-seconds 300 \
-  --client "$CLIENT_ID:$SCOPE:client.b64" 2>"$D/server.log" &
-SERVER=$!
-i=0
-while [ ! -s "$D/port" ] && [ $i -lt 100 ]; do
-  kill -0 "$SERVER" 2>/dev/null || break
-  sleep 0.1
-  i=$((i + 1))
-done
-PORT=$(cat "$D/port" 2>/dev/null)
+. "$SRC/tests/endpoint/start.sh"
+ep_start "$PYTHON3" "$ENDPOINT" "$D/port" "$D/server.log" --max-seconds 300 \
+  --client "$CLIENT_ID:$SCOPE:client.b64" || true
+SERVER=$EP_PID
+PORT=$EP_PORT
 if [ -z "$PORT" ]; then
   show "$D/server.log"
   fail "step 3: the endpoint did not start (needs $PYTHON3 with python3-jwcrypto)"

@@ -294,15 +294,11 @@ t "pkjwt-sign verify refuses it for another audience" \
 
 # The endpoint runs on this host; the root shares its network.
 if [ -s "$H/client.b64" ]; then
-  "$PYTHON3" "$EP" --port-file "$W/port" --max-seconds 300 \
-    --client "$CLIENT_ID:$SCOPE:$H/client.b64" 2>"$LOGS/endpoint.log" &
-  SERVER=$!
-  i=0
-  while [ ! -s "$W/port" ] && [ $i -lt 300 ]; do
-    kill -0 "$SERVER" 2>/dev/null || break
-    sleep 0.1
-    i=$((i + 1))
-  done
+  . "$src/tests/endpoint/start.sh"
+  EP_WAIT_TENTHS=300 ep_start "$PYTHON3" "$EP" "$W/port" \
+    "$LOGS/endpoint.log" --max-seconds 300 \
+    --client "$CLIENT_ID:$SCOPE:$H/client.b64" || true
+  SERVER=$EP_PID
 fi
 PORT=$(cat "$W/port" 2>/dev/null)
 if [ -n "$PORT" ]; then

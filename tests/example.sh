@@ -52,18 +52,13 @@ $cc -std=c99 -Wall -Wextra -Werror ${PKJWT_SANITIZE_FLAGS:-} -I"$src/include" -I
 chmod 600 "$tmp/key.pem"
 base64 -w0 "$tmp/cert.der" >"$tmp/cert.b64"
 scope=contact-centre:1234:5678
-"$py" "$src/tests/endpoint/puzzel_endpoint.py" --port-file "$tmp/port" \
-  --max-seconds 120 --client "example-client:$scope:$tmp/cert.b64" \
-  2>"$tmp/endpoint.log" &
-pid=$!
-i=0
-while [ ! -s "$tmp/port" ] && [ $i -lt 300 ]; do
-  kill -0 "$pid" 2>/dev/null || { cat "$tmp/endpoint.log"; fail "endpoint exited"; }
-  sleep 0.1
-  i=$((i + 1))
-done
-[ -s "$tmp/port" ] || fail "endpoint did not start"
-base=http://127.0.0.1:$(cat "$tmp/port")
+. "$src/tests/endpoint/start.sh"
+EP_WAIT_TENTHS=300 ep_start "$py" "$src/tests/endpoint/puzzel_endpoint.py" \
+  "$tmp/port" "$tmp/endpoint.log" --max-seconds 120 \
+  --client "example-client:$scope:$tmp/cert.b64"
+pid=$EP_PID
+[ -n "$EP_PORT" ] || { cat "$tmp/endpoint.log"; fail "endpoint did not start"; }
+base=http://127.0.0.1:$EP_PORT
 
 # 3. get a token
 "$tmp/get-token" "$tmp/key.pem" example-client "$scope" "$base" \
