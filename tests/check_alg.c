@@ -2,8 +2,8 @@
  * tests/check_alg.c: the algorithm and curve table (lib/alg.c), row by row.
  *
  * The test walks the table itself, so a new row is tested without an edit
- * here: for each row a key of its type and curve is generated (one per
- * type and curve), exported as
+ * here: for each row a key of its type and curve (a committed test-only
+ * fixture, tests/keys; generation is check_key's subject), exported as
  * a JWK, and an assertion signed with the row's alg is verified against that
  * JWK by python3-jwcrypto (which also recomputes the RFC 7638 thumbprint and
  * checks the coordinate length); the openssl CLI confirms that the row's
@@ -63,8 +63,8 @@ static int row_count(void) {
   return (int)n;
 }
 
-/* One key per default row (per key type and curve), made in the fixture
- * before Check forks, so RSA is generated once even under valgrind. */
+/* One key per default row (per key type and curve), loaded in the fixture
+ * before Check forks. */
 #define MAX_ROWS 64
 static pkjwt_key *keys[MAX_ROWS];
 
@@ -90,11 +90,7 @@ static void setup(void) {
     const pkjwt__alg_info *r = row(i);
     if (!r->is_default)
       continue;
-    pkjwt_error e = PKJWT_ERROR_INIT;
-    int rc = r->key_type == PKJWT_KEY_EC
-                 ? pkjwt_key_generate_ec(&keys[i], r->crv, &e)
-                 : pkjwt_key_generate_rsa(&keys[i], 2048, &e);
-    ck_assert_msg(rc == PKJWT_OK, "%s: generate: %s", r->name, e.message);
+    keys[i] = tu_key(r->key_type == PKJWT_KEY_EC ? r->crv : "RSA2048");
   }
 }
 

@@ -90,9 +90,8 @@ static int cmp_jti(const void *a, const void *b) {
 }
 
 START_TEST(threads_share_one_key) {
-  pkjwt_error e = PKJWT_ERROR_INIT;
-  ck_assert_int_eq(pkjwt_key_generate_ec(&ec, "P-256", &e), PKJWT_OK);
-  ck_assert_int_eq(pkjwt_key_generate_rsa(&rsa, 2048, &e), PKJWT_OK);
+  ec = tu_key("P-256");
+  rsa = tu_key("RSA2048");
   static worker w[THREADS];
   pthread_t tid[THREADS];
   pthread_barrier_t start;

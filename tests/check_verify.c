@@ -276,8 +276,7 @@ START_TEST(wrong_key_refused) {
   pkjwt_str_free(jws);
 
   jws = sign_at(rsa, PKJWT_ALG_PS256, NOW, 0, NULL);
-  pkjwt_key *rsa2 = NULL;
-  ck_assert_int_eq(pkjwt_key_generate_rsa(&rsa2, 2048, NULL), PKJWT_OK);
+  pkjwt_key *rsa2 = tu_key("RSA2048");
   r = verify(jws, rsa2, &v);
   ck_assert(!r->valid);
   ck_assert_int_eq(r->signature.verdict, PKJWT_VERDICT_FAILED);

@@ -1,13 +1,15 @@
 /*
  * tests/testutil.h: helpers every Check suite shares.
- * Keys are made per run in a temp dir under $TMPDIR; judges (openssl, jose,
- * python3-jwcrypto) are run through test_run().
+ * Files are made per run in a temp dir under $TMPDIR; judges (openssl, jose,
+ * python3-jwcrypto) are run through test_run(). Keys a test needs but is
+ * not about making come from the committed fixtures (tu_key()).
  */
 #ifndef PKJWT_TESTUTIL_H
 #define PKJWT_TESTUTIL_H
 
 #define _GNU_SOURCE 1
 #include <check.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <stdarg.h>
 #include <ftw.h>
@@ -17,6 +19,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <pkjwt.h>
 
 /* A suite file defines `Suite *make_suite(void)` and ends with this. */
 #define PKJWT_TEST_MAIN(make_suite)                                           \
@@ -185,6 +189,43 @@ static inline const char *test_jose(void) {
 static inline const char *test_srcdir(void) {
   const char *p = getenv("top_srcdir");
   return p && *p ? p : ".";
+}
+
+/*
+ * The path of a test-only fixture key (tests/keys/README.md) for spec:
+ * "RSA2048", "RSA3072", "RSA4096", "P-256", "P-384", "P-521", a second key
+ * "RSA2048:2", "P-256:2", "P-384:2", or an EC key with a leading zero byte
+ * in x or y, "P-256:x0", "P-384:y0", ... Found from a VPATH build and from
+ * distcheck through $top_srcdir. The caller frees the string.
+ */
+static inline char *tu_key_path(const char *spec) {
+  char name[64];
+  size_t n = 0;
+  for (const char *c = spec; *c && n + 5 < sizeof(name); c++)
+    name[n++] = *c == ':' ? '-' : (char)tolower((unsigned char)*c);
+  name[n] = '\0';
+  char file[128];
+  snprintf(file, sizeof(file), "tests/keys/%s.pem", name);
+  return test_path(test_srcdir(), file);
+}
+
+/*
+ * A fixture key (see tu_key_path), loaded for a test that needs a key of a
+ * type but does not test making one: generating RSA under valgrind or a
+ * sanitizer costs tens of seconds. The caller frees it (pkjwt_key_free).
+ */
+static inline pkjwt_key *tu_key(const char *spec) {
+  char *p = tu_key_path(spec);
+  size_t len = 0;
+  char *pem = test_read_file(p, &len);
+  ck_assert_msg(pem != NULL, "fixture key %s: cannot read %s", spec, p);
+  pkjwt_key *k = NULL;
+  pkjwt_error e = PKJWT_ERROR_INIT;
+  int rc = pkjwt_key_load_mem(&k, pem, len, NULL, &e);
+  ck_assert_msg(rc == PKJWT_OK, "fixture key %s (%s): %s", spec, p, e.message);
+  free(pem);
+  free(p);
+  return k;
 }
 
 #endif
