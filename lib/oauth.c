@@ -36,15 +36,9 @@ static const char HINT_CHECK_403[] =
     "the token is valid but its client or user lacks the rights for this "
     "resource";
 
-/* Copy server text for a one-line message: control bytes become '?'. */
+/* Copy server text for a one-line message, safe for a terminal. */
 static void copy_clean(char *dst, size_t n, const char *src) {
-  size_t i = 0;
-  for (; src && src[i] && i + 1 < n; i++) {
-    unsigned char ch = (unsigned char)src[i];
-    dst[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-  }
-  if (n)
-    dst[i] = '\0';
+  (void)pkjwt__printable(dst, n, src, strlen(src));
 }
 
 /* A Bearer token must fit in an HTTP header as it is: visible ASCII only
@@ -219,8 +213,14 @@ static int parse_success(pkjwt_token **out, json_t *j, const char *body,
                        "token endpoint: expires_in is not a number of seconds "
                        "between 1 and %ld",
                        EXPIRES_IN_MAX);
-  pkjwt_token *t = pkjwt__token_make(at, "Bearer", scope, body, expires_in,
-                                     now + expires_in);
+  /* scope is the server's words the caller may print: made printable (a
+   * scope as RFC 6749 3.3 defines it is printable ASCII and stays as it is) */
+  char *sc = scope ? pkjwt__printable_dup(scope) : NULL;
+  pkjwt_token *t = scope && !sc
+                       ? NULL
+                       : pkjwt__token_make(at, "Bearer", sc, body, expires_in,
+                                           now + expires_in);
+  free(sc);
   if (!t)
     return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
   *out = t;
