@@ -276,6 +276,20 @@ static int judge_200(pkjwt_token **out, const pkjwt__profile *prof,
   return rc;
 }
 
+/* Wipe the string values of an answer's parse tree before it is freed: the
+ * access token (and any refresh or id token) lives there in Jansson's own
+ * copy. (Jansson's lexer keeps a scratch copy too, freed inside json_loadb
+ * where no wipe can reach without a process-wide allocator hook; see
+ * docs/security.md.) */
+static void wipe_strings(json_t *j) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(j, k, v) {
+    if (json_is_string(v))
+      OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+  }
+}
+
 int pkjwt__oauth_token_response(pkjwt_token **out, const pkjwt__profile *prof,
                                 const char *endpoint,
                                 const pkjwt__http_response *r, int64_t now,
@@ -308,6 +322,8 @@ int pkjwt__oauth_token_response(pkjwt_token **out, const pkjwt__profile *prof,
     else if (r->status >= 500)
       pkjwt__hint(err, "%s", "the server has a problem: try again later");
   }
+  if (j && json_is_object(j))
+    wipe_strings(j);
   json_decref(j);
   return rc;
 }
