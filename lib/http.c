@@ -204,7 +204,11 @@ static int curl_is_tls_trust(CURLcode c) {
 static int transport_error(pkjwt__http_response *resp, CURLcode c,
                            const char *curl_msg, const char *url,
                            const pkjwt__http_opts *o, pkjwt_error *err) {
-  const char *detail = curl_msg[0] ? curl_msg : curl_easy_strerror(c);
+  /* curl's message can quote the server (a certificate's name, a proxy's
+   * answer): made printable */
+  const char *raw = curl_msg[0] ? curl_msg : curl_easy_strerror(c);
+  char detail[CURL_ERROR_SIZE];
+  (void)pkjwt__printable(detail, sizeof(detail), raw, strlen(raw));
   resp->retryable = curl_retryable(c);
   if (c == CURLE_OPERATION_TIMEDOUT) {
     int rc = pkjwt__fail(err, PKJWT_ERR_TIMEOUT, "%s: %s", url, detail);
@@ -328,7 +332,8 @@ static void read_info(CURL *h, pkjwt__http_response *resp) {
   if (resp->status >= 300 && resp->status < 400) {
     char *loc = NULL;
     if (curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc)
-      snprintf(resp->location, sizeof(resp->location), "%s", loc);
+      (void)pkjwt__printable(resp->location, sizeof(resp->location), loc,
+                             strlen(loc)); /* kept to be printed */
   }
 }
 

@@ -232,4 +232,17 @@ int pkjwt__options_version_ok(unsigned int version, unsigned int current,
 /* Seconds since the epoch, or now when now != 0 (the injected clock). */
 int64_t pkjwt__now(int64_t now);
 
+/* A server's words made safe to print on a terminal, the one place that
+ * does it (lib/util.c): control bytes (C0, DEL) and bytes that are not
+ * UTF-8 become \xHH; C1 controls (U+0080-U+009F), bidi marks, embeddings,
+ * overrides and isolates (U+061C, U+200E-F, U+202A-E, U+2066-9) and the
+ * line/paragraph separators (U+2028-9) become \uHHHH; all else is kept.
+ * Writes at most n bytes with the NUL into dst (dst may be NULL when n is
+ * 0), never half an escape or half a character, and returns the length the
+ * whole text needs without the NUL, as snprintf does. */
+size_t pkjwt__printable(char *dst, size_t n, const char *src, size_t len);
+/* The same into a new malloc'd string (pkjwt_str_free); NULL for NULL or
+ * out of memory. */
+char *pkjwt__printable_dup(const char *src);
+
 #endif

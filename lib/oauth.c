@@ -36,15 +36,9 @@ static const char HINT_CHECK_403[] =
     "the token is valid but its client or user lacks the rights for this "
     "resource";
 
-/* Copy server text for a one-line message: control bytes become '?'. */
+/* Copy server text for a one-line message, safe for a terminal. */
 static void copy_clean(char *dst, size_t n, const char *src) {
-  size_t i = 0;
-  for (; src && src[i] && i + 1 < n; i++) {
-    unsigned char ch = (unsigned char)src[i];
-    dst[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-  }
-  if (n)
-    dst[i] = '\0';
+  (void)pkjwt__printable(dst, n, src, strlen(src));
 }
 
 /* A Bearer token must fit in an HTTP header as it is: visible ASCII only
@@ -219,8 +213,14 @@ static int parse_success(pkjwt_token **out, json_t *j, const char *body,
                        "token endpoint: expires_in is not a number of seconds "
                        "between 1 and %ld",
                        EXPIRES_IN_MAX);
-  pkjwt_token *t = pkjwt__token_make(at, "Bearer", scope, body, expires_in,
-                                     now + expires_in);
+  /* scope is the server's words the caller may print: made printable (a
+   * scope as RFC 6749 3.3 defines it is printable ASCII and stays as it is) */
+  char *sc = scope ? pkjwt__printable_dup(scope) : NULL;
+  pkjwt_token *t = scope && !sc
+                       ? NULL
+                       : pkjwt__token_make(at, "Bearer", sc, body, expires_in,
+                                           now + expires_in);
+  free(sc);
   if (!t)
     return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
   *out = t;
@@ -276,6 +276,20 @@ static int judge_200(pkjwt_token **out, const pkjwt__profile *prof,
   return rc;
 }
 
+/* Wipe the string values of an answer's parse tree before it is freed: the
+ * access token (and any refresh or id token) lives there in Jansson's own
+ * copy. (Jansson's lexer keeps a scratch copy too, freed inside json_loadb
+ * where no wipe can reach without a process-wide allocator hook; see
+ * docs/security.md.) */
+static void wipe_strings(json_t *j) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(j, k, v) {
+    if (json_is_string(v))
+      OPENSSL_cleanse((char *)json_string_value(v), json_string_length(v));
+  }
+}
+
 int pkjwt__oauth_token_response(pkjwt_token **out, const pkjwt__profile *prof,
                                 const char *endpoint,
                                 const pkjwt__http_response *r, int64_t now,
@@ -308,6 +322,8 @@ int pkjwt__oauth_token_response(pkjwt_token **out, const pkjwt__profile *prof,
     else if (r->status >= 500)
       pkjwt__hint(err, "%s", "the server has a problem: try again later");
   }
+  if (j && json_is_object(j))
+    wipe_strings(j);
   json_decref(j);
   return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * lib/util.c: small memory and clock helpers, the one string maker and the
- * string free, the thread-safe strerror and the options-version rule.
+ * string free, the thread-safe strerror, the options-version rule and the
+ * one function that makes a server's words safe to print.
  */
 /* strerror_r under -std=c11 (the XSI form; the GNU one is read too) */
 #define _POSIX_C_SOURCE 200809L
@@ -112,4 +113,105 @@ int pkjwt__options_version_ok(unsigned int version, unsigned int current,
 
 int64_t pkjwt__now(int64_t now) {
   return now != 0 ? now : (int64_t)time(NULL);
+}
+
+/* ---- a server's words, safe for a terminal ---- */
+
+/* Length of the UTF-8 character at s (left bytes), or 0 if the bytes there
+ * are not one (overlong, surrogate, past U+10FFFF, cut short); *cp gets the
+ * code point. RFC 3629's table. */
+static size_t utf8_char(const unsigned char *s, size_t left, uint32_t *cp) {
+  unsigned char b = s[0];
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF; /* bounds of the second byte */
+  if (b < 0x80) {
+    *cp = b;
+    return 1;
+  }
+  if (b >= 0xC2 && b <= 0xDF) {
+    n = 2;
+    *cp = b & 0x1Fu;
+  } else if (b >= 0xE0 && b <= 0xEF) {
+    n = 3;
+    *cp = b & 0x0Fu;
+    if (b == 0xE0)
+      lo = 0xA0;
+    else if (b == 0xED)
+      hi = 0x9F;
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    n = 4;
+    *cp = b & 0x07u;
+    if (b == 0xF0)
+      lo = 0x90;
+    else if (b == 0xF4)
+      hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (left < n || s[1] < lo || s[1] > hi)
+    return 0;
+  for (size_t i = 1; i < n; i++) {
+    if (i > 1 && (s[i] & 0xC0u) != 0x80)
+      return 0;
+    *cp = (*cp << 6) | (s[i] & 0x3Fu);
+  }
+  return n;
+}
+
+/* Code points a terminal acts on or that reorder text: C1 controls, the
+ * bidi marks, embeddings, overrides and isolates, and the line and
+ * paragraph separators. */
+static int cp_unsafe(uint32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9F) || cp == 0x061C || cp == 0x200E ||
+         cp == 0x200F || (cp >= 0x2028 && cp <= 0x202E) ||
+         (cp >= 0x2066 && cp <= 0x2069);
+}
+
+size_t pkjwt__printable(char *dst, size_t n, const char *src, size_t len) {
+  const unsigned char *s = (const unsigned char *)src;
+  size_t need = 0, out = 0, i = 0;
+  int full = 0;
+  while (s && i < len) {
+    char esc[12];
+    const char *piece;
+    uint32_t cp = 0;
+    size_t clen = utf8_char(s + i, len - i, &cp), plen;
+    if (clen == 0 || cp < 0x20 || cp == 0x7F) {
+      /* a control byte or a byte that is not UTF-8 */
+      snprintf(esc, sizeof(esc), "\\x%02X", (unsigned int)s[i]);
+      piece = esc;
+      plen = 4;
+      clen = 1;
+    } else if (cp_unsafe(cp)) {
+      snprintf(esc, sizeof(esc), "\\u%04X", (unsigned int)cp);
+      piece = esc;
+      plen = 6;
+    } else {
+      piece = (const char *)s + i;
+      plen = clen;
+    }
+    /* whole pieces only: never half an escape or half a character */
+    if (!full && n > 0 && out + plen < n) {
+      memcpy(dst + out, piece, plen);
+      out += plen;
+    } else {
+      full = 1;
+    }
+    need += plen;
+    i += clen;
+  }
+  if (n > 0)
+    dst[out] = '\0';
+  return need;
+}
+
+char *pkjwt__printable_dup(const char *src) {
+  if (!src)
+    return NULL;
+  size_t len = strlen(src);
+  size_t need = pkjwt__printable(NULL, 0, src, len);
+  char *d = malloc(need + 1);
+  if (d)
+    pkjwt__printable(d, need + 1, src, len);
+  return d;
 }

@@ -1548,7 +1548,7 @@ static const struct {
     {"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
      "Connection: close\r\n\r\n{\"error\":\"invalid_client\","
      "\"error_description\":\"line one\\nline two\"}",
-     PKJWT_ERR_OAUTH, "line one?line two", 0},
+     PKJWT_ERR_OAUTH, "line one\\x0Aline two", 0},
     {"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
      "Connection: close\r\n\r\n{\"error\":\"invalid_client\"}",
      PKJWT_ERR_OAUTH, "invalid_client", 0},

@@ -18,8 +18,13 @@
 #include <openssl/param_build.h>
 #include <openssl/x509.h>
 
+#include <jansson.h>
+
 #include "bounds.h"
+#include "http.h"
 #include "internal.h"
+#include "oauth.h"
+#include "profile.h"
 
 static char *dir;
 
@@ -305,6 +310,62 @@ START_TEST(jwk_exponent_bounds) {
 }
 END_TEST
 
+/* ---- the access token in Jansson's parse tree ---------------------------- */
+
+#define KNOWN_TOKEN "tok-5e1f0c0ffee-the-known-access-token-0123456789"
+static int freed_with_token;
+
+/* Jansson's allocator for this test: every block carries its size, and a
+ * block freed while it still starts with the token is counted. */
+static void *track_malloc(size_t n) {
+  size_t *p = malloc(n + sizeof(size_t) * 2);
+  if (!p)
+    return NULL;
+  p[0] = n;
+  return p + 2;
+}
+
+static void track_free(void *q) {
+  if (!q)
+    return;
+  size_t *p = (size_t *)q - 2;
+  if (p[0] >= sizeof(KNOWN_TOKEN) - 1 &&
+      memcmp(q, KNOWN_TOKEN, sizeof(KNOWN_TOKEN) - 1) == 0)
+    freed_with_token++;
+  free(p);
+}
+
+START_TEST(token_wiped_in_parse_tree) {
+  static const char body[] =
+      "{\"access_token\":\"" KNOWN_TOKEN "\",\"token_type\":\"Bearer\","
+      "\"expires_in\":600,\"refresh_token\":\"" KNOWN_TOKEN "\"}";
+  json_set_alloc_funcs(track_malloc, track_free);
+  pkjwt__http_response r;
+  memset(&r, 0, sizeof(r));
+  r.status = 200;
+  r.body = (char *)body;
+  r.body_len = sizeof(body) - 1;
+  pkjwt_token *t = NULL;
+  pkjwt_error e = PKJWT_ERROR_INIT;
+  int retry = 0;
+  freed_with_token = 0;
+  int rc = pkjwt__oauth_token_response(&t, pkjwt__profile_default(),
+                                       "http://127.0.0.1/t", &r, 1700000000,
+                                       &retry, &e);
+  json_set_alloc_funcs(malloc, free);
+  ck_assert_msg(rc == PKJWT_OK, "%s", e.message);
+  ck_assert_str_eq(t->access_token, KNOWN_TOKEN);
+  pkjwt_token_free(t);
+  ck_assert_int_eq(freed_with_token, 0);
+  /* the probe works: an unwiped tree is seen */
+  json_set_alloc_funcs(track_malloc, track_free);
+  json_t *j = json_loadb(body, sizeof(body) - 1, 0, NULL);
+  json_decref(j);
+  json_set_alloc_funcs(malloc, free);
+  ck_assert_int_eq(freed_with_token, 2);
+}
+END_TEST
+
 static Suite *make_suite(void) {
   Suite *s = suite_create("hostile");
   TCase *tc = tcase_create("key costs");
@@ -318,6 +379,9 @@ static Suite *make_suite(void) {
   tc = tcase_create("rsa exponent");
   tcase_add_test(tc, rsa_exponent_bounds);
   tcase_add_test(tc, jwk_exponent_bounds);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("secrets");
+  tcase_add_test(tc, token_wiped_in_parse_tree);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -97,6 +97,9 @@ char *cli_read_file(const char *path, size_t max, size_t *len) {
     cli_error(CLI_EXIT_INPUT, path, "%s", strerror(errno));
     return NULL;
   }
+  /* No stdio buffer: it would keep a copy of a key or passphrase that
+   * fclose frees unwiped; unbuffered, fread reads straight into buf. */
+  setvbuf(f, NULL, _IONBF, 0);
   /* A regular file's size is known: one buffer, never grown. */
   struct stat st;
   size_t cap = 4096, n = 0;
