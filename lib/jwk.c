@@ -27,6 +27,24 @@ static int check_alg(const char *alg, const pkjwt_key *key, pkjwt_error *err) {
   return pkjwt__alg_check_key(pkjwt__alg_lookup(id), key, err);
 }
 
+/* The one alg the table allows on key (an EC key: its curve's), or NULL
+ * when there are several (RSA: RS* and PS*). A JWK names an alg only then
+ * unless asked: a verifier that honours a JWK's alg (RFC 7517 4.4) uses the
+ * key for that alg alone, so pinning RS256 on an RSA key would make it
+ * refuse the PS256 assertions pkjwt also signs with that key. */
+static const char *only_alg(const pkjwt_key *key) {
+  size_t n = 0;
+  const pkjwt__alg_info *rows = pkjwt__alg_rows(&n), *found = NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (pkjwt__alg_check_key(&rows[i], key, NULL) != PKJWT_OK)
+      continue;
+    if (found)
+      return NULL;
+    found = &rows[i];
+  }
+  return found ? found->name : NULL;
+}
+
 static int check_options(const pkjwt_jwk_options *opts, pkjwt_error *err) {
   if (!opts)
     return PKJWT_OK;
@@ -57,10 +75,8 @@ static int build_jwk(json_t **out, const pkjwt_key *key,
   int rc = check_options(opts, err);
   if (rc != PKJWT_OK)
     return rc;
-  const char *alg = opts && opts->alg ? opts->alg : key->default_alg;
-  if (!alg)
-    return pkjwt__fail(err, PKJWT_ERR_ALG, "the key has no default alg");
-  if ((rc = check_alg(alg, key, err)) != PKJWT_OK)
+  const char *alg = opts && opts->alg ? opts->alg : only_alg(key);
+  if (alg && (rc = check_alg(alg, key, err)) != PKJWT_OK)
     return rc;
   const pkjwt_cert *cert = opts && opts->x5c ? opts->cert : NULL;
   if (cert && !pkjwt_cert_matches_key(cert, key))
@@ -81,7 +97,7 @@ static int build_jwk(json_t **out, const pkjwt_key *key,
           set_str(jwk, "e", m.b);
   pkjwt__pub_members_clear(&m);
   if (!bad)
-    bad = set_str(jwk, "use", "sig") || set_str(jwk, "alg", alg);
+    bad = set_str(jwk, "use", "sig") || (alg && set_str(jwk, "alg", alg));
   if (!bad &&
       set_str(jwk, "kid", opts && opts->kid ? opts->kid : key->thumbprint)) {
     json_decref(jwk);

@@ -266,8 +266,13 @@ t "options win over the environment" token_only
 
 # ---- every algorithm -------------------------------------------------------------
 
+# The endpoint honours a registered JWK's alg (RFC 7517 4.4) as strict
+# providers do, so the RSA client, registered with the JWK that
+# pkjwt-keygen exports by default, takes all six RSA algorithms (issue 9).
 for spec in "ec256 cid-ec256 ES256" "ec384 cid-ec384 ES384" \
-  "ec521 cid-ec521 ES512" "rsa cid-rsa RS256" "rsa cid-rsa PS256"; do
+  "ec521 cid-ec521 ES512" "rsa cid-rsa RS256" "rsa cid-rsa RS384" \
+  "rsa cid-rsa RS512" "rsa cid-rsa PS256" "rsa cid-rsa PS384" \
+  "rsa cid-rsa PS512"; do
   set -- $spec
   tok --key "$K/$1.key" --client-id "$2" --scope "$SCOPE" --base-url "$BASE" \
     --alg "$3"
@@ -277,6 +282,25 @@ done
 tok --key "$K/rsa.key" --client-id cid-rsa --scope "$SCOPE" --base-url "$BASE"
 t "RSA key without --alg: token (RS256)" token_only
 t "RSA key without --alg: alg RS256" [ "$(stat_of algs.-1)" = RS256 ]
+
+# A JWK pinned with export --alg PS256 serves PS256 only: the strict
+# endpoint refuses RS256 with it.
+if [ -x "$KEYGEN" ] && "$KEYGEN" export --key "$K/rsa.key" --format jwk \
+  --alg PS256 >"$T/pinned.jwk" 2>/dev/null; then
+  "$PYTHON3" -c 'import json,sys; print(json.dumps({"client_id": "cid-pinned",
+    "scope": sys.argv[1], "key": open(sys.argv[2]).read()}))' "$SCOPE" \
+    "$T/pinned.jwk" >"$T/pinned.req"
+  ctl register "$(cat "$T/pinned.req")"
+  tok --key "$K/rsa.key" --client-id cid-pinned --scope "$SCOPE" \
+    --base-url "$BASE" --alg PS256
+  t "JWK pinned to PS256, --alg PS256: token" token_only
+  tok --key "$K/rsa.key" --client-id cid-pinned --scope "$SCOPE" \
+    --base-url "$BASE" --alg RS256
+  t "JWK pinned to PS256, --alg RS256: the strict endpoint refuses, exit 5" \
+    eval 'refused 5 && err_has "no applicable key"'
+else
+  echo "# SKIP: pinned JWK (no pkjwt-keygen)"
+fi
 
 # ---- audience modes against a strict server ----------------------------------
 

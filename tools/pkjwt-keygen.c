@@ -108,7 +108,8 @@ static const cli_opt export_opts[] = {
      "jwk, jwks of one key: this kid instead of the RFC 7638 thumbprint", NULL,
      NULL},
     {KG_O_ALG, "alg", 0, "ALG", 0,
-     "jwk, jwks of one key: this alg instead of the key's default",
+     "jwk, jwks of one key: pin this alg (default: an EC key's own, none on "
+     "RSA)",
      cli_alg_values, NULL},
     OPT_PASS("passphrase of an encrypted KEY"),
     OPT_HELP,

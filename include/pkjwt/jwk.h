@@ -13,7 +13,7 @@ PKJWT_BEGIN_DECLS
 typedef struct pkjwt_jwk_options {
   unsigned int version;   /**< PKJWT_JWK_OPTIONS_VERSION */
   const char *kid;        /**< NULL = RFC 7638 thumbprint */
-  const char *alg;        /**< NULL = the key's default alg */
+  const char *alg;        /**< NULL = only when the key allows one alg */
   const pkjwt_cert *cert; /**< with x5c: adds x5c and x5t#S256 */
   int x5c;                /**< 1: add x5c and x5t#S256 from cert */
 } pkjwt_jwk_options;
@@ -22,12 +22,16 @@ typedef struct pkjwt_jwk_options {
 /**
  * The public JWK of key as one line of JSON, members in this order: kty,
  * crv/x/y (EC coordinates padded to the field length, RFC 7518 6.2.1.2) or
- * n/e (minimal big-endian), use "sig", alg, kid, then x5c and x5t#S256.
+ * n/e (minimal big-endian), use "sig", alg (see below), kid, then x5c and
+ * x5t#S256.
  * Never a private member, whatever the handle holds. opts may be NULL.
  *
- * alg: opts->alg or the key's default; "none", HS* and an alg that does not
- * fit the key (ES384 on P-256, RS256 on EC, ES256 on RSA) fail with
- * PKJWT_ERR_ALG. kid: opts->kid (non-empty UTF-8) or the RFC 7638 thumbprint.
+ * alg: opts->alg (pinned: a strict verifier then accepts that alg only);
+ * without it, the one alg the key allows (an EC key's curve's: ES256 on
+ * P-256), and none on an RSA key, so that verifiers which honour a JWK's
+ * alg (RFC 7517 4.4) accept every RS* and PS* assertion of the key.
+ * "none", HS* and an alg that does not fit the key (ES384 on P-256, RS256
+ * on EC, ES256 on RSA) fail with PKJWT_ERR_ALG. kid: opts->kid (non-empty UTF-8) or the RFC 7638 thumbprint.
  * opts->x5c needs opts->cert (else PKJWT_ERR_INVALID_ARG) and a certificate
  * of this very key (else PKJWT_ERR_CERT); x5c is [standard base64 DER].
  *

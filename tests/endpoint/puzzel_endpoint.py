@@ -343,6 +343,13 @@ def verify_assertion(state, form, base):
         raise OAuthError("invalid_client", "client_assertion does not "
                          "parse as JWS") from None
     obj.allowed_algs = ALGS
+    # A JWK that names an alg is for that alg only (RFC 7517 4.4), as
+    # OpenID Certified providers (panva's oidc-provider) enforce it.
+    keys = [(k, kid) for k, kid in keys if k.get("alg") in (None, alg)]
+    if not keys:
+        raise OAuthError("invalid_client", "no applicable key found in the "
+                         "JSON Web Key Set (the registered JWK names another "
+                         "alg than %s)" % alg)
     ok = False
     for key, _kid in keys:
         try:
