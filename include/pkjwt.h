@@ -20,6 +20,7 @@
 #include <pkjwt/jwk.h>
 #include <pkjwt/sign.h>
 #include <pkjwt/verify.h>
+#include <pkjwt/keyset.h>
 #include <pkjwt/client.h>
 
 #endif

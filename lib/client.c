@@ -51,7 +51,8 @@
 struct pkjwt_client {
   char *token_endpoint, *check_endpoint, *issuer, *client_id, *scope;
   char *custom_audience, *ca_file, *user_agent;
-  const pkjwt_key *key;
+  const pkjwt_key *key;          /* NULL when keyset signs */
+  pkjwt_keyset *keyset;          /* borrowed; NULL when key signs */
   const pkjwt__profile *profile; /* defaults and hint texts */
   pkjwt_alg alg;
   pkjwt_audience_mode mode;
@@ -200,15 +201,19 @@ static int check_options(const pkjwt_client_options *o,
                        prof->scope_form ? " (for " : "",
                        prof->scope_form ? prof->scope_form : "",
                        prof->scope_form ? ")" : "");
-  if (!o->key)
+  const pkjwt_keyset *ks = o->keyset; /* NULL before version 3 */
+  if (o->key && ks)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "a key and a key set given: one signs");
+  if (!o->key && !ks)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "key missing");
-  if (!pkjwt_key_has_private(o->key))
+  if (o->key && !pkjwt_key_has_private(o->key))
     return pkjwt__fail(err, PKJWT_ERR_NO_PRIVATE_KEY,
                        "the key is a public key: the client signs with the "
                        "private key");
   if (o->alg != PKJWT_ALG_DEFAULT && !pkjwt_alg_name(o->alg))
     return pkjwt__fail(err, PKJWT_ERR_ALG, "algorithm %d unknown", (int)o->alg);
-  if (o->alg != PKJWT_ALG_DEFAULT && !alg_fits_key(o->alg, o->key)) {
+  if (o->key && o->alg != PKJWT_ALG_DEFAULT && !alg_fits_key(o->alg, o->key)) {
     const char *curve = pkjwt_key_get_curve(o->key);
     return pkjwt__fail(err, PKJWT_ERR_ALG, "algorithm %s does not fit %s key",
                        pkjwt_alg_name(o->alg), curve ? curve : "an RSA");
@@ -343,7 +348,8 @@ static int set_strings(pkjwt_client *c, const pkjwt_client_options *o,
 static void options_current(pkjwt_client_options *full,
                             const pkjwt_client_options *o) {
   static const size_t size_of_version[] = {
-      0, offsetof(pkjwt_client_options, profile), sizeof(pkjwt_client_options)};
+      0, offsetof(pkjwt_client_options, profile),
+      offsetof(pkjwt_client_options, keyset), sizeof(pkjwt_client_options)};
   _Static_assert(sizeof(size_of_version) / sizeof(size_of_version[0]) ==
                      PKJWT_CLIENT_OPTIONS_VERSION + 1,
                  "a size for each options version");
@@ -386,6 +392,7 @@ int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
     return rc;
   }
   c->key = o->key;
+  c->keyset = o->keyset;
   c->alg = o->alg;
   c->mode = o->audience_mode;
   c->retries = o->retries == -1 ? DEFAULT_RETRIES : o->retries;
@@ -441,7 +448,8 @@ static int attempt(pkjwt_token **out, pkjwt_client *c, int use_issuer,
   /* so.now stays 0: the assertion carries real time, whatever clock the
    * cache runs on (the server judges exp by its own). */
   char *assertion = NULL;
-  int rc = pkjwt_assertion_sign(&assertion, c->key, &so, err);
+  int rc = c->keyset ? pkjwt_keyset_sign(&assertion, c->keyset, &so, err)
+                     : pkjwt_assertion_sign(&assertion, c->key, &so, err);
   if (rc != PKJWT_OK)
     return rc;
   char *form = NULL;
@@ -611,6 +619,9 @@ static int ensure_token(pkjwt_client *c, pkjwt_error *err) {
       c->refresh_at = ra;
       c->retry_not_before = 0;
       c->ever_fetched = 1;
+      /* A key set that failed to reload signed with its old key. */
+      if (ferr.warning[0])
+        pkjwt__warn(err, "%s", ferr.warning);
     } else if (c->cached) {
       c->retry_not_before = client_now(c) + REFRESH_HOLDOFF_S;
     }
@@ -791,7 +802,8 @@ int pkjwt_client_cache_id(char **out, const pkjwt_client *c, pkjwt_error *err) {
                          c->scope,
                          mode,
                          aud,
-                         pkjwt_key_get_thumbprint(c->key)};
+                         c->keyset ? pkjwt_keyset_dir(c->keyset)
+                                   : pkjwt_key_get_thumbprint(c->key)};
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
   EVP_MD_CTX *ctx = EVP_MD_CTX_new();

@@ -61,6 +61,7 @@ static int call_with(const char *which, pkjwt_error *e) {
   pkjwt_client *cl = NULL;
   pkjwt_token *t = NULL;
   pkjwt_verify_result *vr = NULL;
+  pkjwt_keyset *ks = NULL;
   pkjwt_alg alg;
   char *s = NULL, *s2 = NULL, buf[16];
   CALL(pkjwt_key_generate_rsa, &k, 1024, e)
@@ -89,6 +90,11 @@ static int call_with(const char *which, pkjwt_error *e) {
   CALL(pkjwt_client_get_token_buf, buf, sizeof(buf), NULL, NULL, e)
   CALL(pkjwt_client_check, &s, NULL, "token", e)
   CALL(pkjwt_client_cache_id, &s, NULL, e)
+  CALL(pkjwt_keyset_load, &ks, "/nonexistent", e)
+  CALL(pkjwt_keyset_sign, &s, NULL, NULL, e)
+  CALL(pkjwt_keyset_add, &s, "/nonexistent", NULL, NULL, 0, e)
+  CALL(pkjwt_keyset_activate, &s, "", NULL, e)
+  CALL(pkjwt_keyset_retire, "/nonexistent", NULL, e)
   return -1;
 }
 #undef CALL
@@ -108,6 +114,9 @@ static const char *const err_takers[] = {
     "pkjwt_verify_result_json", "pkjwt_client_new",
     "pkjwt_client_get_token",   "pkjwt_client_get_token_buf",
     "pkjwt_client_check",       "pkjwt_client_cache_id",
+    "pkjwt_keyset_load",        "pkjwt_keyset_sign",
+    "pkjwt_keyset_add",         "pkjwt_keyset_activate",
+    "pkjwt_keyset_retire",
 };
 
 START_TEST(unknown_error_version_is_refused_untouched) {

@@ -1691,6 +1691,167 @@ END_TEST
 
 /* ---- the run ---- */
 
+/* ---- key sets: a rotation while a service keeps getting tokens ---- */
+
+#define ROT_CLIENT "rotation-client"
+
+/* A new P-256 key staged in dir, its certificate registered for
+ * ROT_CLIENT at ep (beside the keys registered before). Returns the kid. */
+static char *stage_and_register(const endpoint *ep, const char *dir) {
+  pkjwt_key *k = NULL;
+  pkjwt_cert *c = NULL;
+  pkjwt_error e = PKJWT_ERROR_INIT;
+  ck_assert_int_eq(pkjwt_key_generate_ec(&k, NULL, &e), PKJWT_OK);
+  ck_assert_int_eq(pkjwt_cert_self_signed(&c, k, NULL, &e), PKJWT_OK);
+  char *kid = NULL;
+  ck_assert_msg(pkjwt_keyset_add(&kid, dir, k, c, 0, &e) == PKJWT_OK, "%s",
+                e.message);
+  char *pem = NULL;
+  ck_assert_int_eq(pkjwt_cert_pem(&pem, c, &e), PKJWT_OK);
+  json_t *body = json_pack("{s:s,s:s,s:s}", "client_id", ROT_CLIENT, "scope",
+                           SCOPE, "key", pem);
+  char *js = json_dumps(body, JSON_COMPACT);
+  ctl_do(ep, "/_test/register", js);
+  free(js);
+  json_decref(body);
+  pkjwt_str_free(pem);
+  pkjwt_key_free(k);
+  pkjwt_cert_free(c);
+  return kid;
+}
+
+/* The kid of the last assertion ep judged; the caller frees. */
+static char *last_kid(const endpoint *ep) {
+  json_t *s = stats(ep);
+  json_t *a = json_object_get(s, "kids");
+  size_t n = json_array_size(a);
+  ck_assert_uint_gt(n, 0);
+  const char *v = json_string_value(json_array_get(a, n - 1));
+  char *out = strdup(v ? v : "");
+  json_decref(s);
+  return out;
+}
+
+typedef struct service {
+  pkjwt_client *c;
+  atomic_int stop;
+  int gets, failures;
+  char failure[PKJWT_ERROR_MESSAGE_MAX];
+} service;
+
+/* A service: get a token, drop it every other time, until told to stop. */
+static void *service_main(void *p) {
+  service *s = p;
+  while (!atomic_load(&s->stop)) {
+    pkjwt_token *t = NULL;
+    pkjwt_error e = PKJWT_ERROR_INIT;
+    if (pkjwt_client_get_token(&t, s->c, &e) != PKJWT_OK) {
+      s->failures++;
+      snprintf(s->failure, sizeof(s->failure), "%s", e.message);
+    }
+    pkjwt_token_free(t);
+    if (++s->gets % 2 == 0)
+      pkjwt_client_invalidate(s->c);
+    usleep(2000);
+  }
+  return NULL;
+}
+
+static void activate_next(const char *dir) {
+  pkjwt_error e = PKJWT_ERROR_INIT;
+  ck_assert_msg(pkjwt_keyset_activate(NULL, dir, NULL, &e) == PKJWT_OK, "%s",
+                e.message);
+}
+
+START_TEST(keyset_rotation_never_fails_a_get) {
+  char *dir = test_tmpdir();
+  char *a = stage_and_register(&g_http, dir);
+  activate_next(dir);
+  pkjwt_keyset *ks = NULL;
+  pkjwt_error e = PKJWT_ERROR_INIT;
+  ck_assert_int_eq(pkjwt_keyset_load(&ks, dir, &e), PKJWT_OK);
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.client_id = ROT_CLIENT;
+  o.key = NULL;
+  o.keyset = ks;
+  pkjwt_client *c = client_for(&o);
+
+  pkjwt_token *t1 = NULL, *t2 = NULL;
+  ck_assert_int_eq(pkjwt_client_get_token(&t1, c, &e), PKJWT_OK);
+  char *kid = last_kid(&g_http);
+  ck_assert_str_eq(kid, a);
+  free(kid);
+
+  /* stage B, register it beside A, activate it: the cached token stays */
+  char *b = stage_and_register(&g_http, dir);
+  activate_next(dir);
+  ck_assert_int_eq(pkjwt_keyset_refresh(ks), 1);
+  unsigned long before = pkjwt_client_request_count(c);
+  ck_assert_int_eq(pkjwt_client_get_token(&t2, c, &e), PKJWT_OK);
+  ck_assert_str_eq(t2->access_token, t1->access_token);
+  ck_assert_uint_eq(pkjwt_client_request_count(c), before);
+  pkjwt_token_free(t2);
+  /* the next request is signed with B */
+  pkjwt_client_invalidate(c);
+  ck_assert_int_eq(pkjwt_client_get_token(&t2, c, &e), PKJWT_OK);
+  ck_assert_str_ne(t2->access_token, t1->access_token);
+  kid = last_kid(&g_http);
+  ck_assert_str_eq(kid, b);
+  free(kid);
+
+  /* a whole rotation (B to C, retire A) under a service that keeps
+   * getting and dropping tokens: not one get fails */
+  service s = {.c = c, .gets = 0, .failures = 0};
+  atomic_init(&s.stop, 0);
+  pthread_t th;
+  ck_assert_int_eq(pthread_create(&th, NULL, service_main, &s), 0);
+  usleep(20000);
+  char *cc = stage_and_register(&g_http, dir);
+  usleep(20000);
+  activate_next(dir);
+  ck_assert_int_eq(pkjwt_keyset_retire(dir, a, &e), PKJWT_OK);
+  int seen = 0;
+  for (int i = 0; i < 300 && !seen; i++) {
+    usleep(10000);
+    kid = last_kid(&g_http);
+    seen = strcmp(kid, cc) == 0;
+    free(kid);
+  }
+  usleep(20000);
+  atomic_store(&s.stop, 1);
+  pthread_join(th, NULL);
+  ck_assert_msg(seen, "the service never signed with the new key");
+  ck_assert_msg(s.failures == 0, "%d of %d gets failed: %s", s.failures, s.gets,
+                s.failure);
+  ck_assert_int_gt(s.gets, 2);
+
+  /* a broken set: the service keeps its key and says so as an event */
+  char *mp = test_path(dir, PKJWT_KEYSET_MANIFEST);
+  unlink(mp);
+  ck_assert_int_eq(test_write_file(mp, "{", 1), 0);
+  free(mp);
+  ck_assert_int_eq(pkjwt_keyset_refresh(ks), -1);
+  g_nevents = 0;
+  pkjwt_client_invalidate(c);
+  pkjwt_token_free(t2);
+  ck_assert_int_eq(pkjwt_client_get_token(&t2, c, NULL), PKJWT_OK);
+  ck_assert_int_eq(count_events(PKJWT_EVENT_WARNING), 1);
+  kid = last_kid(&g_http);
+  ck_assert_str_eq(kid, cc);
+  free(kid);
+
+  pkjwt_token_free(t1);
+  pkjwt_token_free(t2);
+  pkjwt_client_free(c);
+  pkjwt_keyset_free(ks);
+  free(a);
+  free(b);
+  free(cc);
+  test_rmtree(dir);
+  free(dir);
+}
+END_TEST
+
 static Suite *make_suite(void) {
   Suite *s = suite_create("client");
   TCase *tc = tcase_create("tokens");
@@ -1741,6 +1902,7 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, fast_path_reads_during_refreshes);
   tcase_add_test(tc, valid_token_served_while_refresh_runs);
   tcase_add_test(tc, events_never_carry_secrets);
+  tcase_add_test(tc, keyset_rotation_never_fails_a_get);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("check_and_config");

@@ -29,6 +29,7 @@ static const char upload_hint[] =
 /* ---- small helpers ------------------------------------------------------ */
 
 static void flush_warnings(void);
+static int export_keyset(const cli_args *a, int fmt);
 
 /* Print s to stdout, adding a newline unless it ends with one. */
 static int print_result(const char *s) {
@@ -297,24 +298,11 @@ typedef struct kg_new {
   pkjwt_cert_options copts;
 } kg_new;
 
-/* new's options, checked before anything is made: nothing is made until the
- * whole line makes sense. 0 or an exit status after the error line. */
-static int new_options(kg_new *n, const cli_args *a) {
-  const char *out = a->val[KG_O_OUT];
-  const char *cert_path = a->val[KG_O_CERT];
-  int rc;
-  pkjwt_write_options wopts = PKJWT_WRITE_OPTIONS_INIT;
-  pkjwt_cert_options copts = PKJWT_CERT_OPTIONS_INIT;
-  n->wopts = wopts;
-  n->copts = copts;
+/* --type, --curve and --bits into n (new and rotate). 0 or an exit status
+ * after the error line. */
+static int key_options(kg_new *n, const cli_args *a) {
   n->is_rsa = 0;
   n->bits = PKJWT_RSA_DEFAULT_BITS;
-  if (!out)
-    return cli_error(CLI_EXIT_USAGE, "--out",
-                     "is required: where to write the private key");
-  if (strcmp(out, "-") == 0)
-    return cli_error(CLI_EXIT_USAGE, "--out",
-                     "a private key is never written to standard output");
   if (a->seen[KG_O_TYPE]) {
     const char *t = a->val[KG_O_TYPE];
     if (strcmp(t, "rsa") == 0 || strcmp(t, "RSA") == 0)
@@ -332,6 +320,43 @@ static int new_options(kg_new *n, const cli_args *a) {
       cli_parse_long(a->val[KG_O_BITS], 1, 1L << 20, &n->bits) != 0)
     return cli_error(CLI_EXIT_USAGE, "--bits", "\"%s\" is not a number",
                      a->val[KG_O_BITS]);
+  return 0;
+}
+
+/* A new key as n says; 0 or an exit status after the error line about
+ * subject. */
+static int generate_key(pkjwt_key **key, const kg_new *n, const cli_args *a,
+                        const char *subject) {
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  int rc = n->is_rsa ? pkjwt_key_generate_rsa(key, (unsigned int)n->bits, &err)
+                     : pkjwt_key_generate_ec(key, a->val[KG_O_CURVE], &err);
+  if (rc == PKJWT_OK)
+    return 0;
+  /* The options chose the size or curve: a usage error. */
+  return fail_with(rc == PKJWT_ERR_WEAK_KEY || rc == PKJWT_ERR_KEY_TYPE
+                       ? CLI_EXIT_USAGE
+                       : cli_exit_for(rc),
+                   subject, &err);
+}
+
+/* new's options, checked before anything is made: nothing is made until the
+ * whole line makes sense. 0 or an exit status after the error line. */
+static int new_options(kg_new *n, const cli_args *a) {
+  const char *out = a->val[KG_O_OUT];
+  const char *cert_path = a->val[KG_O_CERT];
+  int rc;
+  pkjwt_write_options wopts = PKJWT_WRITE_OPTIONS_INIT;
+  pkjwt_cert_options copts = PKJWT_CERT_OPTIONS_INIT;
+  n->wopts = wopts;
+  n->copts = copts;
+  if (!out)
+    return cli_error(CLI_EXIT_USAGE, "--out",
+                     "is required: where to write the private key");
+  if (strcmp(out, "-") == 0)
+    return cli_error(CLI_EXIT_USAGE, "--out",
+                     "a private key is never written to standard output");
+  if ((rc = key_options(n, a)) != 0)
+    return rc;
   if (!cert_path && (a->seen[KG_O_SUBJECT] || a->seen[KG_O_DAYS]))
     return cli_error(CLI_EXIT_USAGE,
                      a->seen[KG_O_SUBJECT] ? "--subject" : "--days",
@@ -383,18 +408,8 @@ int kg_cmd_new(const cli_args *a) {
   char *paste = NULL;
   pkjwt_error err = PKJWT_ERROR_INIT;
 
-  if (n.is_rsa)
-    rc = pkjwt_key_generate_rsa(&key, (unsigned int)n.bits, &err);
-  else
-    rc = pkjwt_key_generate_ec(&key, a->val[KG_O_CURVE], &err);
-  if (rc != PKJWT_OK) {
-    /* The options chose the size or curve: a usage error. */
-    rc = fail_with(rc == PKJWT_ERR_WEAK_KEY || rc == PKJWT_ERR_KEY_TYPE
-                       ? CLI_EXIT_USAGE
-                       : cli_exit_for(rc),
-                   out, &err);
+  if ((rc = generate_key(&key, &n, a, out)) != 0)
     goto done;
-  }
   if (cert_path) {
     rc = pkjwt_cert_self_signed(&cert, key, &n.copts, &err);
     if (rc == PKJWT_OK)
@@ -597,6 +612,8 @@ int kg_cmd_export(const cli_args *a) {
   if (fmt < 0)
     return cli_error(CLI_EXIT_USAGE, "--format", "\"%s\" is not %s",
                      a->val[KG_O_FORMAT], cli_values_text(a, KG_O_FORMAT));
+  if (a->seen[KG_O_DIR])
+    return export_keyset(a, fmt);
   if ((rc = pair_entries(e, &n, a)) != 0 || (rc = check_one_stdin(a)) != 0)
     return rc;
   if (n == 0)
@@ -786,5 +803,291 @@ done:
   pkjwt_cert_free(cert);
   pkjwt_key_free(key);
   cli_secret_free(pass);
+  return rc;
+}
+
+/* ---- key sets: rotate, activate, retire, status, check ------------------ */
+
+/* Load the set in --dir; 0 or an exit status after the one error line. */
+static int load_set(pkjwt_keyset **ks, const cli_args *a) {
+  int rc = cli_require(a, KG_O_DIR);
+  if (rc != 0)
+    return rc;
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  if (pkjwt_keyset_load(ks, a->val[KG_O_DIR], &err) != PKJWT_OK)
+    return lib_fail(a->val[KG_O_DIR], &err);
+  defer_warning(a->val[KG_O_DIR], &err);
+  return 0;
+}
+
+/* A refusal of activate or retire (the set's state does not allow it) is
+ * a failure, not a usage error; anything else as the library says. */
+static int change_fail(const char *dir, const pkjwt_error *err) {
+  return fail_with(err->code == PKJWT_ERR_INVALID_ARG ? CLI_EXIT_FAIL
+                                                      : cli_exit_for(err->code),
+                   dir, err);
+}
+
+int kg_cmd_rotate(const cli_args *a) {
+  kg_new n;
+  pkjwt_cert_options copts = PKJWT_CERT_OPTIONS_INIT;
+  int rc;
+  if ((rc = cli_require(a, KG_O_DIR)) != 0 || (rc = key_options(&n, a)) != 0 ||
+      (rc = cert_options(&copts, a)) != 0)
+    return rc;
+  const char *dir = a->val[KG_O_DIR];
+  pkjwt_key *key = NULL;
+  pkjwt_cert *cert = NULL;
+  char *paste = NULL, *kid = NULL;
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  if ((rc = generate_key(&key, &n, a, dir)) != 0)
+    goto done;
+  rc = pkjwt_cert_self_signed(&cert, key, &copts, &err);
+  if (rc == PKJWT_OK)
+    rc = pkjwt_cert_base64_der(&paste, cert, &err);
+  if (rc != PKJWT_OK) {
+    rc = cert_fail(a, dir, &err);
+    goto done;
+  }
+  if (pkjwt_keyset_add(&kid, dir, key, cert, 0, &err) != PKJWT_OK) {
+    rc = lib_fail(dir, &err);
+    goto done;
+  }
+  if (!a->seen[KG_O_QUIET]) {
+    char desc[32], until[32];
+    flush_warnings();
+    describe_key(desc, sizeof(desc), key);
+    iso_time(until, pkjwt_cert_get_not_after(cert));
+    fprintf(stderr,
+            "Staged next key %s (%s, certificate valid until %s) in %s.\n"
+            "%s: the base64 certificate on standard output. Keep the old "
+            "secret; then run: pkjwt-keygen activate --dir %s\n",
+            kid, desc, until, dir, upload_hint, dir);
+  }
+  rc = print_result(paste);
+
+done:
+  pkjwt_str_free(kid);
+  pkjwt_str_free(paste);
+  pkjwt_cert_free(cert);
+  pkjwt_key_free(key);
+  return rc;
+}
+
+int kg_cmd_activate(const cli_args *a) {
+  int rc = cli_require(a, KG_O_DIR);
+  if (rc != 0)
+    return rc;
+  const char *dir = a->val[KG_O_DIR];
+  char *kid = NULL;
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  if (pkjwt_keyset_activate(&kid, dir, a->val[KG_O_KID], &err) != PKJWT_OK)
+    return change_fail(dir, &err);
+  if (!a->seen[KG_O_QUIET])
+    fprintf(stderr,
+            "Key %s is active in %s; running services switch to it within "
+            "a second. The previous key stays registered until you retire "
+            "it.\n",
+            kid, dir);
+  pkjwt_str_free(kid);
+  return 0;
+}
+
+int kg_cmd_retire(const cli_args *a) {
+  int rc;
+  if ((rc = cli_require(a, KG_O_DIR)) != 0 ||
+      (rc = cli_require(a, KG_O_KID)) != 0)
+    return rc;
+  const char *dir = a->val[KG_O_DIR];
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  if (pkjwt_keyset_retire(dir, a->val[KG_O_KID], &err) != PKJWT_OK)
+    return change_fail(dir, &err);
+  if (!a->seen[KG_O_QUIET])
+    fprintf(stderr,
+            "Key %s is retired in %s. Delete its secret in Organisation "
+            "Settings; its files may then be removed.\n",
+            a->val[KG_O_KID], dir);
+  return 0;
+}
+
+/* Days from now to t, rounded down (as pkjwt_cert_days_left). */
+static long days_until(int64_t t, int64_t now) {
+  int64_t d = t - now;
+  return (long)(d >= 0 ? d / 86400 : -((-d + 86399) / 86400));
+}
+
+int kg_cmd_status(const cli_args *a) {
+  pkjwt_keyset *ks = NULL;
+  int rc = load_set(&ks, a);
+  if (rc != 0)
+    return rc;
+  const int json = a->seen[KG_O_JSON] > 0;
+  const int64_t now = (int64_t)time(NULL);
+  flush_warnings();
+  pkjwt_keyset_entry e;
+  if (json)
+    printf("{\"dir\":\"");
+  else
+    printf("%-43s  %-8s  %-20s  %-20s  %s\n", "KID", "STATE", "CREATED",
+           "EXPIRES", "DAYS LEFT");
+  if (json) {
+    /* The folder is the user's string: escape it. */
+    for (const char *p = a->val[KG_O_DIR]; *p; p++) {
+      if (*p == '"' || *p == '\\')
+        printf("\\%c", *p);
+      else if ((unsigned char)*p < 0x20)
+        printf("\\u%04x", (unsigned)(unsigned char)*p);
+      else
+        putchar(*p);
+    }
+    printf("\",\"keys\":[");
+  }
+  for (size_t i = 0; pkjwt_keyset_entry_get(&e, ks, i); i++) {
+    char created[32], expires[32];
+    iso_time(created, e.created);
+    iso_time(expires, e.expires);
+    /* kid and file names are base64url and plain names (the library
+     * checks them), so they need no escaping. */
+    if (json)
+      printf("%s{\"kid\":\"%s\",\"state\":\"%s\",\"key\":\"%s\",\"cert\":"
+             "\"%s\",\"created\":\"%s\",\"expires\":\"%s\",\"days_left\":%ld}",
+             i ? "," : "", e.kid, pkjwt_key_state_name(e.state), e.key_file,
+             e.cert_file, created, expires, days_until(e.expires, now));
+    else
+      printf("%-43s  %-8s  %-20s  %-20s  %ld\n", e.kid,
+             pkjwt_key_state_name(e.state), created, expires,
+             days_until(e.expires, now));
+  }
+  if (json)
+    printf("]}\n");
+  pkjwt_keyset_free(ks);
+  if (fflush(stdout) != 0)
+    return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
+                     strerror(errno));
+  return 0;
+}
+
+/* check's exit codes (docs/pkjwt-keygen.1, EXIT STATUS): distinct from the
+ * tools' 0-5 so that a monitor tells "rotate now" from "the set is broken"
+ * (3, CLI_EXIT_INPUT). */
+enum {
+  KG_CHECK_ROTATE = 10,   /* the active certificate expires within the
+                             window, no next key staged */
+  KG_CHECK_ACTIVATE = 11, /* a next key is staged but not active */
+  KG_CHECK_EXPIRED = 12   /* the active or next certificate has expired */
+};
+
+/* --within: "30d" or "30" (days); -1 when invalid. */
+static long parse_within(const char *s) {
+  char buf[16];
+  size_t n = strlen(s);
+  if (n == 0 || n >= sizeof(buf))
+    return -1;
+  memcpy(buf, s, n + 1);
+  if (buf[n - 1] == 'd')
+    buf[n - 1] = '\0';
+  long days;
+  return cli_parse_long(buf, 0, PKJWT_CERT_MAX_DAYS, &days) == 0 ? days : -1;
+}
+
+int kg_cmd_check(const cli_args *a) {
+  long within = 30;
+  if (a->seen[KG_O_WITHIN] && (within = parse_within(a->val[KG_O_WITHIN])) < 0)
+    return cli_error(CLI_EXIT_USAGE, "--within",
+                     "\"%s\" is not a number of days (e.g. 30d)",
+                     a->val[KG_O_WITHIN]);
+  pkjwt_keyset *ks = NULL;
+  int rc = load_set(&ks, a);
+  if (rc != 0)
+    return rc;
+  const int64_t now = (int64_t)time(NULL);
+  pkjwt_keyset_entry e, active = {0}, next = {0};
+  for (size_t i = 0; pkjwt_keyset_entry_get(&e, ks, i); i++) {
+    if (e.state == PKJWT_KEY_ACTIVE)
+      active = e;
+    if (e.state == PKJWT_KEY_NEXT)
+      next = e;
+  }
+  pkjwt_keyset_due due = pkjwt_keyset_due_at(ks, within, now);
+  static const struct {
+    const char *word;
+    int exit_code;
+  } outcome[] = {{"OK", 0},
+                 {"ROTATE", KG_CHECK_ROTATE},
+                 {"ACTIVATE", KG_CHECK_ACTIVATE},
+                 {"EXPIRED", KG_CHECK_EXPIRED}};
+  char line[512];
+  long left = active.kid ? days_until(active.expires, now) : 0;
+  if (due == PKJWT_DUE_EXPIRED)
+    snprintf(line, sizeof(line), "the certificate of the %s key %s has expired",
+             active.kid && active.expires <= now ? "active" : "next",
+             active.kid && active.expires <= now ? active.kid : next.kid);
+  else if (!active.kid)
+    snprintf(line, sizeof(line), "no active key%s%s%s",
+             next.kid ? "; activate the next key " : "",
+             next.kid ? next.kid : "; run rotate", next.kid ? "" : "");
+  else if (due == PKJWT_DUE_NOTHING)
+    snprintf(line, sizeof(line), "active key %s expires in %ld days",
+             active.kid, left);
+  else if (due == PKJWT_DUE_ROTATE)
+    snprintf(line, sizeof(line),
+             "active key %s expires in %ld days (within %ld): run rotate",
+             active.kid, left, within);
+  else
+    snprintf(line, sizeof(line),
+             "active key %s expires in %ld days (within %ld): next key %s is "
+             "staged; activate it",
+             active.kid, left, within, next.kid);
+  flush_warnings();
+  if (a->seen[KG_O_JSON]) {
+    cli_fact f[] = {
+        {"status", CLI_FACT_STR, outcome[due].word, 0},
+        {"exit", CLI_FACT_INT, NULL, outcome[due].exit_code},
+        {"active", CLI_FACT_STR, active.kid ? active.kid : "", 0},
+        {"days_left", CLI_FACT_INT, NULL, left},
+        {"next", CLI_FACT_STR, next.kid ? next.kid : "", 0},
+        {"within_days", CLI_FACT_INT, NULL, within},
+        {"message", CLI_FACT_STR, line, 0},
+    };
+    rc = cli_print_facts(f, sizeof(f) / sizeof(f[0]), 1);
+  } else {
+    printf("%s: %s\n", outcome[due].word, line);
+    rc = fflush(stdout) == 0 ? 0 : CLI_EXIT_FAIL;
+  }
+  pkjwt_keyset_free(ks);
+  return rc != 0 ? rc : outcome[due].exit_code;
+}
+
+/* export --dir: the JWKS of the keys to be registered now (next, active). */
+static int export_keyset(const cli_args *a, int fmt) {
+  if (fmt != F_JWKS)
+    return cli_error(CLI_EXIT_USAGE, "--dir", "takes --format jwks only");
+  static const int others[] = {KG_O_KEY, KG_O_CERT, KG_O_X5C,
+                               KG_O_KID, KG_O_ALG,  KG_O_PASSFILE};
+  for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+    if (a->seen[others[i]])
+      return cli_error(CLI_EXIT_USAGE, cli_opt_name(a, others[i]),
+                       "does not go with --dir");
+  pkjwt_keyset *ks = NULL;
+  int rc = load_set(&ks, a);
+  if (rc != 0)
+    return rc;
+  const pkjwt_key *keys[PKJWT_KEYSET_MAX_KEYS];
+  size_t n = 0;
+  pkjwt_keyset_entry e;
+  for (size_t i = 0; pkjwt_keyset_entry_get(&e, ks, i); i++)
+    if (e.state == PKJWT_KEY_NEXT || e.state == PKJWT_KEY_ACTIVE)
+      keys[n++] = e.key;
+  char *out = NULL;
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  if (n == 0)
+    rc = cli_error(CLI_EXIT_INPUT, a->val[KG_O_DIR],
+                   "no next or active key to export (run rotate)");
+  else if (pkjwt_jwks_export(&out, keys, NULL, n, &err) != PKJWT_OK)
+    rc = lib_fail(a->val[KG_O_DIR], &err);
+  else
+    rc = print_result(out);
+  pkjwt_str_free(out);
+  pkjwt_keyset_free(ks);
   return rc;
 }

@@ -32,6 +32,8 @@ enum kg_opt_id {
   KG_O_KID,
   KG_O_ALG,
   KG_O_JSON,
+  KG_O_DIR,
+  KG_O_WITHIN,
   KG_O__COUNT
 };
 _Static_assert(KG_O__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");
@@ -45,5 +47,11 @@ int kg_cmd_new(const cli_args *a);
 int kg_cmd_cert(const cli_args *a);
 int kg_cmd_export(const cli_args *a);
 int kg_cmd_info(const cli_args *a);
+/* Key sets (a folder with keyset.json; see docs/rotation.md). */
+int kg_cmd_rotate(const cli_args *a);
+int kg_cmd_activate(const cli_args *a);
+int kg_cmd_retire(const cli_args *a);
+int kg_cmd_status(const cli_args *a);
+int kg_cmd_check(const cli_args *a);
 
 #endif

@@ -46,6 +46,21 @@ static const char *const kdf_values[] = {"scrypt", "pbkdf2", NULL};
             PKJWT_CERT_MAX_DAYS) " (default " XSTR(PKJWT_CERT_DEFAULT_DAYS) ")", \
         NULL, NULL                                                               \
   }
+#define OPT_DIR(what)                                                          \
+  {                                                                            \
+    KG_O_DIR, "dir", 'd', "DIR", CLI_OPT_FILE,                                 \
+        "the key set folder (keyset.json, KID.key, KID.crt)" what, NULL, NULL  \
+  }
+#define OPT_QUIET                                                              \
+  {                                                                            \
+    KG_O_QUIET, "quiet", 'q', NULL, 0,                                         \
+        "do not print the note on standard error", NULL, NULL                  \
+  }
+#define OPT_JSON                                                               \
+  {                                                                            \
+    KG_O_JSON, "json", 0, NULL, 0, "print one JSON object instead of text",    \
+        NULL, NULL                                                             \
+  }
 #define OPT_END                                                                \
   { 0, NULL, 0, NULL, 0, NULL, NULL, NULL }
 
@@ -112,6 +127,7 @@ static const cli_opt export_opts[] = {
      "RSA)",
      cli_alg_values, NULL},
     OPT_PASS("passphrase of an encrypted KEY"),
+    OPT_DIR("; with --format jwks, its next and active keys"),
     OPT_HELP,
     OPT_END,
 };
@@ -124,6 +140,57 @@ static const cli_opt info_opts[] = {
     {KG_O_JSON, "json", 0, NULL, 0, "print one JSON object instead of text",
      NULL, NULL},
     OPT_PASS("passphrase of an encrypted KEY"),
+    OPT_HELP,
+    OPT_END,
+};
+
+static const cli_opt rotate_opts[] = {
+    OPT_DIR(", made 0700 if missing (required)"),
+    {KG_O_TYPE, "type", 't', "TYPE", 0, "key type (default ec)", type_values,
+     NULL},
+    {KG_O_CURVE, "curve", 0, "CURVE", 0, "EC curve (default P-256)",
+     curve_values, NULL},
+    {KG_O_BITS, "bits", 'b', "N", 0, "RSA modulus size (default 3072)",
+     bits_values, NULL},
+    OPT_SUBJECT,
+    OPT_DAYS,
+    OPT_QUIET,
+    OPT_HELP,
+    OPT_END,
+};
+
+static const cli_opt activate_opts[] = {
+    OPT_DIR(" (required)"),
+    {KG_O_KID, "kid", 0, "KID", 0,
+     "the key to activate (default: the next key)", NULL, NULL},
+    OPT_QUIET,
+    OPT_HELP,
+    OPT_END,
+};
+
+static const cli_opt retire_opts[] = {
+    OPT_DIR(" (required)"),
+    {KG_O_KID, "kid", 0, "KID", 0,
+     "the key to retire (required; not the active key)", NULL, NULL},
+    OPT_QUIET,
+    OPT_HELP,
+    OPT_END,
+};
+
+static const cli_opt status_opts[] = {
+    OPT_DIR(" (required)"),
+    OPT_JSON,
+    OPT_HELP,
+    OPT_END,
+};
+
+static const cli_opt check_opts[] = {
+    OPT_DIR(" (required)"),
+    {KG_O_WITHIN, "within", 'w', "DAYS", 0,
+     "the window before the active certificate expires, e.g. 30d (default "
+     "30d)",
+     NULL, NULL},
+    OPT_JSON,
     OPT_HELP,
     OPT_END,
 };
@@ -144,14 +211,33 @@ static const cli_cmd cmds[] = {
      "Make a self-signed certificate for an existing key; print its base64",
      cert_opts, kg_cmd_cert},
     {"export",
-     "--format FORMAT (--key KEY [--cert CRT] ... | --cert CRT ...) "
-     "[--x5c] [--kid KID] [--alg ALG] [--passphrase-file FILE]",
+     "--format FORMAT (--key KEY [--cert CRT] ... | --cert CRT ... | "
+     "--dir DIR) [--x5c] [--kid KID] [--alg ALG] [--passphrase-file FILE]",
      "Print the public half of keys or certificates: base64 certificate, "
      "PEM, JWK or JWKS",
      export_opts, kg_cmd_export},
     {"info", "(--key KEY | --cert CRT) [--json] [--passphrase-file FILE]",
      "Describe a key or certificate: type, size, kid, validity", info_opts,
      kg_cmd_info},
+    {"rotate",
+     "--dir DIR [--type ec|rsa] [--curve CURVE | --bits N] [--subject DN] "
+     "[--days N] [--quiet]",
+     "Stage a new key and certificate in a key set as its next key; print "
+     "what to upload",
+     rotate_opts, kg_cmd_rotate},
+    {"activate", "--dir DIR [--kid KID] [--quiet]",
+     "Make the next key (or KID) the one that signs; the old one stays "
+     "registered",
+     activate_opts, kg_cmd_activate},
+    {"retire", "--dir DIR --kid KID [--quiet]",
+     "Retire a key that no longer signs (refused for the active key)",
+     retire_opts, kg_cmd_retire},
+    {"status", "--dir DIR [--json]",
+     "List a key set's keys, states and days left", status_opts, kg_cmd_status},
+    {"check", "--dir DIR [--within DAYS] [--json]",
+     "Exit 0 when nothing is due, 10 rotate, 11 activate, 12 expired, 3 "
+     "broken set",
+     check_opts, kg_cmd_check},
 };
 
 static const cli_tool tool = {
@@ -159,7 +245,8 @@ static const cli_tool tool = {
     "Make keys and certificates for OAuth 2.0 Private Key JWT client "
     "authentication (RFC 7523), and export what an OIDC provider takes.",
     "Results go to standard output, notes and errors to standard error.\n"
-    "Exit status: 0 success, 1 failure, 2 bad usage, 3 a file is unusable.\n"
+    "Exit status: 0 success, 1 failure, 2 bad usage, 3 a file is unusable;\n"
+    "check: 10 rotate, 11 activate, 12 a certificate expired.\n"
     "See pkjwt-keygen(1).",
     cmds, sizeof(cmds) / sizeof(cmds[0])};
 

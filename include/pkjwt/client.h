@@ -6,6 +6,7 @@
 #include <pkjwt/error.h>
 #include <pkjwt/key.h>
 #include <pkjwt/sign.h>
+#include <pkjwt/keyset.h>
 
 PKJWT_BEGIN_DECLS
 
@@ -48,10 +49,10 @@ typedef void (*pkjwt_event_cb)(void *userdata, pkjwt_event event,
                                const char *message);
 
 /*
- * Version 2 appended profile. A version 1 struct (without it) is still
- * accepted and means the default profile.
+ * Version 2 appended profile, version 3 keyset. An older struct (without
+ * them) is still accepted: the default profile, no key set.
  */
-#define PKJWT_CLIENT_OPTIONS_VERSION 2
+#define PKJWT_CLIENT_OPTIONS_VERSION 3
 typedef struct pkjwt_client_options {
   unsigned int version;     /**< PKJWT_CLIENT_OPTIONS_VERSION */
   /** NULL = the profile's base URL, or, when token_endpoint is set and ends
@@ -62,7 +63,8 @@ typedef struct pkjwt_client_options {
   const char *issuer;       /**< NULL = base_url + the profile's issuer path */
   const char *client_id;    /**< required */
   const char *scope;        /**< required; its form is the provider's */
-  const pkjwt_key *key;     /**< required, private; borrowed: must outlive the client */
+  const pkjwt_key *key;     /**< private; borrowed: must outlive the client.
+                                 Required unless keyset (version 2) is set */
   pkjwt_alg alg;            /**< PKJWT_ALG_DEFAULT follows the key */
   pkjwt_audience_mode audience_mode;
   const char *audience;     /**< with PKJWT_AUD_CUSTOM */
@@ -79,11 +81,19 @@ typedef struct pkjwt_client_options {
    * pkjwt_client_profile_name()); NULL = the default one, "puzzel". It gives
    * the URLs left NULL above and the hint texts. */
   const char *profile;
+  /* version 3 */
+  /** In place of key: sign each request with the set's active key, picking
+   * up a rotation without a restart (pkjwt_keyset_sign()). A cached token
+   * stays in use until it is refreshed; the next request is signed with the
+   * key active then. A failed reload of the set is a PKJWT_EVENT_WARNING
+   * (and err->warning) of the call that fetched. Borrowed: must outlive the
+   * client. Setting both key and keyset is PKJWT_ERR_INVALID_ARG. */
+  pkjwt_keyset *keyset;
 } pkjwt_client_options;
 #define PKJWT_CLIENT_OPTIONS_INIT                                             \
   { PKJWT_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL,  \
     PKJWT_ALG_DEFAULT, PKJWT_AUD_TOKEN_ENDPOINT, NULL, NULL, 0, 0, -1, NULL,  \
-    NULL, NULL, NULL, NULL, NULL }
+    NULL, NULL, NULL, NULL, NULL, NULL }
 
 /**
  * Provider profiles: what one provider needs that the OAuth RFCs do not
@@ -240,7 +250,8 @@ PKJWT_EXPORT const char *pkjwt_client_issuer(const pkjwt_client *client);
  * A name for what identifies this client's tokens, for a caller that keeps
  * tokens outside the process (a cache file): 64 lower-case hex digits, the
  * SHA-256 of the token endpoint, client id, scope, audience mode (and the
- * audience it signs for) and the key's RFC 7638 thumbprint. Two clients get
+ * audience it signs for) and the key's RFC 7638 thumbprint (with a key set,
+ * its folder: a token outlives a rotation). Two clients get
  * the same id only when a token of one serves the other. Free *out with
  * pkjwt_str_free(). Errors: PKJWT_ERR_INVALID_ARG, PKJWT_ERR_NOMEM,
  * PKJWT_ERR_CRYPTO. Thread-safe.
