@@ -203,6 +203,10 @@ static int check_options(const pkjwt_client_options *o,
                        prof->scope_form ? " (for " : "",
                        prof->scope_form ? prof->scope_form : "",
                        prof->scope_form ? ")" : "");
+  if (pkjwt__has_control(o->client_id) || pkjwt__has_control(o->scope))
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "%s holds a control character",
+                       pkjwt__has_control(o->scope) ? "scope" : "client id");
   if (!o->key)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "key missing");
   if (!pkjwt_key_has_private(o->key))
