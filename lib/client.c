@@ -201,6 +201,10 @@ static int check_options(const pkjwt_client_options *o,
                        prof->scope_form ? " (for " : "",
                        prof->scope_form ? prof->scope_form : "",
                        prof->scope_form ? ")" : "");
+  if (pkjwt__has_control(o->client_id) || pkjwt__has_control(o->scope))
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "%s holds a control character",
+                       pkjwt__has_control(o->scope) ? "scope" : "client id");
   const pkjwt_keyset *ks = o->keyset; /* NULL before version 3 */
   if (o->key && ks)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,

@@ -244,5 +244,8 @@ size_t pkjwt__printable(char *dst, size_t n, const char *src, size_t len);
 /* The same into a new malloc'd string (pkjwt_str_free); NULL for NULL or
  * out of memory. */
 char *pkjwt__printable_dup(const char *src);
+/* 1 when s holds a control byte (C0 or DEL): ids, scopes, URLs and header
+ * values given to the library may not. */
+int pkjwt__has_control(const char *s);
 
 #endif

@@ -380,6 +380,9 @@ static int check_field(const char *s, const char *what, int required,
   if (strnlen(s, MAX_FIELD_LEN + 1) > MAX_FIELD_LEN)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "%s is longer than %d bytes",
                        what, MAX_FIELD_LEN);
+  if (pkjwt__has_control(s))
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "%s holds a control character", what);
   return PKJWT_OK;
 }
 

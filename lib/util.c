@@ -205,6 +205,13 @@ size_t pkjwt__printable(char *dst, size_t n, const char *src, size_t len) {
   return need;
 }
 
+int pkjwt__has_control(const char *s) {
+  for (; s && *s; s++)
+    if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+      return 1;
+  return 0;
+}
+
 char *pkjwt__printable_dup(const char *src) {
   if (!src)
     return NULL;

@@ -243,14 +243,52 @@ START_TEST(location_is_printable) {
 }
 END_TEST
 
+/* Malformed token answers: each a PKJWT_ERR_RESPONSE with a printable
+ * message that quotes none of the body (it may hold a token). */
+START_TEST(malformed_token_answers) {
+  static const char *const bodies[] = {
+      "",
+      "null",
+      "1",
+      "\"x\"",
+      "[]",
+      "{",
+      "{\"access_token\":\"abc\"",
+      "{\"access_token\":[],\"token_type\":\"Bearer\",\"expires_in\":60}",
+      "{\"access_token\":\"abc\",\"token_type\":null,\"expires_in\":60}",
+      "{\"access_token\":\"abc\",\"token_type\":\"Bearer\",\"expires_in\":{}}",
+      "{\"access_token\":\"\xff\xfe\",\"token_type\":\"Bearer\","
+      "\"expires_in\":60}",
+      "{\"access_token\":\"a\xc0\xaf" "b\",\"token_type\":\"Bearer\","
+      "\"expires_in\":60}",
+      "{\"access_token\":\"abc\\u0000def\",\"token_type\":\"Bearer\","
+      "\"expires_in\":60}",
+      "{\"access_token\":\"abc\",\"token_type\":\"Bearer\","
+      "\"expires_in\":1e400}",
+  };
+  for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+    pkjwt_token *t;
+    pkjwt_error e = PKJWT_ERROR_INIT;
+    int rc = judge(&t, &e, 200, bodies[i]);
+    ck_assert_msg(rc == PKJWT_ERR_RESPONSE, "body %zu: %d %s", i, rc,
+                  e.message);
+    ck_assert_ptr_null(t);
+    assert_safe(e.message, "message");
+    ck_assert_ptr_null(strstr(e.message, "abc"));
+  }
+}
+END_TEST
+
 static Suite *make_suite(void) {
   Suite *s = suite_create("printable");
   TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 60);
   tcase_add_test(tc, table_byte_by_byte);
   tcase_add_test(tc, truncation_keeps_whole_pieces);
   tcase_add_test(tc, random_bytes_come_out_safe);
   tcase_add_test(tc, oauth_words_are_printable);
   tcase_add_test(tc, location_is_printable);
+  tcase_add_test(tc, malformed_token_answers);
   suite_add_tcase(s, tc);
   return s;
 }

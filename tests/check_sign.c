@@ -504,7 +504,7 @@ END_TEST
 
 START_TEST(strings_are_escaped) {
   pkjwt_sign_options o = base_opts();
-  const char *id = "a\"b\\c\n\t\x01/\xc3\xa6\xe2\x82\xac\xf0\x9f\x94\x91";
+  const char *id = "a\"b\\c/\xc3\xa6\xe2\x82\xac\xf0\x9f\x94\x91";
   o.client_id = id;
   o.audience = "https://x.example/t?a=1&b=\"2\"";
   o.kid = "k\"1";
@@ -531,6 +531,19 @@ START_TEST(strings_are_escaped) {
   o = base_opts();
   o.audience = "\xfe";
   sign_fails(ec256, &o, PKJWT_ERR_INVALID_ARG, "audience");
+
+  /* control characters (RFC 6749 A.1: a client id is VSCHAR): refused,
+   * naming the field */
+  static const char *ctl[] = {"a\nb", "a\tb", "\x01", "a\x1b[2J", "a\x7f"};
+  for (size_t i = 0; i < 5; i++) {
+    o = base_opts();
+    o.client_id = ctl[i];
+    sign_fails(ec256, &o, PKJWT_ERR_INVALID_ARG,
+               "client_id holds a control character");
+  }
+  o = base_opts();
+  o.kid = "k\r";
+  sign_fails(ec256, &o, PKJWT_ERR_INVALID_ARG, "kid");
 }
 END_TEST
 

@@ -6,6 +6,7 @@
  */
 #include "testutil.h"
 
+#include "bounds.h"
 #include "sign_internal.h"
 
 #include <arpa/inet.h>
@@ -594,6 +595,30 @@ START_TEST(absurd_times) {
 }
 END_TEST
 
+START_TEST(assertion_too_long) {
+  size_t n = PKJWT__ASSERTION_MAX + 1;
+  char *big = malloc(n + 1);
+  ck_assert_ptr_nonnull(big);
+  memset(big, 'a', n);
+  big[10] = '.';
+  big[20] = '.';
+  big[n] = '\0';
+  pkjwt_verify_options v = vopts(NOW);
+  pkjwt_verify_result *r = NULL;
+  pkjwt_error e = PKJWT_ERROR_INIT;
+  ck_assert_int_eq(pkjwt_assertion_verify(&r, big, rsa, &v, &e),
+                   PKJWT_ERR_PARSE);
+  ck_assert_ptr_null(r);
+  ck_assert_ptr_nonnull(strstr(e.message, "longer than 1048576"));
+  big[n - 1] = '\0'; /* at the limit: read, and refused for what it is */
+  ck_assert_int_eq(pkjwt_assertion_verify(&r, big, rsa, &v, &e),
+                   PKJWT_ERR_PARSE);
+  ck_assert_ptr_null(strstr(e.message, "longer than"));
+  pkjwt_verify_result_free(r);
+  free(big);
+}
+END_TEST
+
 START_TEST(aud_and_iss_sub) {
   char *jws = sign_at(ec256, PKJWT_ALG_ES256, NOW, 0, NULL);
   pkjwt_verify_options v = vopts(NOW);
@@ -905,6 +930,7 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, crit_and_b64_refused);
   tcase_add_test(tc, jku_x5u_kid_never_followed);
   tcase_add_test(tc, absurd_times);
+  tcase_add_test(tc, assertion_too_long);
   suite_add_tcase(s, tc);
   return s;
 }
