@@ -51,8 +51,10 @@
 struct pkjwt_client {
   char *token_endpoint, *check_endpoint, *issuer, *client_id, *scope;
   char *custom_audience, *ca_file, *user_agent;
+  char **params;                 /* NAME, VALUE, ..., NULL: extra form fields */
   const pkjwt_key *key;          /* NULL when keyset signs */
   pkjwt_keyset *keyset;          /* borrowed; NULL when key signs */
+  const pkjwt_cert *cert;        /* borrowed; NULL = no x5t#S256 header */
   const pkjwt__profile *profile; /* defaults and hint texts */
   pkjwt_alg alg;
   pkjwt_audience_mode mode;
@@ -172,6 +174,9 @@ void pkjwt_client_free(pkjwt_client *c) {
   free(c->custom_audience);
   free(c->ca_file);
   free(c->user_agent);
+  for (char **p = c->params; p && *p; p++)
+    free(*p);
+  free(c->params);
   free(c);
 }
 
@@ -189,6 +194,48 @@ static int alg_fits_key(pkjwt_alg alg, const pkjwt_key *key) {
     return def && strcmp(def, name) == 0;
   }
   return name[0] != 'E';
+}
+
+/* The form fields the client sets itself; params may not name them. */
+static const char *const reserved_fields[] = {"grant_type", "client_id",
+                                              "scope", "client_assertion_type",
+                                              "client_assertion"};
+
+static int check_params(const char *const *params, pkjwt_error *err) {
+  for (size_t i = 0; params && params[i]; i += 2) {
+    if (!params[i + 1])
+      return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                         "extra form field %s has no value", params[i]);
+    if (!*params[i])
+      return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                         "an extra form field has an empty name");
+    for (size_t r = 0; r < sizeof(reserved_fields) / sizeof(reserved_fields[0]);
+         r++)
+      if (strcmp(params[i], reserved_fields[r]) == 0)
+        return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                           "form field %s is the client's own; it cannot be "
+                           "an extra field",
+                           params[i]);
+  }
+  return PKJWT_OK;
+}
+
+/* A copy of a NULL-terminated string array; *out NULL for none. */
+static int copy_params(char ***out, const char *const *params) {
+  *out = NULL;
+  size_t n = 0;
+  while (params && params[n])
+    n++;
+  if (n == 0)
+    return 0;
+  char **v = calloc(n + 1, sizeof(*v));
+  if (!v)
+    return -1;
+  *out = v; /* freed with the client, even half filled */
+  for (size_t i = 0; i < n; i++)
+    if (!(v[i] = pkjwt__strdup(params[i])))
+      return -1;
+  return 0;
 }
 
 /* The options' rules, before anything is made. */
@@ -229,6 +276,16 @@ static int check_options(const pkjwt_client_options *o,
   if (o->audience_mode == PKJWT_AUD_CUSTOM && (!o->audience || !*o->audience))
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
                        "the custom audience mode needs an audience");
+  int rc = check_params(o->params, err);
+  if (rc != PKJWT_OK)
+    return rc;
+  if (o->cert && o->keyset)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "a certificate and a key set given: the set's "
+                       "certificates are in its folder");
+  if (o->cert && !pkjwt_cert_matches_key(o->cert, o->key))
+    return pkjwt__fail(err, PKJWT_ERR_CERT,
+                       "the certificate is not for this key");
   if (o->connect_timeout_ms < 0 || o->timeout_ms < 0)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "negative timeout");
   if (o->retries < -1 || o->retries > MAX_RETRIES)
@@ -323,6 +380,8 @@ static int set_strings(pkjwt_client *c, const pkjwt_client_options *o,
   c->ca_file = pkjwt__strdup(o->ca_file);
   c->user_agent = o->user_agent ? pkjwt__strdup(o->user_agent)
                                 : pkjwt__strdup("pkjwt/" PKJWT_VERSION_STRING);
+  if (copy_params(&c->params, o->params) != 0)
+    nomem = 1;
   if (nomem || !c->token_endpoint || !c->client_id || !c->scope ||
       !c->user_agent || (o->audience && !c->custom_audience) ||
       (o->ca_file && !c->ca_file))
@@ -397,6 +456,7 @@ int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
   }
   c->key = o->key;
   c->keyset = o->keyset;
+  c->cert = o->cert;
   c->alg = o->alg;
   c->mode = o->audience_mode;
   c->retries = o->retries == -1 ? DEFAULT_RETRIES : o->retries;
@@ -439,8 +499,17 @@ static const char *audience_for(const pkjwt_client *c, int use_issuer,
   }
 }
 
+static int add_params(char **form, size_t *flen, char *const *params,
+                      pkjwt_error *err) {
+  int rc = PKJWT_OK;
+  for (size_t i = 0; rc == PKJWT_OK && params && params[i]; i += 2)
+    rc = pkjwt__form_add(form, flen, params[i], params[i + 1], err);
+  return rc;
+}
+
 static int attempt(pkjwt_token **out, pkjwt_client *c, int use_issuer,
-                   int *retryable, long *retry_after, pkjwt_error *err) {
+                   int *retryable, long *retry_after, const char **expiry_from,
+                   pkjwt_error *err) {
   *retryable = 0;
   *retry_after = -1;
   const char *typ;
@@ -449,6 +518,8 @@ static int attempt(pkjwt_token **out, pkjwt_client *c, int use_issuer,
   so.audience = audience_for(c, use_issuer, &typ);
   so.alg = c->alg;
   so.typ = typ;
+  so.cert = c->cert;
+  so.x5t = c->cert != NULL;
   /* so.now stays 0: the assertion carries real time, whatever clock the
    * cache runs on (the server judges exp by its own). */
   char *assertion = NULL;
@@ -464,6 +535,7 @@ static int attempt(pkjwt_token **out, pkjwt_client *c, int use_issuer,
           PKJWT_OK &&
       (rc = pkjwt__form_add(&form, &flen, "scope", c->scope, err)) ==
           PKJWT_OK &&
+      (rc = add_params(&form, &flen, c->params, err)) == PKJWT_OK &&
       (rc = pkjwt__form_add(&form, &flen, "client_assertion_type",
                             ASSERTION_TYPE, err)) == PKJWT_OK)
     rc = pkjwt__form_add(&form, &flen, "client_assertion", assertion, err);
@@ -483,7 +555,7 @@ static int attempt(pkjwt_token **out, pkjwt_client *c, int use_issuer,
     return rc;
   }
   rc = pkjwt__oauth_token_response(out, c->profile, c->token_endpoint, &resp,
-                                   client_now(c), retryable, err);
+                                   client_now(c), retryable, expiry_from, err);
   *retry_after = resp.retry_after;
   pkjwt__http_response_clear(&resp);
   return rc;
@@ -506,14 +578,18 @@ static int fetch(pkjwt_token **out, pkjwt_client *c, int refreshing,
     long retry_after;
     PKJWT__ERROR_BEGIN(err);
     attempts++;
-    int rc = attempt(out, c, use_issuer, &retryable, &retry_after, err);
+    const char *from = NULL;
+    int rc = attempt(out, c, use_issuer, &retryable, &retry_after, &from, err);
     if (rc == PKJWT_OK) {
       if (c->mode == PKJWT_AUD_AUTO)
         c->auto_use_issuer = use_issuer;
+      /* where the lifetime came from, when not the answer's expires_in */
+      int told = from && strcmp(from, "expires_in") != 0;
       emit(c, refreshing ? PKJWT_EVENT_REFRESHED : PKJWT_EVENT_FETCHED,
-           "token %s from %s (expires in %lld s, attempt %d)",
+           "token %s from %s (expires in %lld s%s%s, attempt %d)",
            refreshing ? "refreshed" : "obtained", c->token_endpoint,
-           (long long)(*out)->expires_in, attempts);
+           (long long)(*out)->expires_in, told ? ", " : "", told ? from : "",
+           attempts);
       return PKJWT_OK;
     }
     if (c->mode == PKJWT_AUD_AUTO && !switched && rc == PKJWT_ERR_OAUTH &&
@@ -814,6 +890,9 @@ int pkjwt_client_cache_id(char **out, const pkjwt_client *c, pkjwt_error *err) {
   int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
   for (size_t i = 0; ok && i < sizeof(parts) / sizeof(parts[0]); i++)
     ok = digest_part(ctx, parts[i]);
+  /* appended only when present, so a client without them keeps its id */
+  for (size_t i = 0; ok && c->params && c->params[i]; i++)
+    ok = digest_part(ctx, c->params[i]);
   ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok)

@@ -217,6 +217,13 @@ static int transport_error(pkjwt__http_response *resp, CURLcode c,
                 "the proxy settings (https_proxy, no_proxy) and the URL");
     return rc;
   }
+  if (c == CURLE_BAD_CONTENT_ENCODING) {
+    resp->retryable = 0;
+    return pkjwt__fail(err, PKJWT_ERR_RESPONSE,
+                       "%s: the answer's Content-Encoding is one this "
+                       "libcurl cannot decode: %s",
+                       url, detail);
+  }
   if (curl_is_tls_trust(c)) {
     int rc = pkjwt__fail(err, PKJWT_ERR_NETWORK,
                          "%s: TLS certificate not accepted: %s", url, detail);
@@ -289,6 +296,9 @@ static CURLcode set_options(CURL *h, const pkjwt__http_opts *o, const char *url,
   SETOPT(CURLOPT_ERRORBUFFER, curl_msg);
   SETOPT(CURLOPT_NOSIGNAL, 1L);
   SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+  /* Accept-Encoding with every encoding this libcurl decodes: some servers
+   * compress whatever the request says, and then curl decodes it. */
+  SETOPT(CURLOPT_ACCEPT_ENCODING, "");
 #if LIBCURL_VERSION_NUM >= 0x075500
   SETOPT(CURLOPT_PROTOCOLS_STR, "https,http");
 #else

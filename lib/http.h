@@ -46,7 +46,9 @@ typedef struct pkjwt__http_response {
 /*
  * One HTTP exchange: a POST of form (application/x-www-form-urlencoded)
  * when form is not NULL, else a GET; with "Authorization: Bearer <bearer>"
- * when bearer is not NULL; always "Accept: application/json". The body is
+ * when bearer is not NULL; always "Accept: application/json" and an
+ * Accept-Encoding of what libcurl decodes (an answer in another encoding
+ * fails with PKJWT_ERR_RESPONSE naming the cause). The body is
  * capped at PKJWT__HTTP_BODY_MAX. Returns PKJWT_OK when any HTTP response
  * arrived (the caller judges resp->status), else PKJWT_ERR_NETWORK,
  * PKJWT_ERR_TIMEOUT or PKJWT_ERR_RESPONSE (too large) with resp->retryable

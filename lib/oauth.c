@@ -16,8 +16,14 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
-/* A token living longer than a year is a server error, not a policy. */
+/* A token said to live longer than this is cached no longer (its
+ * expires_in is capped, not refused: issue 9). */
 #define EXPIRES_IN_MAX (366L * 86400L)
+/* The cache time of a token whose answer has no expires_in (RFC 6749 5.1
+ * only RECOMMENDS it) and which is not a JWT with exp. */
+#define EXPIRES_IN_DEFAULT 300
+/* The UTF-8 byte order mark some servers put before their JSON. */
+#define UTF8_BOM "\xEF\xBB\xBF"
 /* Room for the server's error_description in a message. */
 #define DETAIL_MAX 256
 
@@ -36,8 +42,14 @@ static const char HINT_CHECK_403[] =
     "the token is valid but its client or user lacks the rights for this "
     "resource";
 
-/* Copy server text for a one-line message, safe for a terminal. */
+/* Copy server text for a one-line message, safe for a terminal; NULL
+ * (a member the server left out) gives "". */
 static void copy_clean(char *dst, size_t n, const char *src) {
+  if (!src) {
+    if (n)
+      dst[0] = '\0';
+    return;
+  }
   (void)pkjwt__printable(dst, n, src, strlen(src));
 }
 
@@ -123,8 +135,26 @@ int pkjwt__token_dup(pkjwt_token **out, const pkjwt_token *t, size_t size,
   return PKJWT_OK;
 }
 
-static const char *oauth_hint(const pkjwt__profile *prof, const char *error) {
-  if (strcmp(error, "invalid_client") == 0)
+/* Whether the server's description speaks of the assertion's signature or
+ * key (Keycloak answers unauthorized_client with "signature does not
+ * verify"), whatever the error code says. */
+static int about_the_key(const char *d) {
+  static const char *const words[] = {"signature", "assertion", "jwk",
+                                      "public key", "certificate"};
+  char low[DETAIL_MAX];
+  size_t i = 0;
+  for (; d && d[i] && i + 1 < sizeof(low); i++)
+    low[i] = (char)((d[i] >= 'A' && d[i] <= 'Z') ? d[i] - 'A' + 'a' : d[i]);
+  low[i] = '\0';
+  for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+    if (strstr(low, words[w]))
+      return 1;
+  return 0;
+}
+
+static const char *oauth_hint(const pkjwt__profile *prof, const char *error,
+                              const char *description) {
+  if (strcmp(error, "invalid_client") == 0 || about_the_key(description))
     return prof->hint_invalid_client ? prof->hint_invalid_client
                                      : HINT_INVALID_CLIENT;
   if (strcmp(error, "invalid_scope") == 0)
@@ -141,7 +171,36 @@ static const char *oauth_hint(const pkjwt__profile *prof, const char *error) {
   return NULL;
 }
 
-/* Fill err from an RFC 6749 5.2 error object; returns PKJWT_ERR_OAUTH. */
+/* The ids some servers add to an error (Entra: error_codes, trace_id,
+ * correlation_id), as " (error_codes 700027, trace_id ...)" in buf; "" for
+ * none. */
+static void error_ids(char *buf, size_t n, json_t *j) {
+  char codes[64] = "";
+  size_t used = 0;
+  json_t *arr = json_object_get(j, "error_codes"), *v;
+  size_t i;
+  json_array_foreach(arr, i, v) {
+    if (!json_is_integer(v) || used >= sizeof(codes) - 24)
+      break;
+    used += (size_t)snprintf(codes + used, sizeof(codes) - used, "%s%lld",
+                             used ? " " : "", (long long)json_integer_value(v));
+  }
+  const char *trace = json_string_value(json_object_get(j, "trace_id"));
+  const char *corr = json_string_value(json_object_get(j, "correlation_id"));
+  char t[80] = "", c[80] = "";
+  copy_clean(t, sizeof(t), trace);
+  copy_clean(c, sizeof(c), corr);
+  int any = codes[0] || t[0] || c[0];
+  snprintf(buf, n, "%s%s%s%s%s%s%s%s%s%s", any ? " (" : "",
+           codes[0] ? "error_codes " : "", codes,
+           codes[0] && (t[0] || c[0]) ? ", " : "", t[0] ? "trace_id " : "", t,
+           t[0] && c[0] ? ", " : "", c[0] ? "correlation_id " : "", c,
+           any ? ")" : "");
+}
+
+/* Fill err from an RFC 6749 5.2 error object; returns PKJWT_ERR_OAUTH. The
+ * message is the server's error_description (else its error code) and the
+ * ids it added. */
 static int oauth_fail(pkjwt_error *err, const pkjwt__profile *prof, long status,
                       json_t *j) {
   const char *e = json_string_value(json_object_get(j, "error"));
@@ -152,38 +211,65 @@ static int oauth_fail(pkjwt_error *err, const pkjwt__profile *prof, long status,
     err->code = PKJWT_ERR_OAUTH;
     err->http_status = status;
     copy_clean(err->oauth_error, sizeof(err->oauth_error), e);
-    copy_clean(err->message, sizeof(err->message), d && *d ? d : e);
-    const char *hint = oauth_hint(prof, e);
+    char desc[DETAIL_MAX], ids[256];
+    copy_clean(desc, sizeof(desc), d && *d ? d : e);
+    error_ids(ids, sizeof(ids), j);
+    snprintf(err->message, sizeof(err->message), "%s%s", desc, ids);
+    const char *hint = oauth_hint(prof, e, d);
     if (hint)
       pkjwt__hint(err, "%s", hint);
   }
   return PKJWT_ERR_OAUTH;
 }
 
-/* expires_in: an integer, an integral real, or a string of digits. */
+/* expires_in: an integer, an integral real, or a string of digits; more
+ * than EXPIRES_IN_MAX is capped to it. */
 static int read_expires_in(json_t *v, int64_t *out) {
   long long n = -1;
   if (json_is_integer(v)) {
     n = json_integer_value(v);
   } else if (json_is_real(v)) {
     double d = json_real_value(v);
-    if (d >= 1 && d <= (double)EXPIRES_IN_MAX && d == (double)(long long)d)
-      n = (long long)d;
+    if (d >= 1 && d == (double)(long long)d)
+      n = d > (double)EXPIRES_IN_MAX ? EXPIRES_IN_MAX : (long long)d;
   } else if (json_is_string(v)) {
     const char *s = json_string_value(v);
     size_t len = strlen(s);
-    if (len == 0 || len > 10 || strspn(s, "0123456789") != len)
+    if (len == 0 || strspn(s, "0123456789") != len)
       return -1;
-    n = strtoll(s, NULL, 10);
+    n = len > 10 ? EXPIRES_IN_MAX : strtoll(s, NULL, 10);
   }
-  if (n < 1 || n > EXPIRES_IN_MAX)
+  if (n < 1)
     return -1;
-  *out = n;
+  *out = n > EXPIRES_IN_MAX ? EXPIRES_IN_MAX : n;
   return 0;
 }
 
+/* The exp claim of an access token that is a JWT, as seconds from now
+ * (capped); 0 when it is not a JWT with a future exp. The token is not
+ * verified: its exp only sets how long it is cached. */
+static int64_t jwt_expires_in(const char *at, int64_t now) {
+  const char *d1 = strchr(at, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+  if (!d2 || strchr(d2 + 1, '.'))
+    return 0;
+  unsigned char *raw = NULL;
+  size_t len = 0;
+  if (pkjwt__b64url_decode(&raw, &len, d1 + 1, (size_t)(d2 - d1 - 1)) != 0)
+    return 0;
+  json_t *claims = json_loadb((const char *)raw, len, 0, NULL);
+  OPENSSL_cleanse(raw, len);
+  free(raw);
+  json_t *exp = json_object_get(claims, "exp");
+  int64_t left = json_is_integer(exp) ? json_integer_value(exp) - now : 0;
+  json_decref(claims);
+  if (left < 1)
+    return 0;
+  return left > EXPIRES_IN_MAX ? EXPIRES_IN_MAX : left;
+}
+
 static int parse_success(pkjwt_token **out, json_t *j, const char *body,
-                         int64_t now, pkjwt_error *err) {
+                         int64_t now, const char **expiry_from,
+                         pkjwt_error *err) {
   const char *at = json_string_value(json_object_get(j, "access_token"));
   json_t *tt = json_object_get(j, "token_type");
   json_t *ei = json_object_get(j, "expires_in");
@@ -205,14 +291,18 @@ static int parse_success(pkjwt_token **out, json_t *j, const char *body,
     return pkjwt__fail(err, PKJWT_ERR_RESPONSE,
                        "token endpoint: token_type is \"%s\", not Bearer", ty);
   }
-  if (!ei)
+  *expiry_from = "expires_in";
+  if (!ei) {
+    expires_in = jwt_expires_in(at, now);
+    *expiry_from = expires_in ? "no expires_in: the token's exp"
+                              : "no expires_in: the default";
+    if (!expires_in)
+      expires_in = EXPIRES_IN_DEFAULT;
+  } else if (read_expires_in(ei, &expires_in) != 0) {
     return pkjwt__fail(err, PKJWT_ERR_RESPONSE,
-                       "token endpoint: the answer has no expires_in");
-  if (read_expires_in(ei, &expires_in) != 0)
-    return pkjwt__fail(err, PKJWT_ERR_RESPONSE,
-                       "token endpoint: expires_in is not a number of seconds "
-                       "between 1 and %ld",
-                       EXPIRES_IN_MAX);
+                       "token endpoint: expires_in is not a positive number "
+                       "of seconds");
+  }
   /* scope is the server's words the caller may print: made printable (a
    * scope as RFC 6749 3.3 defines it is printable ASCII and stays as it is) */
   char *sc = scope ? pkjwt__printable_dup(scope) : NULL;
@@ -253,12 +343,19 @@ static int http_fail(pkjwt_error *err, const char *what,
 
 /* A 200 from the token endpoint: the token, or an error object. */
 static int judge_200(pkjwt_token **out, const pkjwt__profile *prof,
-                     const pkjwt__http_response *r, json_t *j,
-                     const json_error_t *je, int64_t now, pkjwt_error *err) {
+                     const pkjwt__http_response *r, const char *body, json_t *j,
+                     const json_error_t *je, int64_t now,
+                     const char **expiry_from, pkjwt_error *err) {
   int rc;
   if (!j || !json_is_object(j)) {
     /* je->text may quote the body, which may hold a token: not shown. */
-    if (!j && strstr(je->text, "duplicate"))
+    if (r->body_len >= 2 && (unsigned char)r->body[0] == 0x1f &&
+        (unsigned char)r->body[1] == 0x8b)
+      rc = pkjwt__fail(err, PKJWT_ERR_RESPONSE,
+                       "token endpoint: the answer is gzip-compressed and "
+                       "was not decoded (the server sent no or a wrong "
+                       "Content-Encoding)");
+    else if (!j && strstr(je->text, "duplicate"))
       rc = pkjwt__fail(err, PKJWT_ERR_RESPONSE,
                        "token endpoint: the answer repeats a member");
     else
@@ -269,7 +366,7 @@ static int judge_200(pkjwt_token **out, const pkjwt__profile *prof,
   } else if (json_object_get(j, "error")) {
     rc = oauth_fail(err, prof, r->status, j);
   } else {
-    rc = parse_success(out, j, r->body, now, err);
+    rc = parse_success(out, j, body, now, expiry_from, err);
   }
   if (err)
     err->http_status = r->status;
@@ -290,16 +387,28 @@ static void wipe_strings(json_t *j) {
   }
 }
 
+/* The body as JSON, after a UTF-8 byte order mark if there is one (RFC
+ * 8259 8.1 lets a parser skip it); *body is where the JSON starts. */
+static json_t *load_body(const pkjwt__http_response *r, const char **body,
+                         json_error_t *je) {
+  size_t skip = r->body_len >= 3 && memcmp(r->body, UTF8_BOM, 3) == 0 ? 3 : 0;
+  *body = r->body + skip;
+  return json_loadb(*body, r->body_len - skip, JSON_REJECT_DUPLICATES, je);
+}
+
 int pkjwt__oauth_token_response(pkjwt_token **out, const pkjwt__profile *prof,
                                 const char *endpoint,
                                 const pkjwt__http_response *r, int64_t now,
-                                int *retryable, pkjwt_error *err) {
+                                int *retryable, const char **expiry_from,
+                                pkjwt_error *err) {
   *retryable = status_retryable(r->status);
+  *expiry_from = NULL;
   json_error_t je;
-  json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+  const char *body;
+  json_t *j = load_body(r, &body, &je);
   int rc;
   if (r->status == 200) {
-    rc = judge_200(out, prof, r, j, &je, now, err);
+    rc = judge_200(out, prof, r, body, j, &je, now, expiry_from, err);
   } else if (j && json_is_object(j) &&
              json_is_string(json_object_get(j, "error")) && r->status >= 400 &&
              r->status < 500 && !*retryable) {
@@ -333,7 +442,8 @@ int pkjwt__oauth_check_response(char **out_json, const pkjwt__profile *prof,
                                 const pkjwt__http_response *r,
                                 pkjwt_error *err) {
   json_error_t je;
-  json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+  const char *body;
+  json_t *j = load_body(r, &body, &je);
   int rc = PKJWT_OK;
   if (r->status == 200) {
     if (!j) {
@@ -341,7 +451,7 @@ int pkjwt__oauth_check_response(char **out_json, const pkjwt__profile *prof,
                        "check endpoint: the answer is not JSON (line %d, "
                        "column %d)",
                        je.line, je.column);
-    } else if (!(*out_json = pkjwt__strdup(r->body))) {
+    } else if (!(*out_json = pkjwt__strdup(body))) {
       rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
     }
     if (err)

@@ -38,12 +38,17 @@ int pkjwt__token_chars_ok(const char *t);
  * PKJWT_OK. *retryable says whether another attempt may get a different
  * answer. Errors fill err with the server's words (cleaned to one line),
  * http_status, oauth_error and a hint in the profile's words; endpoint is
- * named in hints. PKJWT_ERR_OAUTH, PKJWT_ERR_HTTP, PKJWT_ERR_RESPONSE.
+ * named in hints. *expiry_from says (static text) where the token's
+ * lifetime came from: "expires_in", or, when the answer has none, the
+ * access token's exp (a JWT) or the default of 300 s; an expires_in over
+ * 366 days is capped. A UTF-8 BOM before the JSON is skipped.
+ * PKJWT_ERR_OAUTH, PKJWT_ERR_HTTP, PKJWT_ERR_RESPONSE.
  */
 int pkjwt__oauth_token_response(pkjwt_token **out, const pkjwt__profile *prof,
                                 const char *endpoint,
                                 const pkjwt__http_response *r, int64_t now,
-                                int *retryable, pkjwt_error *err);
+                                int *retryable, const char **expiry_from,
+                                pkjwt_error *err);
 
 /*
  * Judge a check endpoint's answer: 200 with JSON gives *out_json (free with

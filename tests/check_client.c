@@ -1375,6 +1375,171 @@ START_TEST(profile_resolves_urls) {
 }
 END_TEST
 
+/* Extra form fields (issue 9: resource for Entra v1, audience for Auth0)
+ * reach the endpoint as given; the client's own names are refused before
+ * any request; they change the cache id, and none keeps the old id. */
+START_TEST(extra_form_fields) {
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  pkjwt_error e = PKJWT_ERROR_INIT;
+  pkjwt_client *c = NULL;
+  ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_OK);
+  char *id_plain = NULL, *id_params = NULL;
+  ck_assert_int_eq(pkjwt_client_cache_id(&id_plain, c, &e), PKJWT_OK);
+  pkjwt_client_free(c);
+
+  const char *const params[] = {"resource", "https://api.example/x y",
+                                "audience", "aud&=1", NULL};
+  o.params = params;
+  ck_assert_msg(pkjwt_client_new(&c, &o, &e) == PKJWT_OK, "%s", e.message);
+  ck_assert_int_eq(pkjwt_client_cache_id(&id_params, c, &e), PKJWT_OK);
+  ck_assert_str_ne(id_plain, id_params);
+  pkjwt_str_free(id_plain);
+  pkjwt_str_free(id_params);
+  pkjwt_token *t = NULL;
+  ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
+  pkjwt_token_free(t);
+  pkjwt_client_free(c);
+  json_t *st = stats(&g_http);
+  json_t *all = json_object_get(st, "extra_fields");
+  json_t *last = json_array_get(all, json_array_size(all) - 1);
+  ck_assert_uint_eq(json_object_size(last), 2);
+  ck_assert_str_eq(json_string_value(json_object_get(last, "resource")),
+                   "https://api.example/x y");
+  ck_assert_str_eq(json_string_value(json_object_get(last, "audience")),
+                   "aud&=1");
+  json_decref(st);
+
+  long before = stat_int(&g_http, "token_requests");
+  static const char *const reserved[] = {"grant_type", "client_id", "scope",
+                                         "client_assertion_type",
+                                         "client_assertion"};
+  for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+    const char *const bad[] = {"resource", "r", reserved[i], "x", NULL};
+    o.params = bad;
+    c = (pkjwt_client *)1;
+    ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_ERR_INVALID_ARG);
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strstr(e.message, reserved[i]) != NULL, "%s", e.message);
+  }
+  const char *const empty[] = {"", "x", NULL};
+  o.params = empty;
+  ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_ERR_INVALID_ARG);
+  const char *const odd[] = {"resource", NULL};
+  o.params = odd;
+  ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_ERR_INVALID_ARG);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), before);
+}
+END_TEST
+
+/* Answers as other real servers send them (issue 9.6), one misbehaviour
+ * of the endpoint each. The expected lifetimes are the RFC's and the
+ * documented default (300 s, cap 366 days), not read from our code. */
+struct shape_case {
+  const char *mode;
+  int rc;
+  int64_t min_in, max_in; /* expires_in range on success */
+  const char *in_text;    /* in the message, the event or the hint */
+};
+
+static const struct shape_case shape_cases[] = {
+    {"no_expires_in", PKJWT_OK, 300, 300, "default"},
+    {"jwt_no_expires_in", PKJWT_OK, 1200, 1234, "exp"},
+    {"huge_expires_in", PKJWT_OK, 366 * 86400, 366 * 86400, NULL},
+    {"string_expires_in", PKJWT_OK, 900, 900, NULL},
+    {"bom", PKJWT_OK, 900, 900, NULL},
+    {"gzip", PKJWT_OK, 900, 900, NULL},
+    {"gzip_unlabelled", PKJWT_ERR_RESPONSE, 0, 0, "gzip"},
+    {"unknown_encoding", PKJWT_ERR_RESPONSE, 0, 0, "Content-Encoding"},
+    {"entra_error", PKJWT_ERR_OAUTH, 0, 0,
+     "AADSTS700027: Client assertion contains an invalid signature. "
+     "(error_codes 700027, trace_id 0b1c-test-trace, correlation_id "
+     "7e2d-test-corr)"},
+    {"bare_error", PKJWT_ERR_OAUTH, 0, 0, "invalid_client"},
+    {"keycloak_sig", PKJWT_ERR_OAUTH, 0, 0, "certificate or JWK"},
+};
+
+START_TEST(answers_as_real_servers_send_them) {
+  const struct shape_case *sc = &shape_cases[_i];
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.retries = 0;
+  pkjwt_client *c = client_for(&o);
+  char mb[128];
+  snprintf(mb, sizeof(mb), "{\"mode\": \"%s\", \"count\": 1}", sc->mode);
+  misbehave(&g_http, mb);
+  pkjwt_token *t = NULL;
+  pkjwt_error e = PKJWT_ERROR_INIT;
+  int rc = pkjwt_client_get_token(&t, c, &e);
+  ck_assert_msg(rc == sc->rc, "%s: rc %d (%s)", sc->mode, rc, e.message);
+  if (rc == PKJWT_OK) {
+    ck_assert_msg(t->expires_in >= sc->min_in && t->expires_in <= sc->max_in,
+                  "%s: expires_in %lld", sc->mode, (long long)t->expires_in);
+    ck_assert_int_eq(t->response_json[0], '{');
+    if (sc->in_text)
+      ck_assert_msg(strstr(g_event_text[g_nevents - 1], sc->in_text) != NULL,
+                    "%s: event %s", sc->mode, g_event_text[g_nevents - 1]);
+  } else {
+    ck_assert_msg(strstr(e.message, sc->in_text) || strstr(e.hint, sc->in_text),
+                  "%s: message %s, hint %s", sc->mode, e.message, e.hint);
+  }
+  pkjwt_token_free(t);
+  pkjwt_client_free(c);
+}
+END_TEST
+
+/* A certificate in the options: every assertion carries its x5t#S256
+ * (Entra ID); one of another key is refused before any request. The
+ * expected thumbprint is the SHA-256 of the DER by OpenSSL's CLI. */
+START_TEST(cert_adds_x5t_s256) {
+  pkjwt_error e = PKJWT_ERROR_INIT;
+  pkjwt_cert *cert = NULL, *other = NULL;
+  ck_assert_int_eq(pkjwt_cert_self_signed(&cert, P256->key, NULL, &e),
+                   PKJWT_OK);
+  ck_assert_int_eq(pkjwt_cert_self_signed(&other, RSA->key, NULL, &e),
+                   PKJWT_OK);
+  char *pem = NULL;
+  ck_assert_int_eq(pkjwt_cert_pem(&pem, cert, &e), PKJWT_OK);
+  char *path = test_path(g_dir, "x5t.pem");
+  ck_assert_int_eq(test_write_file(path, pem, strlen(pem)), 0);
+  pkjwt_str_free(pem);
+  char *out = test_path(g_dir, "x5t.txt");
+  char cmd[1024];
+  snprintf(cmd, sizeof(cmd),
+           "'%s' x509 -in '%s' -outform DER | '%s' dgst -sha256 -binary | "
+           "base64 | tr '+/' '-_' | tr -d '=\\n' > '%s'",
+           test_openssl(), path, test_openssl(), out);
+  ck_assert_int_eq(test_run(NULL, cmd), 0);
+  size_t wlen = 0;
+  char *want = test_read_file(out, &wlen);
+  ck_assert_ptr_nonnull(want);
+  ck_assert_uint_eq(wlen, 43);
+  free(path);
+  free(out);
+
+  pkjwt_client_options o = opts_for(&g_http, P256);
+  o.cert = other;
+  long before = stat_int(&g_http, "token_requests");
+  pkjwt_client *c = (pkjwt_client *)1;
+  ck_assert_int_eq(pkjwt_client_new(&c, &o, &e), PKJWT_ERR_CERT);
+  ck_assert_ptr_null(c);
+  ck_assert_int_eq(stat_int(&g_http, "token_requests"), before);
+
+  o.cert = cert;
+  c = client_for(&o);
+  pkjwt_token *t = NULL;
+  ck_assert_msg(pkjwt_client_get_token(&t, c, &e) == PKJWT_OK, "%s", e.message);
+  json_t *st = stats(&g_http);
+  json_t *x5ts = json_object_get(st, "x5ts");
+  ck_assert_str_eq(
+      json_string_value(json_array_get(x5ts, json_array_size(x5ts) - 1)), want);
+  json_decref(st);
+  free(want);
+  pkjwt_token_free(t);
+  pkjwt_client_free(c);
+  pkjwt_cert_free(cert);
+  pkjwt_cert_free(other);
+}
+END_TEST
+
 START_TEST(options_are_checked) {
   pkjwt_client_options o = opts_for(&g_http, P256);
   pkjwt_client *c = NULL;
@@ -1516,14 +1681,16 @@ static const struct {
     {JSON_200("{\"access_token\":\"abc\",\"expires_in\":-5,"
               "\"token_type\":\"Bearer\"}"),
      PKJWT_ERR_RESPONSE, "expires_in", 0},
+    /* over 366 days: capped (issue 9) */
     {JSON_200("{\"access_token\":\"abc\",\"expires_in\":99999999999,"
               "\"token_type\":\"Bearer\"}"),
-     PKJWT_ERR_RESPONSE, "expires_in", 0},
+     PKJWT_OK, NULL, 366 * 86400},
     {JSON_200("{\"access_token\":\"abc\",\"expires_in\":\"9x\","
               "\"token_type\":\"Bearer\"}"),
      PKJWT_ERR_RESPONSE, "expires_in", 0},
-    {JSON_200("{\"access_token\":\"abc\",\"token_type\":\"Bearer\"}"),
-     PKJWT_ERR_RESPONSE, "expires_in", 0},
+    /* none, and not a JWT: the documented default (issue 9) */
+    {JSON_200("{\"access_token\":\"abc\",\"token_type\":\"Bearer\"}"), PKJWT_OK,
+     NULL, 300},
     {JSON_200("{\"access_token\":\"abc\",\"expires_in\":900,"
               "\"token_type\":\"mac\"}"),
      PKJWT_ERR_RESPONSE, "not Bearer", 0},
@@ -1914,6 +2081,10 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, loopback_never_goes_through_a_proxy);
   tcase_add_test(tc, options_are_checked);
   tcase_add_test(tc, profile_resolves_urls);
+  tcase_add_test(tc, extra_form_fields);
+  tcase_add_test(tc, cert_adds_x5t_s256);
+  tcase_add_loop_test(tc, answers_as_real_servers_send_them, 0,
+                      (int)(sizeof(shape_cases) / sizeof(shape_cases[0])));
   suite_add_tcase(s, tc);
 
   tc = tcase_create("https");

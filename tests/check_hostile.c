@@ -348,10 +348,11 @@ START_TEST(token_wiped_in_parse_tree) {
   pkjwt_token *t = NULL;
   pkjwt_error e = PKJWT_ERROR_INIT;
   int retry = 0;
+  const char *expiry_from = NULL;
   freed_with_token = 0;
   int rc = pkjwt__oauth_token_response(&t, pkjwt__profile_default(),
                                        "http://127.0.0.1/t", &r, 1700000000,
-                                       &retry, &e);
+                                       &retry, &expiry_from, &e);
   json_set_alloc_funcs(malloc, free);
   ck_assert_msg(rc == PKJWT_OK, "%s", e.message);
   ck_assert_str_eq(t->access_token, KNOWN_TOKEN);

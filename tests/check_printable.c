@@ -162,10 +162,11 @@ static int judge(pkjwt_token **t, pkjwt_error *e, long status,
   r.body_len = strlen(body);
   r.retry_after = -1;
   int retry = 0;
+  const char *expiry_from = NULL;
   *t = NULL;
   return pkjwt__oauth_token_response(t, pkjwt__profile_default(),
                                      "http://127.0.0.1/t", &r, 1700000000,
-                                     &retry, e);
+                                     &retry, &expiry_from, e);
 }
 
 START_TEST(oauth_words_are_printable) {
@@ -231,10 +232,11 @@ START_TEST(location_is_printable) {
   assert_safe(r.location, "Location");
   pkjwt_token *t = NULL;
   int retry = 0;
+  const char *expiry_from = NULL;
   e = (pkjwt_error)PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt__oauth_token_response(&t, pkjwt__profile_default(),
                                                s.base, &r, 1700000000, &retry,
-                                               &e),
+                                               &expiry_from, &e),
                    PKJWT_ERR_HTTP);
   ck_assert_ptr_nonnull(strstr(e.hint, "x.example"));
   assert_safe(e.hint, "redirect hint");
@@ -259,7 +261,8 @@ START_TEST(malformed_token_answers) {
       "{\"access_token\":\"abc\",\"token_type\":\"Bearer\",\"expires_in\":{}}",
       "{\"access_token\":\"\xff\xfe\",\"token_type\":\"Bearer\","
       "\"expires_in\":60}",
-      "{\"access_token\":\"a\xc0\xaf" "b\",\"token_type\":\"Bearer\","
+      "{\"access_token\":\"a\xc0\xaf"
+      "b\",\"token_type\":\"Bearer\","
       "\"expires_in\":60}",
       "{\"access_token\":\"abc\\u0000def\",\"token_type\":\"Bearer\","
       "\"expires_in\":60}",

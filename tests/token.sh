@@ -339,6 +339,58 @@ tok --key "$K/ec256.key" --client-id cid-ec256 --scope "$SCOPE" \
 t "--token-endpoint on the provider path gives the base: --check works" \
   eval '[ "$RC" -eq 0 ] && [ "$(h get "$T/out" active)" = true ]'
 
+# ---- --param: extra form fields (issue 9.4) --------------------------------------
+
+tok $COMMON --param resource=https://api.example/ --param "audience=a=b c"
+t "--param twice: token" token_only
+t "--param: the endpoint got both fields as given" \
+  eval '[ "$(stat_of extra_fields.-1.resource)" = https://api.example/ ] &&
+  [ "$(stat_of extra_fields.-1.audience)" = "a=b c" ]'
+before=$(stat_of token_requests)
+for name in grant_type client_id scope client_assertion_type client_assertion; do
+  tok $COMMON --param "$name=x"
+  t "--param $name=x: refused in one line naming it, exit 2" \
+    eval 'refused 2 && [ "$(lines "$T/err")" = 1 ] &&
+    err_has "^pkjwt-token: --param: .*$name"'
+done
+tok $COMMON --param resource
+t "--param without =VALUE: exit 2" eval 'refused 2 && err_has NAME=VALUE'
+t "refused --param: no request sent" \
+  [ "$(stat_of token_requests)" = "$before" ]
+
+# ---- --cert: the x5t#S256 header (issue 9.5) -------------------------------------
+
+want=$("$OPENSSL" x509 -in "$K/ec256.crt" -outform DER 2>/dev/null |
+  "$OPENSSL" dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=\n')
+if [ -s "$K/ec256.crt" ] && [ -n "$want" ]; then
+  tok $COMMON --cert "$K/ec256.crt"
+  t "--cert: token; the assertion's x5t#S256 is the certificate's (openssl)" \
+    eval 'token_only && [ "$(stat_of x5ts.-1)" = "$want" ]'
+  before=$(stat_of token_requests)
+  tok $COMMON --cert "$K/ec384.crt"
+  t "--cert of another key: exit 3 in one line, no request" \
+    eval 'refused 3 && [ "$(lines "$T/err")" = 1 ] &&
+    err_has "not for this key" && [ "$(stat_of token_requests)" = "$before" ]'
+else
+  echo "# SKIP: --cert (no certificate from pkjwt-keygen or no openssl)"
+fi
+
+# ---- answers as real servers send them (issue 9.6) --------------------------------
+
+ctl misbehave '{"mode": "no_expires_in", "count": 1}'
+tok $COMMON --verbose
+t "no expires_in: token; --verbose says the default lifetime was used" \
+  eval '[ "$RC" -eq 0 ] && err_has "expires in 300 s, no expires_in: the default"'
+ctl misbehave '{"mode": "bare_error", "count": 1}'
+tok $COMMON --retries 0
+t "a bare {\"error\":\"invalid_client\"}: the code is said once" \
+  eval 'refused 5 && err_has "^pkjwt-token: server: invalid_client$"'
+ctl misbehave '{"mode": "entra_error", "count": 1}'
+tok $COMMON --retries 0
+t "an Entra-shaped error: description, error_codes and trace_id, once" \
+  eval 'refused 5 && [ "$(grep -c AADSTS700027 "$T/err")" = 1 ] &&
+  err_has "error_codes 700027, trace_id 0b1c-test-trace"'
+
 # Issue 7.4: an error a missing - can cause names the fix.
 tok --client-id cid-ec256 --scope "$SCOPE" --base-url "$BASE"
 t "no --key: says PKJWT_KEY and --key -" \

@@ -41,6 +41,8 @@ enum {
   OPT_CHECK_ENDPOINT,
   OPT_ISSUER,
   OPT_PROFILE,
+  OPT_PARAM,
+  OPT_CERT,
   OPT_ALG,
   OPT_AUDIENCE,
   OPT_JSON,
@@ -87,6 +89,12 @@ static const cli_opt tool_options[] = {
     {OPT_PROFILE, "profile", 0, "NAME", 0,
      "the provider profile: default URLs, paths and hints (default puzzel)",
      profile_values, "PKJWT_PROFILE"},
+    {OPT_PARAM, "param", 0, "FIELD", CLI_OPT_REPEAT,
+     "an extra field NAME=VALUE of the token request, e.g. resource=URI "
+     "(repeatable)",
+     NULL, NULL},
+    {OPT_CERT, "cert", 0, "CRT", CLI_OPT_FILE,
+     "certificate of the key: adds the x5t#S256 header (Entra ID)", NULL, NULL},
     {OPT_ALG, "alg", 0, "ALG", 0, "the algorithm (default: follows the key)",
      cli_alg_values, NULL},
     {OPT_AUDIENCE, "audience", 0, "URL", CLI_OPT_OPEN,
@@ -157,6 +165,7 @@ struct settings {
   const char *check_endpoint;
   const char *issuer;
   const char *profile;
+  const char *cert;
   const char *alg;
   const char *audience;
   const char *cacert;
@@ -166,7 +175,39 @@ struct settings {
   long connect_timeout;
   long retries;
   int json, check, cache, verbose;
+  /* --param: NAME, VALUE, ..., NULL; the names are malloc'd (names[]) */
+  const char *params[2 * CLI_MAX_ITEMS + 1];
+  char *names[CLI_MAX_ITEMS];
+  size_t n_params;
 };
+
+static void settings_free(struct settings *s) {
+  for (size_t i = 0; i < s->n_params; i++)
+    free(s->names[i]);
+  s->n_params = 0;
+}
+
+/* --param NAME=VALUE, in order; the library judges the names. */
+static int settings_params(struct settings *s, const cli_args *a) {
+  for (size_t i = 0; i < a->n_items; i++) {
+    if (a->items[i].id != OPT_PARAM)
+      continue;
+    const char *v = a->items[i].value, *eq = strchr(v, '=');
+    if (!eq || eq == v)
+      return usage_error("--param: '%s' is not NAME=VALUE", v);
+    char *name = malloc((size_t)(eq - v) + 1);
+    if (!name)
+      return cli_error(CLI_EXIT_FAIL, NULL, "out of memory");
+    memcpy(name, v, (size_t)(eq - v));
+    name[eq - v] = '\0';
+    s->names[s->n_params] = name;
+    s->params[2 * s->n_params] = name;
+    s->params[2 * s->n_params + 1] = eq + 1;
+    s->n_params++;
+  }
+  s->params[2 * s->n_params] = NULL;
+  return 0;
+}
 
 /* An environment variable that is set and not empty, else NULL. */
 static const char *env_or_null(const char *name) {
@@ -251,9 +292,14 @@ static int report_request_error(const char *subject, int code,
       cli_error(exit_code, subject, "%s (HTTP %ld)", what, err->http_status);
     else
       cli_error(exit_code, subject, "%s", what);
+    /* a bare {"error":"x"} has x as its message too: said once */
+    size_t el = strlen(err->oauth_error);
+    if (server_words && strncmp(msg, err->oauth_error, el) == 0 &&
+        (msg[el] == '\0' || msg[el] == ' '))
+      msg += el + (msg[el] == ' ');
     if (server_words)
       cli_error(exit_code, "server", "%s%s%s", err->oauth_error,
-                msg[0] ? ": " : "", msg);
+                msg[0] ? (msg[0] == '(' ? " " : ": ") : "", msg);
     else if (msg[0] && code != PKJWT_ERR_OAUTH)
       cli_error(exit_code, "detail", "%s", msg);
   } else {
@@ -637,6 +683,7 @@ static int settings_from_args(struct settings *s, const cli_args *a) {
   s->check_endpoint = v[OPT_CHECK_ENDPOINT];
   s->issuer = v[OPT_ISSUER];
   s->profile = v[OPT_PROFILE];
+  s->cert = v[OPT_CERT];
   s->alg = v[OPT_ALG];
   s->audience = v[OPT_AUDIENCE];
   s->cacert = v[OPT_CACERT];
@@ -659,6 +706,8 @@ static int settings_from_args(struct settings *s, const cli_args *a) {
     return usage_error("--retries: '%s' is not a number from 0 to 10",
                        v[OPT_RETRIES]);
   int rc;
+  if ((rc = settings_params(s, a)) != 0)
+    return rc;
   if ((rc = cli_require(a, OPT_KEY)) || (rc = cli_require(a, OPT_CLIENT_ID)) ||
       (rc = cli_require(a, OPT_SCOPE)))
     return rc;
@@ -728,7 +777,7 @@ static int load_key(pkjwt_key **key, const struct settings *s,
 
 /* The client for the settings and key. */
 static int make_client(pkjwt_client **client, const struct settings *s,
-                       const pkjwt_key *key) {
+                       const pkjwt_key *key, const pkjwt_cert *cert) {
   pkjwt_client_options o = PKJWT_CLIENT_OPTIONS_INIT;
   int rc;
   o.client_id = s->client_id;
@@ -748,6 +797,8 @@ static int make_client(pkjwt_client **client, const struct settings *s,
   o.check_endpoint = s->check_endpoint;
   o.issuer = s->issuer;
   o.profile = s->profile;
+  o.params = s->n_params ? s->params : NULL;
+  o.cert = cert;
   if ((rc = parse_audience(&o, s->audience)) != 0)
     return rc;
   pkjwt_error err = PKJWT_ERROR_INIT;
@@ -758,6 +809,10 @@ static int make_client(pkjwt_client **client, const struct settings *s,
     /* the library names the URL it refuses; an alg, a profile or a missing
      * issuer it names alone */
     const char *subject = rc == PKJWT_ERR_ALG ? "--alg" : NULL;
+    if (rc == PKJWT_ERR_INVALID_ARG && strstr(err.message, "form field"))
+      subject = "--param";
+    if (rc == PKJWT_ERR_CERT)
+      subject = s->cert;
     if (rc == PKJWT_ERR_INVALID_ARG && s->profile &&
         !pkjwt_client_profile_get(s->profile, PKJWT_PROFILE_TOKEN_PATH))
       subject = "--profile";
@@ -874,20 +929,27 @@ static int print_token(const struct session *x) {
   return print_block(x->response) == 0 ? 0 : CLI_EXIT_FAIL;
 }
 
-static int run(const cli_args *a) {
-  struct settings s;
-  int rc = settings_from_args(&s, a);
-  if (rc != 0)
-    return rc;
+static int run_with(const struct settings *sp) {
+  const struct settings s = *sp;
+  int rc;
   const char *key_label =
       strcmp(s.key_path, "-") == 0 ? "standard input" : s.key_path;
   pkjwt_key *key = NULL;
   if ((rc = load_key(&key, &s, key_label)) != 0)
     return rc;
+  pkjwt_cert *cert = NULL;
+  if (s.cert) {
+    pkjwt_error cerr = PKJWT_ERROR_INIT;
+    if (pkjwt_cert_load_file(&cert, s.cert, &cerr) != PKJWT_OK) {
+      pkjwt_key_free(key);
+      return cli_pkjwt_error(CLI_EXIT_INPUT, s.cert, &cerr);
+    }
+  }
   struct session x;
   memset(&x, 0, sizeof(x));
   x.s = &s;
-  if ((rc = make_client(&x.client, &s, key)) != 0) {
+  if ((rc = make_client(&x.client, &s, key, cert)) != 0) {
+    pkjwt_cert_free(cert);
     pkjwt_key_free(key);
     return rc;
   }
@@ -902,7 +964,17 @@ static int run(const cli_args *a) {
   if (x.use_cache)
     cache_close(&x.cache);
   pkjwt_client_free(x.client);
+  pkjwt_cert_free(cert);
   pkjwt_key_free(key);
+  return rc;
+}
+
+static int run(const cli_args *a) {
+  struct settings s;
+  int rc = settings_from_args(&s, a);
+  if (rc == 0)
+    rc = run_with(&s);
+  settings_free(&s);
   return rc;
 }
 

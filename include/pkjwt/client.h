@@ -2,6 +2,7 @@
 #ifndef PKJWT_CLIENT_H
 #define PKJWT_CLIENT_H
 
+#include <pkjwt/cert.h>
 #include <pkjwt/common.h>
 #include <pkjwt/error.h>
 #include <pkjwt/key.h>
@@ -49,8 +50,9 @@ typedef void (*pkjwt_event_cb)(void *userdata, pkjwt_event event,
                                const char *message);
 
 /*
- * Version 2 appended profile, version 3 keyset. An older struct (without
- * them) is still accepted: the default profile, no key set.
+ * Version 2 appended profile, params and cert, version 3 keyset. An older
+ * struct (without them) is still accepted: the default profile, no extra
+ * fields, no certificate header, no key set.
  */
 #define PKJWT_CLIENT_OPTIONS_VERSION 3
 typedef struct pkjwt_client_options {
@@ -81,6 +83,18 @@ typedef struct pkjwt_client_options {
    * pkjwt_client_profile_name()); NULL = the default one, "puzzel". It gives
    * the URLs left NULL above and the hint texts. */
   const char *profile;
+  /** Version 2: extra fields of the token request's form, NULL or an array
+   * NAME, VALUE, NAME, VALUE, ..., NULL (e.g. "resource" for Entra v1 and
+   * ADFS, "audience" for Auth0); a name may repeat. The names the client
+   * sets itself (grant_type, client_id, scope, client_assertion,
+   * client_assertion_type) and empty names fail with PKJWT_ERR_INVALID_ARG.
+   * Copied by pkjwt_client_new(). */
+  const char *const *params;
+  /** Version 2: a certificate of key, borrowed (must outlive the client):
+   * each assertion then carries its x5t#S256 header, by which Entra ID
+   * finds the certificate. One for another key fails in pkjwt_client_new()
+   * with PKJWT_ERR_CERT, before anything is sent. NULL = none. */
+  const pkjwt_cert *cert;
   /* version 3 */
   /** In place of key: sign each request with the set's active key, picking
    * up a rotation without a restart (pkjwt_keyset_sign()). A cached token
@@ -93,7 +107,7 @@ typedef struct pkjwt_client_options {
 #define PKJWT_CLIENT_OPTIONS_INIT                                             \
   { PKJWT_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL,  \
     PKJWT_ALG_DEFAULT, PKJWT_AUD_TOKEN_ENDPOINT, NULL, NULL, 0, 0, -1, NULL,  \
-    NULL, NULL, NULL, NULL, NULL, NULL }
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
 /**
  * Provider profiles: what one provider needs that the OAuth RFCs do not
@@ -153,7 +167,9 @@ typedef struct pkjwt_token {
   char *access_token;  /**< the Bearer token (secret) */
   char *token_type;    /**< "Bearer" */
   char *scope;         /**< as the server answered, may be NULL */
-  int64_t expires_in;  /**< seconds, as the server answered */
+  int64_t expires_in;  /**< seconds, as the server answered; capped at 366
+                            days; without one, the access token's exp when
+                            it is a JWT, else 300 */
   int64_t expires_at;  /**< epoch seconds by the client's clock */
   char *response_json; /**< the whole response body (contains the token) */
 } pkjwt_token;
@@ -186,8 +202,12 @@ PKJWT_EXPORT int64_t pkjwt_token_refresh_at(const pkjwt_token *token);
  * full-jitter backoff (250 ms doubling to 8 s) or the server's Retry-After
  * (at most 30 s). *out is a copy the caller frees with pkjwt_token_free().
  * Errors: PKJWT_ERR_NETWORK, PKJWT_ERR_TIMEOUT, PKJWT_ERR_OAUTH (err has
- * http_status, oauth_error, the server's error_description as message, and a
- * hint), PKJWT_ERR_HTTP, PKJWT_ERR_RESPONSE, signing errors.
+ * http_status, oauth_error, the server's error_description (else its error
+ * code) as message followed by the error_codes, trace_id and
+ * correlation_id it sent, and a hint), PKJWT_ERR_HTTP, PKJWT_ERR_RESPONSE
+ * (also for a compressed answer that could not be decoded), signing errors.
+ * Requests carry Accept-Encoding with what libcurl decodes; a UTF-8 BOM
+ * before an answer's JSON is skipped.
  */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_client_get_token(pkjwt_token **out, pkjwt_client *client,
@@ -250,8 +270,9 @@ PKJWT_EXPORT const char *pkjwt_client_issuer(const pkjwt_client *client);
  * A name for what identifies this client's tokens, for a caller that keeps
  * tokens outside the process (a cache file): 64 lower-case hex digits, the
  * SHA-256 of the token endpoint, client id, scope, audience mode (and the
- * audience it signs for) and the key's RFC 7638 thumbprint (with a key set,
- * its folder: a token outlives a rotation). Two clients get
+ * audience it signs for), the key's RFC 7638 thumbprint (with a key set,
+ * its folder: a token outlives a rotation) and the extra form fields
+ * (opts->params), if any. Two clients get
  * the same id only when a token of one serves the other. Free *out with
  * pkjwt_str_free(). Errors: PKJWT_ERR_INVALID_ARG, PKJWT_ERR_NOMEM,
  * PKJWT_ERR_CRYPTO. Thread-safe.

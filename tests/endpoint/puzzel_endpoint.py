@@ -15,6 +15,7 @@ import argparse
 import base64
 import binascii
 import datetime
+import gzip
 import http.server
 import json
 import os
@@ -40,12 +41,19 @@ STRICT_TYP = "client-authentication+jwt"
 ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
         "ES256", "ES384", "ES512"]
 SKEW = 300
+FORM_FIELDS = ("grant_type", "client_id", "scope", "client_assertion_type",
+               "client_assertion")
 TOKEN_PATH = "/id/connect/token"
 ISSUER_PATH = "/id"
 CHECK_PATH = "/contactcentre5/accesstokeninformation"
 DISCOVERY_PATH = "/id/.well-known/openid-configuration"
 MODES = ["503", "429", "slow", "garbage", "oversize", "drop", "error200",
-         "invalid_client"]
+         "invalid_client",
+         # answers as other real servers send them (issue 9): a token in
+         # another shape, or an error with other words
+         "no_expires_in", "jwt_no_expires_in", "huge_expires_in",
+         "string_expires_in", "bom", "gzip", "gzip_unlabelled",
+         "unknown_encoding", "entra_error", "bare_error", "keycloak_sig"]
 MAX_BODY = 64 * 1024          # a token request is far smaller than this
 OVERSIZE = 2 * 1024 * 1024    # size of the "oversize" misbehaviour's body
 CONN_TIMEOUT = 30             # seconds a connection may sit idle
@@ -272,10 +280,12 @@ class State:
             "typs": [],
             "algs": [],
             "kids": [],
+            "x5ts": [],
             "last_error": None,
             "last_error_description": None,
             "statuses": [],
             "check_requests": 0,
+            "extra_fields": [],
         }
 
     def register(self, cid, scope, keys):
@@ -376,6 +386,7 @@ def verify_assertion(state, form, base):
         st["typs"].append(typ)
         st["algs"].append(alg)
         st["kids"].append(header.get("kid"))
+        st["x5ts"].append(header.get("x5t#S256"))
         strict = state.strict
 
     now = time.time()
@@ -649,6 +660,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             # Every jti that arrives is listed, verified or not, so tests
             # can see that each attempt carries a fresh one.
             jti = None
+            if form is not None:
+                # the fields beyond the five a client always sends
+                st.stats["extra_fields"].append(
+                    {k: v for k, v in form.items() if k not in FORM_FIELDS})
             if form:
                 _h, pl = peek_jwt(form.get("client_assertion") or "")
                 if pl is not None and isinstance(pl.get("jti"), str):
@@ -762,6 +777,70 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif mode == "invalid_client":
             self._token_error(OAuthError("invalid_client", "refused (test "
                                          "misbehaviour)"))
+        else:
+            self._shape(mode)
+
+    def _shape_token(self, lifetime):
+        """A token the check endpoint accepts, for the answer shapes."""
+        token = secrets.token_urlsafe(32)
+        now = time.time()
+        with self.state.lock:
+            self.state.tokens[token] = {"client_id": "shape",
+                                        "scope": "contact-centre",
+                                        "issued_at": now,
+                                        "expires_at": now + lifetime}
+        return token
+
+    def _shape(self, mode):
+        """Answers in the shapes of other providers (issue 9)."""
+        ok = {"token_type": "Bearer"}
+        if mode == "no_expires_in":
+            ok["access_token"] = self._shape_token(300)
+            self._send(200, ok, error=mode)
+        elif mode == "jwt_no_expires_in":
+            # an Okta/Auth0-like JWT access token whose exp says 1234 s
+            def part(o):
+                return base64.urlsafe_b64encode(
+                    json.dumps(o).encode()).rstrip(b"=").decode()
+            ok["access_token"] = "%s.%s.%s" % (
+                part({"alg": "RS256", "typ": "JWT"}),
+                part({"exp": int(time.time()) + 1234, "sub": "shape"}),
+                "c2ln")
+            self._send(200, ok, error=mode)
+        elif mode in ("huge_expires_in", "string_expires_in"):
+            ok["access_token"] = self._shape_token(900)
+            ok["expires_in"] = (10 ** 12 if mode == "huge_expires_in"
+                                else "900")
+            self._send(200, ok, error=mode)
+        elif mode in ("bom", "gzip", "gzip_unlabelled", "unknown_encoding"):
+            ok["access_token"] = self._shape_token(900)
+            ok["expires_in"] = 900
+            body = json.dumps(ok).encode()
+            h = {}
+            if mode == "bom":
+                body = b"\xef\xbb\xbf" + body
+            elif mode == "unknown_encoding":
+                h["Content-Encoding"] = "x-pkjwt-test"
+            else:
+                body = gzip.compress(body)
+                if mode == "gzip":
+                    h["Content-Encoding"] = "gzip"
+            self._send(200, body, headers=h, error=mode)
+        elif mode == "entra_error":
+            self._send(401, {"error": "invalid_client",
+                             "error_description": "AADSTS700027: Client "
+                             "assertion contains an invalid signature.",
+                             "error_codes": [700027],
+                             "trace_id": "0b1c-test-trace",
+                             "correlation_id": "7e2d-test-corr"},
+                       error=mode)
+        elif mode == "bare_error":
+            self._send(401, {"error": "invalid_client"}, error=mode)
+        elif mode == "keycloak_sig":
+            self._send(400, {"error": "unauthorized_client",
+                             "error_description": "Client authentication "
+                             "with signed JWT failed: Signature on JWT token "
+                             "failed validation"}, error=mode)
 
     def _control(self, p):
         st = self.state

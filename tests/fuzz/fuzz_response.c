@@ -39,8 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else {
     pkjwt_token *t = NULL;
     int retry = 0;
+    const char *expiry_from = NULL;
     int rc = pkjwt__oauth_token_response(&t, prof, "https://x/t", &r,
-                                         1700000000, &retry, &e);
+                                         1700000000, &retry, &expiry_from, &e);
     fuzz_assert((rc == PKJWT_OK) == (t != NULL));
     if (t) {
       fuzz_assert(t->access_token && *t->access_token);
