@@ -607,6 +607,18 @@ static int lock_dir(const char *dir, int make, pkjwt_error *err) {
                 pkjwt__strerror(errno, ebuf, sizeof(ebuf)));
     return -1;
   }
+  if (!make) {
+    /* Changing a set that is not there must not leave a lock file. */
+    struct stat st;
+    char *mp = path_join(dir, PKJWT_KEYSET_MANIFEST);
+    int missing = mp && stat(mp, &st) != 0 ? errno : 0;
+    free(mp);
+    if (missing) {
+      pkjwt__fail(err, PKJWT_ERR_IO, PKJWT_KEYSET_MANIFEST ": cannot open: %s",
+                  pkjwt__strerror(missing, ebuf, sizeof(ebuf)));
+      return -1;
+    }
+  }
   char *lp = path_join(dir, PKJWT_KEYSET_LOCK);
   if (!lp) {
     pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");

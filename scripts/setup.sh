@@ -75,7 +75,8 @@ need_sudo() {
 PKGS="build-essential autoconf automake libtool pkg-config
   libssl-dev libjansson-dev libcurl4-openssl-dev libjwt-dev check
   openssl ca-certificates curl python3 python3-jwcrypto python3-jwt jose
-  python3-cryptography binutils valgrind man-db groff-base git bash-completion"
+  python3-cryptography binutils valgrind man-db groff-base git bash-completion
+  systemd"
 # The Debian packaging stage (PKJWT_DEBIAN=1, as .ci/run sets) also needs
 # the package tools and a throwaway root.
 if [ "${PKJWT_DEBIAN:-}" = 1 ] && [ "${1:-}" = test ]; then

@@ -82,7 +82,8 @@ check_tool() { # TOOL MAN
   subs=$(sed -n '/^Subcommands:/,/^$/s/^  \([a-z][a-z0-9-]*\) .*/\1/p' \
     "$T/top" | grep -vx help | tr '\n' ' ')
   cmds=$subs
-  grep -q "^Usage: $tool --" "$T/top" && cmds="- $cmds"
+  # the default command's usage starts with an option, or a choice of them
+  grep -Eq "^Usage: $tool \(?--" "$T/top" && cmds="- $cmds"
   for c in $cmds; do
     [ "$c" = - ] && c=
     table=$("$bin" ${c:+"$c"} --help | longs)

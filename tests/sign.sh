@@ -129,7 +129,7 @@ tl_expect_ok "passphrase from stdin" "$SIGN" --key enc.key --passphrase-file - \
   --client-id "$CLIENT_ID" --aud "$AUD"
 TL_STDIN=
 tl_expect_ok "--help" "$SIGN" --help
-tl_check "--help shows the usage" grep -q '^Usage: pkjwt-sign --key KEY' "$TL_OUT"
+tl_check "--help shows the usage" grep -q '^Usage: pkjwt-sign (--key KEY | --keyset DIR)' "$TL_OUT"
 for sub in "" verify decode; do
   # shellcheck disable=SC2086
   "$SIGN" $sub --help >priv/help 2>&1

@@ -61,16 +61,29 @@ static const char *const kdf_values[] = {"scrypt", "pbkdf2", NULL};
     KG_O_JSON, "json", 0, NULL, 0, "print one JSON object instead of text",    \
         NULL, NULL                                                             \
   }
+/* --type, --curve and --bits: the key new and rotate make. */
+#define OPT_TYPE                                                               \
+  {                                                                            \
+    KG_O_TYPE, "type", 't', "TYPE", 0, "key type (default ec)", type_values,   \
+        NULL                                                                   \
+  }
+#define OPT_CURVE                                                              \
+  {                                                                            \
+    KG_O_CURVE, "curve", 0, "CURVE", 0, "EC curve (default P-256)",            \
+        curve_values, NULL                                                     \
+  }
+#define OPT_BITS                                                               \
+  {                                                                            \
+    KG_O_BITS, "bits", 'b', "N", 0, "RSA modulus size (default 3072)",         \
+        bits_values, NULL                                                      \
+  }
 #define OPT_END                                                                \
   { 0, NULL, 0, NULL, 0, NULL, NULL, NULL }
 
 static const cli_opt new_opts[] = {
-    {KG_O_TYPE, "type", 't', "TYPE", 0, "key type (default ec)", type_values,
-     NULL},
-    {KG_O_CURVE, "curve", 0, "CURVE", 0, "EC curve (default P-256)",
-     curve_values, NULL},
-    {KG_O_BITS, "bits", 'b', "N", 0, "RSA modulus size (default 3072)",
-     bits_values, NULL},
+    OPT_TYPE,
+    OPT_CURVE,
+    OPT_BITS,
     {KG_O_OUT, "out", 'o', "KEY", CLI_OPT_FILE,
      "write the private key to KEY, PKCS#8 PEM, mode 0600 (required)", NULL,
      NULL},
@@ -146,12 +159,9 @@ static const cli_opt info_opts[] = {
 
 static const cli_opt rotate_opts[] = {
     OPT_DIR(", made 0700 if missing (required)"),
-    {KG_O_TYPE, "type", 't', "TYPE", 0, "key type (default ec)", type_values,
-     NULL},
-    {KG_O_CURVE, "curve", 0, "CURVE", 0, "EC curve (default P-256)",
-     curve_values, NULL},
-    {KG_O_BITS, "bits", 'b', "N", 0, "RSA modulus size (default 3072)",
-     bits_values, NULL},
+    OPT_TYPE,
+    OPT_CURVE,
+    OPT_BITS,
     OPT_SUBJECT,
     OPT_DAYS,
     OPT_QUIET,

@@ -47,6 +47,7 @@ enum opt_id {
   O_LEEWAY,
   O_JSON,
   O_NOW,
+  O_KEYSET,
   O__COUNT
 };
 _Static_assert(O__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");
@@ -63,6 +64,9 @@ _Static_assert(O__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");
 static const cli_opt sign_opts[] = {
     {O_KEY, "key", 0, "KEY", CLI_OPT_FILE,
      "private key file (PEM or DER, PKCS#8/SEC1/PKCS#1)", NULL, NULL},
+    {O_KEYSET, "keyset", 0, "DIR", CLI_OPT_FILE,
+     "instead of --key: the active key of this key set (pkjwt-keygen rotate)",
+     NULL, NULL},
     {O_CLIENT_ID, "client-id", 0, "ID", 0, "client id: the iss and sub claims",
      NULL, NULL},
     {O_AUD, "aud", 0, "URL", 0,
@@ -133,7 +137,8 @@ static int run_decode(const args *a);
 
 static const cli_cmd cmds[] = {
     {NULL,
-     "--key KEY --client-id ID --aud URL [--alg ALG] [--lifetime SECONDS] "
+     "(--key KEY | --keyset DIR) --client-id ID --aud URL [--alg ALG] "
+     "[--lifetime SECONDS] "
      "[--allow-long-lifetime] [--kid KID | --no-kid] [--typ TYP] "
      "[--cert CRT [--x5t]] [--nbf] [--claims JSON] [--passphrase-file F] "
      "[--now EPOCH]",
@@ -219,10 +224,39 @@ static int assertion_error(const args *a, int code, const pkjwt_error *err) {
 
 /* ---- sign -------------------------------------------------------------- */
 
+/* --keyset: the set's active key signs (with --x5t, its certificate's
+ * thumbprint goes in the header). */
+static int sign_with_keyset(const args *a, pkjwt_sign_options *o) {
+  const char *dir = a->val[O_KEYSET];
+  pkjwt_keyset *ks = NULL;
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  if (pkjwt_keyset_load(&ks, dir, &err) != PKJWT_OK)
+    return cli_pkjwt_error(cli_exit_for(err.code), dir, &err);
+  cli_warning(dir, &err);
+  pkjwt_keyset_entry e;
+  for (size_t i = 0; o->x5t && pkjwt_keyset_entry_get(&e, ks, i); i++)
+    if (e.state == PKJWT_KEY_ACTIVE)
+      o->cert = e.cert;
+  char *jws = NULL;
+  int rc = pkjwt_keyset_sign(&jws, ks, o, &err);
+  if (rc != PKJWT_OK)
+    rc = cli_pkjwt_error(cli_exit_for(rc), dir, &err);
+  else
+    rc = cli_print_line(jws) == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+  pkjwt_str_free(jws);
+  pkjwt_keyset_free(ks);
+  return rc;
+}
+
 static int run_sign(const args *a) {
   int rc;
-  if ((rc = cli_require(a, O_KEY)) || (rc = cli_require(a, O_CLIENT_ID)) ||
-      (rc = cli_require(a, O_AUD)))
+  if (a->seen[O_KEYSET] &&
+      (a->seen[O_KEY] || a->seen[O_CERT] || a->seen[O_PASSFILE]))
+    return cli_error(CLI_EXIT_USAGE, "--keyset",
+                     "replaces --key, --cert and --passphrase-file (the set "
+                     "holds the keys and their certificates)");
+  if ((!a->seen[O_KEYSET] && (rc = cli_require(a, O_KEY))) ||
+      (rc = cli_require(a, O_CLIENT_ID)) || (rc = cli_require(a, O_AUD)))
     return rc;
   if (a->seen[O_KID] && a->seen[O_NO_KID])
     return cli_error(CLI_EXIT_USAGE, NULL,
@@ -251,6 +285,9 @@ static int run_sign(const args *a) {
   o.extra_claims = a->val[O_CLAIMS];
   if ((rc = parse_now(a, &o.now)))
     return rc;
+
+  if (a->seen[O_KEYSET])
+    return sign_with_keyset(a, &o);
 
   pkjwt_key *key = NULL;
   pkjwt_cert *cert = NULL;

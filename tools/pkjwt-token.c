@@ -57,6 +57,7 @@ enum {
   OPT_VERBOSE,
   OPT_HELP,
   OPT_VERSION,
+  OPT_KEYSET,
   OPT__COUNT
 };
 _Static_assert(OPT__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");
@@ -74,6 +75,10 @@ static const cli_opt tool_options[] = {
     {OPT_KEY, "key", 0, "KEY", CLI_OPT_FILE | CLI_OPT_STDIN,
      "private key file (PEM or DER, PKCS#8, SEC1 or PKCS#1; - = stdin)", NULL,
      "PKJWT_KEY"},
+    {OPT_KEYSET, "keyset", 0, "DIR", CLI_OPT_FILE,
+     "instead of --key: sign with the active key of this key set "
+     "(pkjwt-keygen rotate)",
+     NULL, "PKJWT_KEYSET"},
     {OPT_CLIENT_ID, "client-id", 0, "ID", 0,
      "the OIDC client's id (iss and sub)", NULL, "PKJWT_CLIENT_ID"},
     {OPT_SCOPE, "scope", 0, "SCOPE", 0, "e.g. contact-centre:TENANT_ID:USER_ID",
@@ -130,7 +135,7 @@ static const cli_opt tool_options[] = {
 };
 
 static const cli_cmd token_cmd = {
-    NULL, "--key KEY --client-id ID --scope SCOPE [OPTION...]",
+    NULL, "(--key KEY | --keyset DIR) --client-id ID --scope SCOPE [OPTION...]",
     "Get an OAuth 2.0 access token (client credentials, Private Key JWT) and "
     "print it alone on one line",
     tool_options, run};
@@ -158,6 +163,7 @@ static int usage_error(const char *fmt, ...) {
 
 struct settings {
   const char *key_path;
+  const char *keyset; /* --keyset DIR, in place of key_path */
   const char *client_id;
   const char *scope;
   const char *base_url;
@@ -676,6 +682,7 @@ static int settings_from_args(struct settings *s, const cli_args *a) {
   s->retries = -1;
   const char *const *v = a->val;
   s->key_path = v[OPT_KEY];
+  s->keyset = v[OPT_KEYSET];
   s->client_id = v[OPT_CLIENT_ID];
   s->scope = v[OPT_SCOPE];
   s->base_url = v[OPT_BASE_URL];
@@ -708,10 +715,19 @@ static int settings_from_args(struct settings *s, const cli_args *a) {
   int rc;
   if ((rc = settings_params(s, a)) != 0)
     return rc;
-  if ((rc = cli_require(a, OPT_KEY)) || (rc = cli_require(a, OPT_CLIENT_ID)) ||
-      (rc = cli_require(a, OPT_SCOPE)))
+  if (s->keyset) {
+    /* A key from the environment yields to a set on the command line. */
+    if ((a->seen[OPT_KEY] &&
+         !(a->from_env[OPT_KEY] && !a->from_env[OPT_KEYSET])) ||
+        s->passphrase_file)
+      return usage_error("%s: replaces --key and --passphrase-file",
+                         "--keyset");
+    s->key_path = NULL;
+  }
+  if ((!s->keyset && (rc = cli_require(a, OPT_KEY))) ||
+      (rc = cli_require(a, OPT_CLIENT_ID)) || (rc = cli_require(a, OPT_SCOPE)))
     return rc;
-  if (strcmp(s->key_path, "-") == 0 && s->passphrase_file &&
+  if (s->key_path && strcmp(s->key_path, "-") == 0 && s->passphrase_file &&
       strcmp(s->passphrase_file, "-") == 0)
     return usage_error("%s: the key and the passphrase cannot both come "
                        "from standard input",
@@ -777,7 +793,8 @@ static int load_key(pkjwt_key **key, const struct settings *s,
 
 /* The client for the settings and key. */
 static int make_client(pkjwt_client **client, const struct settings *s,
-                       const pkjwt_key *key, const pkjwt_cert *cert) {
+                       const pkjwt_key *key, pkjwt_keyset *keyset,
+                       const pkjwt_cert *cert) {
   pkjwt_client_options o = PKJWT_CLIENT_OPTIONS_INIT;
   int rc;
   o.client_id = s->client_id;
@@ -788,6 +805,7 @@ static int make_client(pkjwt_client **client, const struct settings *s,
   o.connect_timeout_ms = s->connect_timeout * 1000;
   o.retries = (int)s->retries;
   o.key = key;
+  o.keyset = keyset;
   if (s->verbose)
     o.on_event = on_event;
   /* The URLs go to the library as given: it joins them, and derives the
@@ -932,25 +950,35 @@ static int print_token(const struct session *x) {
 static int run_with(const struct settings *sp) {
   const struct settings s = *sp;
   int rc;
-  const char *key_label =
-      strcmp(s.key_path, "-") == 0 ? "standard input" : s.key_path;
   pkjwt_key *key = NULL;
-  if ((rc = load_key(&key, &s, key_label)) != 0)
-    return rc;
+  pkjwt_keyset *keyset = NULL;
+  if (s.keyset) {
+    pkjwt_error err = PKJWT_ERROR_INIT;
+    if (pkjwt_keyset_load(&keyset, s.keyset, &err) != PKJWT_OK)
+      return cli_pkjwt_error(cli_exit_for(err.code), s.keyset, &err);
+    cli_warning(s.keyset, &err);
+  } else {
+    const char *key_label =
+        strcmp(s.key_path, "-") == 0 ? "standard input" : s.key_path;
+    if ((rc = load_key(&key, &s, key_label)) != 0)
+      return rc;
+  }
   pkjwt_cert *cert = NULL;
   if (s.cert) {
     pkjwt_error cerr = PKJWT_ERROR_INIT;
     if (pkjwt_cert_load_file(&cert, s.cert, &cerr) != PKJWT_OK) {
       pkjwt_key_free(key);
+      pkjwt_keyset_free(keyset);
       return cli_pkjwt_error(CLI_EXIT_INPUT, s.cert, &cerr);
     }
   }
   struct session x;
   memset(&x, 0, sizeof(x));
   x.s = &s;
-  if ((rc = make_client(&x.client, &s, key, cert)) != 0) {
+  if ((rc = make_client(&x.client, &s, key, keyset, cert)) != 0) {
     pkjwt_cert_free(cert);
     pkjwt_key_free(key);
+    pkjwt_keyset_free(keyset);
     return rc;
   }
   int cached = s.cache && from_cache(&x);
@@ -966,6 +994,7 @@ static int run_with(const struct settings *sp) {
   pkjwt_client_free(x.client);
   pkjwt_cert_free(cert);
   pkjwt_key_free(key);
+  pkjwt_keyset_free(keyset);
   return rc;
 }
 
