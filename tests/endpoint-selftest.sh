@@ -14,6 +14,7 @@ OPENSSL=${OPENSSL_CLI:-openssl}
 [ -n "$OPENSSL" ] || OPENSSL=openssl
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 EP=$srcdir/tests/endpoint/puzzel_endpoint.py
+. "$srcdir/tests/endpoint/start.sh"
 
 command -v curl >/dev/null 2>&1 || { echo "SKIP: no curl"; exit 77; }
 "$PYTHON3" -c 'import jwt, jwcrypto, cryptography' 2>/dev/null ||
@@ -116,17 +117,11 @@ jget() { jw get "$@" 2>/dev/null; }
 # start NAME ARGS...: start a server; sets SRV_PID and PORT; 1 on failure.
 start() {
   name=$1; shift
-  rm -f "$T/$name.port"
-  "$PYTHON3" "$EP" --port-file "$T/$name.port" --max-seconds 900 \
-    --log "$T/$name.log" "$@" 2>"$T/$name.err" &
-  SRV_PID=$!
+  ep_start "$PYTHON3" "$EP" "$T/$name.port" "$T/$name.err" \
+    --max-seconds 900 --log "$T/$name.log" "$@"
+  SRV_PID=$EP_PID
   PIDS="$PIDS $SRV_PID"
-  i=0
-  while [ ! -s "$T/$name.port" ] && [ $i -lt 50 ]; do
-    kill -0 "$SRV_PID" 2>/dev/null || break
-    sleep 0.1; i=$((i + 1))
-  done
-  PORT=$(cat "$T/$name.port" 2>/dev/null)
+  PORT=$EP_PORT
   [ -n "$PORT" ] || { echo "# $name did not start:"; cat "$T/$name.err"; \
     return 1; }
 }

@@ -20,6 +20,7 @@ builddir=${top_builddir:-$(pwd)}
 TOKEN=$builddir/tools/pkjwt-token
 KEYGEN=$builddir/tools/pkjwt-keygen
 EP=$srcdir/tests/endpoint/puzzel_endpoint.py
+. "$srcdir/tests/endpoint/start.sh"
 
 [ -x "$TOKEN" ] || { echo "FAIL: $TOKEN not built"; exit 99; }
 "$PYTHON3" -c 'import jwcrypto, cryptography' 2>/dev/null ||
@@ -196,18 +197,10 @@ CLIENTS="--client cid-ec256:$SCOPE:$K/ec256.b64 \
 start() {
   name=$1
   shift
-  rm -f "$T/$name.port"
-  "$PYTHON3" "$EP" --port-file "$T/$name.port" --max-seconds 600 \
-    $CLIENTS "$@" 2>"$T/$name.log" &
-  pid=$!
-  PIDS="$PIDS $pid"
-  i=0
-  while [ ! -s "$T/$name.port" ] && [ $i -lt 100 ]; do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-    i=$((i + 1))
-  done
-  PORT=$(cat "$T/$name.port" 2>/dev/null)
+  ep_start "$PYTHON3" "$EP" "$T/$name.port" "$T/$name.log" --max-seconds 600 \
+    $CLIENTS "$@"
+  PIDS="$PIDS $EP_PID"
+  PORT=$EP_PORT
   [ -n "$PORT" ] || {
     echo "# $name did not start:"
     sed 's/^/#   /' "$T/$name.log"
