@@ -214,13 +214,15 @@ START_TEST(damaged_der_is_refused) {
   size_t n = 0;
   unsigned char *d = (unsigned char *)test_read_file(path, &n);
   ck_assert_ptr_nonnull(d);
-  for (size_t cut = 1; cut < n; cut += 7) {
+  /* every 7th cut (every 112th in a light run: see tu_rounds) */
+  const size_t step = 7 * (size_t)(16 / tu_rounds(16));
+  for (size_t cut = 1; cut < n; cut += step) {
     pkjwt_key *key = NULL;
     int rc = pkjwt_key_load_mem(&key, d, cut, NULL, NULL);
     ck_assert_msg(rc != PKJWT_OK, "a key from %zu of %zu bytes", cut, n);
     ck_assert_ptr_null(key);
   }
-  for (size_t i = 0; i < 64 && i < n; i++) {
+  for (size_t i = 0; i < (size_t)tu_rounds(64) && i < n; i++) {
     d[i] ^= 0x40;
     pkjwt_key *key = NULL;
     int rc = pkjwt_key_load_mem(&key, d, n, NULL, NULL);

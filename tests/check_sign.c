@@ -644,7 +644,7 @@ END_TEST
 START_TEST(es256_600_signatures_each_64_bytes) {
   pkjwt_sign_options o = base_opts();
   int short_r_or_s = 0;
-  for (int i = 0; i < 600; i++) {
+  for (int i = 0; i < tu_rounds(600); i++) {
     char *jws = sign_ok(ec256, &o);
     const char *dot = strrchr(jws, '.');
     ck_assert_uint_eq(strlen(dot + 1), 86); /* 64 bytes in base64url */
@@ -661,7 +661,7 @@ START_TEST(es256_600_signatures_each_64_bytes) {
   }
   /* P-384 and P-521 keep their widths too */
   o.alg = PKJWT_ALG_ES384;
-  for (int i = 0; i < 50; i++) {
+  for (int i = 0; i < tu_rounds(50); i++) {
     char *jws = sign_ok(ec384, &o);
     decoded d = decode(jws);
     ck_assert_uint_eq(d.sig_len, 96);
@@ -669,7 +669,7 @@ START_TEST(es256_600_signatures_each_64_bytes) {
     pkjwt_str_free(jws);
   }
   o.alg = PKJWT_ALG_ES512;
-  for (int i = 0; i < 50; i++) {
+  for (int i = 0; i < tu_rounds(50); i++) {
     char *jws = sign_ok(ec521, &o);
     decoded d = decode(jws);
     ck_assert_uint_eq(d.sig_len, 132);
@@ -691,8 +691,8 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 START_TEST(jti_100000_without_repeat) {
-  enum { N = 100000 };
-  char(*all)[PKJWT__JTI_LEN + 1] = malloc(N * sizeof(*all));
+  const int N = tu_rounds(100000);
+  char(*all)[PKJWT__JTI_LEN + 1] = malloc((size_t)N * sizeof(*all));
   ck_assert_ptr_nonnull(all);
   for (int i = 0; i < N; i++) {
     ck_assert_int_eq(pkjwt__jti(all[i], NULL), PKJWT_OK);

@@ -210,6 +210,21 @@ static inline char *tu_key_path(const char *spec) {
 }
 
 /*
+ * The rounds of a statistical or exhaustive loop (600 signatures, every
+ * cut of a DER file): full, or full / 16 (at least 1) when the environment
+ * has PKJWT_TEST_LIGHT=1. The valgrind stage of scripts/setup.sh sets it:
+ * valgrind's judgement is about memory, which a few rounds of the same code
+ * path show, and the full rounds already run under ASan+UBSan in
+ * distcheck. They were half of the valgrind stage's time (issue 7).
+ */
+static inline int tu_rounds(int full) {
+  const char *e = getenv("PKJWT_TEST_LIGHT");
+  if (!e || strcmp(e, "1") != 0)
+    return full;
+  return full / 16 > 0 ? full / 16 : 1;
+}
+
+/*
  * A fixture key (see tu_key_path), loaded for a test that needs a key of a
  * type but does not test making one: generating RSA under valgrind or a
  * sanitizer costs tens of seconds. The caller frees it (pkjwt_key_free).

@@ -597,29 +597,9 @@ static int load_entry(kg_entry *e, const char *pass) {
   return 0;
 }
 
-int kg_cmd_export(const cli_args *a) {
-  kg_entry e[CLI_MAX_ITEMS];
-  size_t n = 0;
-  int rc, fmt = -1;
-  memset(e, 0, sizeof(e));
-
-  if (!a->seen[KG_O_FORMAT])
-    return cli_error(CLI_EXIT_USAGE, "--format", "is required: %s",
-                     cli_values_text(a, KG_O_FORMAT));
-  for (int i = 0; kg_format_names[i]; i++)
-    if (strcmp(a->val[KG_O_FORMAT], kg_format_names[i]) == 0)
-      fmt = i;
-  if (fmt < 0)
-    return cli_error(CLI_EXIT_USAGE, "--format", "\"%s\" is not %s",
-                     a->val[KG_O_FORMAT], cli_values_text(a, KG_O_FORMAT));
-  if (a->seen[KG_O_DIR])
-    return export_keyset(a, fmt);
-  if ((rc = pair_entries(e, &n, a)) != 0 || (rc = check_one_stdin(a)) != 0)
-    return rc;
-  if (n == 0)
-    return cli_error(CLI_EXIT_USAGE, "--key",
-                     "give a key with --key or a certificate with --cert "
-                     "(a file, or - to read standard input)");
+/* The export options that do not fit the format or the number of keys. */
+static int export_usage(const cli_args *a, const kg_entry *e, size_t n,
+                        int fmt) {
   if (n > 1 && fmt != F_JWKS)
     return cli_error(CLI_EXIT_USAGE,
                      e[1].key_path ? e[1].key_path : e[1].cert_path,
@@ -644,6 +624,34 @@ int kg_cmd_export(const cli_args *a) {
     if (!any)
       return cli_error(CLI_EXIT_USAGE, "--x5c", "needs a certificate (--cert)");
   }
+  return 0;
+}
+
+int kg_cmd_export(const cli_args *a) {
+  kg_entry e[CLI_MAX_ITEMS];
+  size_t n = 0;
+  int rc, fmt = -1;
+  memset(e, 0, sizeof(e));
+
+  if (!a->seen[KG_O_FORMAT])
+    return cli_error(CLI_EXIT_USAGE, "--format", "is required: %s",
+                     cli_values_text(a, KG_O_FORMAT));
+  for (int i = 0; kg_format_names[i]; i++)
+    if (strcmp(a->val[KG_O_FORMAT], kg_format_names[i]) == 0)
+      fmt = i;
+  if (fmt < 0)
+    return cli_error(CLI_EXIT_USAGE, "--format", "\"%s\" is not %s",
+                     a->val[KG_O_FORMAT], cli_values_text(a, KG_O_FORMAT));
+  if (a->seen[KG_O_DIR])
+    return export_keyset(a, fmt);
+  if ((rc = pair_entries(e, &n, a)) != 0 || (rc = check_one_stdin(a)) != 0)
+    return rc;
+  if (n == 0)
+    return cli_error(CLI_EXIT_USAGE, "--key",
+                     "give a key with --key or a certificate with --cert "
+                     "(a file, or - to read standard input)");
+  if ((rc = export_usage(a, e, n, fmt)) != 0)
+    return rc;
 
   char *pass = read_passphrase(a, &rc);
   if (rc)
