@@ -14,7 +14,7 @@
 #      pkjwt-token and pkjwt-token --check against the bundled test endpoint
 #      (tests/endpoint/puzzel_endpoint.py, started on this host on 127.0.0.1:
 #      the root shares the host's network); pkg-config --libs pkjwt and
-#      examples/get-token.c compiled against libpkjwt-dev and run; man -w for
+#      docs/examples/get-token.c compiled against libpkjwt-dev and run; man -w for
 #      every page; the bash completion of every tool.
 #
 # Needs root (chroot, mount), debootstrap, dpkg-buildpackage, lintian and
@@ -243,7 +243,7 @@ if ! mkdir -p "$ROOT/srv/debs" || ! cp "$W"/build/*.deb "$ROOT/srv/debs/" ||
   ! chmod 755 "$ROOT/srv/debs" || ! chmod 644 "$ROOT"/srv/debs/*.deb; then
   abort "copy the .debs into the root"
 fi
-cp "$src/examples/get-token.c" "$ROOT/srv/get-token.c" || exit 99
+cp "$src/docs/examples/get-token.c" "$ROOT/srv/get-token.c" || exit 99
 
 # in_root CMD...: run as root inside the root, bounded.
 in_root() {
@@ -321,7 +321,7 @@ fi
 
 t "pkg-config --libs pkjwt names -lpkjwt" \
   as_op 'pkg-config --libs pkjwt | grep -q -- -lpkjwt'
-t "examples/get-token.c compiles against libpkjwt-dev" \
+t "docs/examples/get-token.c compiles against libpkjwt-dev" \
   as_op 'cc -std=c99 -Wall -Wextra -Werror /srv/get-token.c -o get-token \
     $(pkg-config --cflags --libs pkjwt)'
 if [ -n "$PORT" ]; then
@@ -343,6 +343,11 @@ for tool in pkjwt-keygen pkjwt-sign pkjwt-token; do
   f=/usr/share/bash-completion/completions/$tool
   t "bash completion for $tool is installed and registers" \
     as_op "[ -s $f ] && bash -c '. $f && complete -p $tool' > /dev/null"
+done
+for ex in libpkjwt-dev/examples/get-token.c pkjwt-tools/examples/keyset-check.sh \
+  pkjwt-tools/examples/pkjwt-keyset-check.timer; do
+  t "the example $ex is installed" \
+    in_root sh -c "[ -s /usr/share/doc/$ex ] || [ -s /usr/share/doc/$ex.gz ]"
 done
 t "the shared libraries are in the dynamic linker's cache" \
   in_root sh -c 'ldconfig -p | grep -q "libpkjwt\.so\.[0-9]"'

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/example.sh: examples/get-token.c compiles against the built library
+# tests/example.sh: docs/examples/get-token.c compiles against the built library
 # through pkg-config (as a user's program would, plus the build tree's
 # paths since nothing is installed), gets a token from the test endpoint,
 # and the check endpoint accepts that token. A wrong client id fails with
@@ -41,9 +41,9 @@ cflags=$(pc --cflags pkjwt) || fail "pkg-config --cflags pkjwt"
 libs=$(pc --libs pkjwt) || fail "pkg-config --libs pkjwt"
 # shellcheck disable=SC2086 # word splitting of flags is wanted
 $cc -std=c99 -Wall -Wextra -Werror ${PKJWT_SANITIZE_FLAGS:-} -I"$src/include" -I"$build/include" \
-  $cflags "$src/examples/get-token.c" -o "$tmp/get-token" \
+  $cflags "$src/docs/examples/get-token.c" -o "$tmp/get-token" \
   -L"$build/.libs" $libs -Wl,-rpath,"$build/.libs" ||
-  fail "examples/get-token.c does not compile against libpkjwt"
+  fail "docs/examples/get-token.c does not compile against libpkjwt"
 
 # 2. a key, its certificate as Organisation Settings takes it, an endpoint
 "$openssl" req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -91,4 +91,4 @@ fi
 grep -q "unknown client" "$tmp/err" || fail "stderr: $(cat "$tmp/err")"
 grep -q "hint: .*Organisation Settings" "$tmp/err" ||
   fail "no hint: $(cat "$tmp/err")"
-echo "ok: examples/get-token.c builds through pkg-config and gets a token"
+echo "ok: docs/examples/get-token.c builds through pkg-config and gets a token"

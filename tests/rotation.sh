@@ -19,7 +19,7 @@ K=$top_builddir/tools/pkjwt-keygen
 S=$top_builddir/tools/pkjwt-sign
 EP=$top_srcdir/tests/endpoint/puzzel_endpoint.py
 RUNBOOK=$top_srcdir/docs/rotation.md
-EX=$top_srcdir/examples
+EX=$top_srcdir/docs/examples
 
 . "$top_srcdir/tests/tool-lib.sh"
 
