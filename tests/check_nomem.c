@@ -237,6 +237,8 @@ static void gen_check(void *v, int rc, int injected, const pkjwt_error *e) {
   if (rc == PKJWT_OK) {
     ck_assert_ptr_nonnull(g->key);
     ck_assert_ptr_nonnull(pkjwt_key_get_thumbprint(g->key));
+    ck_assert_msg(pkjwt_key_has_private(g->key),
+                  "N=%ld: a new key without its private half", nm_n);
     pkjwt_key *back = NULL;
     pkjwt_error e2 = PKJWT_ERROR_INIT;
     ck_assert_msg(pkjwt_key_load_file(&back, g->path, NULL, &e2) == PKJWT_OK,
@@ -345,9 +347,11 @@ static void load_check(void *v, int rc, int injected, const pkjwt_error *e) {
   load_ctx *l = v;
   (void)injected;
   (void)e;
-  if (rc == PKJWT_OK)
+  if (rc == PKJWT_OK) {
     ck_assert_ptr_nonnull(pkjwt_key_get_thumbprint(l->key));
-  else
+    ck_assert_msg(pkjwt_key_has_private(l->key),
+                  "N=%ld: a private key loaded as a public one", nm_n);
+  } else
     ck_assert_ptr_null(l->key);
   pkjwt_key_free(l->key);
   l->key = NULL;
