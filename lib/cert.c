@@ -74,6 +74,16 @@ static int cert_wrap(pkjwt_cert **out, X509 *x, pkjwt_error *err) {
   }
   c->x509 = x;
   int rc = PKJWT_OK;
+  /* d2i_X509 succeeds when it cannot decode the public key (out of memory
+   * in OpenSSL's decoder, or a key type it does not know) and leaves the
+   * certificate without one for good: then every later use of the key
+   * (matches_key, public_key, x5t checks) would fail, or a self-signed
+   * certificate would be "made" that matches no key. */
+  if (!X509_get0_pubkey(x)) {
+    rc = pkjwt__fail_ssl(err, PKJWT_ERR_CERT,
+                         "the certificate's public key cannot be read");
+    goto done;
+  }
   int n = i2d_X509(x, &c->der);
   if (n <= 0) {
     c->der = NULL;
@@ -254,6 +264,35 @@ static int set_serial(X509 *x) {
   return ok;
 }
 
+/*
+ * Set the certificate's two signature AlgorithmIdentifiers before
+ * X509_sign. OpenSSL 3.0's ASN1_item_sign_ctx decodes the provider's
+ * AlgorithmIdentifier into the certificate's own X509_ALGORs, which are
+ * embedded in the X509; when that decode cannot allocate (RSA's NULL
+ * parameter), its error path frees the embedded struct: free() of an
+ * interior pointer, a corrupted heap (found by tests/check_nomem.c). With
+ * the parameter already there the decode reuses it and allocates nothing.
+ * The getters are const because the fields belong to the certificate,
+ * which is ours to fill in here.
+ */
+static int preset_sig_algs(X509 *x, const EVP_PKEY *pkey, const EVP_MD *md) {
+  int signid = NID_undef;
+  int base = EVP_PKEY_get_base_id(pkey);
+  if (!OBJ_find_sigid_by_algs(&signid, EVP_MD_get_type(md), base))
+    return 0;
+  int ptype = base == EVP_PKEY_RSA ? V_ASN1_NULL : V_ASN1_UNDEF;
+  const ASN1_BIT_STRING *sig = NULL;
+  const X509_ALGOR *outer = NULL;
+  X509_get0_signature(&sig, &outer, x);
+  X509_ALGOR *algs[2] = {(X509_ALGOR *)X509_get0_tbs_sigalg(x),
+                         (X509_ALGOR *)outer};
+  for (int i = 0; i < 2; i++)
+    if (!algs[i] ||
+        !X509_ALGOR_set0(algs[i], OBJ_nid2obj(signid), ptype, NULL))
+      return 0;
+  return 1;
+}
+
 int pkjwt_cert_self_signed(pkjwt_cert **out, const pkjwt_key *key,
                            const pkjwt_cert_options *opts, pkjwt_error *err) {
   PKJWT__ERROR_BEGIN(err);
@@ -313,7 +352,7 @@ int pkjwt_cert_self_signed(pkjwt_cert **out, const pkjwt_key *key,
                          "cannot add the certificate extensions");
     goto fail;
   }
-  if (X509_sign(x, key->pkey, md) <= 0) {
+  if (!preset_sig_algs(x, key->pkey, md) || X509_sign(x, key->pkey, md) <= 0) {
     rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "cannot sign the certificate");
     goto fail;
   }

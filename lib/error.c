@@ -83,23 +83,35 @@ int pkjwt__fail(pkjwt_error *err, int code, const char *fmt, ...) {
   return code;
 }
 
+int pkjwt__ssl_nomem(void) {
+  unsigned long e;
+  int found = 0;
+  while ((e = ERR_get_error()) != 0)
+    if (ERR_GET_REASON(e) == ERR_R_MALLOC_FAILURE)
+      found = 1;
+  return found;
+}
+
 int pkjwt__fail_ssl(pkjwt_error *err, int code, const char *fmt, ...) {
+  /* The first error queued is the root cause; later ones are context. */
+  unsigned long first = ERR_peek_error();
+  /* Out of memory anywhere in the queue is why this failed, whatever the
+   * step (the caller's code says which step). */
+  if (pkjwt__ssl_nomem() && code != PKJWT_OK)
+    code = PKJWT_ERR_NOMEM;
   if (err) {
     va_list ap;
     va_start(ap, fmt);
     set_message(err, code, fmt, ap);
     va_end(ap);
-    /* The first error queued is the root cause; later ones are context. */
-    unsigned long e = ERR_peek_error();
-    if (e != 0) {
-      const char *reason = ERR_reason_error_string(e);
+    if (first != 0) {
+      const char *reason = ERR_reason_error_string(first);
       size_t used = strlen(err->message);
       if (reason && used < sizeof(err->message))
         snprintf(err->message + used, sizeof(err->message) - used, ": %s",
                  reason);
     }
   }
-  ERR_clear_error();
   return code;
 }
 

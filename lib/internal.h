@@ -156,9 +156,13 @@ void pkjwt__error_copy(pkjwt_error *dst, const pkjwt_error *src);
 int pkjwt__fail(pkjwt_error *err, int code, const char *fmt, ...)
     PKJWT__PRINTF(3, 4);
 /* As pkjwt__fail, then ": <OpenSSL's reason>" from the error queue, which
- * is emptied. */
+ * is emptied. A queue that says OpenSSL ran out of memory makes the code
+ * PKJWT_ERR_NOMEM (returned and set), whatever code was asked for. */
 int pkjwt__fail_ssl(pkjwt_error *err, int code, const char *fmt, ...)
     PKJWT__PRINTF(3, 4);
+/* 1 when OpenSSL's error queue held an out-of-memory error; the queue is
+ * emptied. */
+int pkjwt__ssl_nomem(void);
 /* Set err->hint (code and message untouched). */
 void pkjwt__hint(pkjwt_error *err, const char *fmt, ...) PKJWT__PRINTF(2, 3);
 /* Set err->warning (code untouched). */

@@ -53,10 +53,17 @@ static const char *type_label(const EVP_PKEY *pkey) {
   return n ? n : "this type of";
 }
 
+/* 1 when the key holds the number name, 0 when it does not, -1 when
+ * OpenSSL could not tell (out of memory: the query fails as it does for a
+ * number that is absent, but leaves an error). A private key must never
+ * be taken for a public one. */
 static int has_bn_param(const EVP_PKEY *pkey, const char *name) {
   BIGNUM *bn = NULL;
+  ERR_clear_error();
   int ok = EVP_PKEY_get_bn_param(pkey, name, &bn) == 1 && bn != NULL;
   BN_clear_free(bn);
+  if (!ok && pkjwt__ssl_nomem())
+    return -1;
   ERR_clear_error();
   return ok;
 }
@@ -103,6 +110,13 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
 
   if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA) {
     int b = EVP_PKEY_get_bits(pkey);
+    if (b <= 0) {
+      /* OpenSSL caches the size when the key is made; none is a failure
+       * there (out of memory), not a weak key. */
+      rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
+                           "cannot read the RSA key's size");
+      goto fail;
+    }
     if (b < PKJWT__RSA_MIN_BITS) {
       rc = pkjwt__fail(err, PKJWT_ERR_WEAK_KEY, "%s", weak_rsa_msg);
       goto fail;
@@ -124,7 +138,11 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
     char group[80];
     size_t glen = 0;
     if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) != 1) {
-      ERR_clear_error();
+      if (pkjwt__ssl_nomem()) {
+        rc = pkjwt__fail(err, PKJWT_ERR_NOMEM,
+                         "out of memory reading the EC key's curve");
+        goto fail;
+      }
       rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
                        "EC keys with explicit curve parameters are not "
                        "supported; use a named curve %s",
@@ -157,6 +175,11 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
     goto fail;
   }
 
+  if (has_private < 0) {
+    rc = pkjwt__fail(err, PKJWT_ERR_NOMEM,
+                     "out of memory reading the key's private part");
+    goto fail;
+  }
   pkjwt_key *k = calloc(1, sizeof(*k));
   if (!k) {
     rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");

@@ -80,6 +80,13 @@ static int iso_parse(int64_t *out, const char *s) {
   time_t t = timegm(&tm);
   if (t == (time_t)-1)
     return -1;
+  /* sscanf takes " 1", "+1" and "-1" for %2d and timegm rolls
+   * 2024-02-30T25:61:61 over into March: only a time that prints back as
+   * written is one (found by tests/fuzz/fuzz_manifest). */
+  char back[32];
+  iso_format(back, (int64_t)t);
+  if (strcmp(back, s) != 0)
+    return -1;
   *out = (int64_t)t;
   return 0;
 }

@@ -225,6 +225,19 @@ static void broken_case(const char *what) {
     ck_assert_int_eq(test_write_file(name, pem, n), 0);
     free(pem);
     snprintf(want, sizeof(want), "%s.crt: the certificate does not match", b);
+  } else if (strcmp(what, "bad date") == 0) {
+    /* 30 February, hour 25: timegm would roll it over into March */
+    char *mp = test_path(dir, PKJWT_KEYSET_MANIFEST);
+    size_t n = 0;
+    char *m = test_read_file(mp, &n);
+    char *p = strstr(m, "\"created\":\"");
+    ck_assert_ptr_nonnull(p);
+    p += strlen("\"created\":\"");
+    memcpy(p, "2024-02-30T25:61:61Z", 20);
+    rewrite(dir, PKJWT_KEYSET_MANIFEST, m);
+    free(m);
+    free(mp);
+    snprintf(want, sizeof(want), "%s: key ", PKJWT_KEYSET_MANIFEST);
   } else { /* two active */
     char *mp = test_path(dir, PKJWT_KEYSET_MANIFEST);
     size_t n = 0;
@@ -246,6 +259,8 @@ static void broken_case(const char *what) {
                 "%s: message \"%s\" does not start with \"%s\"", what,
                 e.message, want);
   ck_assert_ptr_null(strchr(e.message, '\n'));
+  if (strcmp(what, "bad date") == 0)
+    ck_assert_ptr_nonnull(strstr(e.message, "created and expires must read"));
   /* the running set notices, keeps A and warns */
   ck_assert_int_eq(pkjwt_keyset_refresh(ks), -1);
   char *jws = sign_with(ks, &e);
@@ -274,6 +289,10 @@ START_TEST(broken_missing_key_file) {
 END_TEST
 START_TEST(broken_cert_not_matching) {
   broken_case("cert mismatch");
+}
+END_TEST
+START_TEST(broken_bad_date) {
+  broken_case("bad date");
 }
 END_TEST
 START_TEST(broken_two_active) {
@@ -519,6 +538,7 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, broken_missing_key_file);
   tcase_add_test(tc, broken_cert_not_matching);
   tcase_add_test(tc, broken_two_active);
+  tcase_add_test(tc, broken_bad_date);
   tcase_add_test(tc, expiry_windows_on_an_injected_clock);
   tcase_add_test(tc, concurrent_changes_leave_a_valid_manifest);
   tcase_add_test(tc, reload_while_threads_sign);

@@ -12,7 +12,7 @@ OPENSSL=${OPENSSL_CLI:-openssl}
 C=$here/corpus
 rm -rf "$C"
 mkdir -p "$C/fuzz_key" "$C/fuzz_cert" "$C/fuzz_jwk" "$C/fuzz_verify" \
-  "$C/fuzz_response" "$C/fuzz_cli_number"
+  "$C/fuzz_response" "$C/fuzz_cli_number" "$C/fuzz_manifest"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
@@ -81,4 +81,32 @@ for v in 1 60 3600 0 -1 +5 ' 7' 9223372036854775807 -9223372036854775808 \
   printf '%s' "$v" >"$C/fuzz_cli_number/$(printf '%s' "$v" | od -An -tx1 |
     tr -d ' \n' | cut -c1-40)x"
 done
+# key-set manifests: fuzz_manifest's folder holds k.pem (kid below) and
+# c.pem (its certificate, expires 2024-11-13T22:13:20Z)
+kid=fOb_FnHh4CavOp0Mo1yWd-NJmw4L8fStm4ZfjW6PIhU
+ent() { # kid key cert state [expires]
+  printf '{"kid":"%s","key":"%s","cert":"%s","state":"%s",' "$1" "$2" "$3" "$4"
+  printf '"created":"2023-11-14T22:13:20Z","expires":"%s"}' \
+    "${5:-2024-11-13T22:13:20Z}"
+}
+man() { printf '{"version":1,"keys":[%s]}' "$1" >"$C/fuzz_manifest/$2"; }
+man "$(ent $kid k.pem c.pem active)" active
+man "$(ent $kid k.pem c.pem active),$(ent old-1 old.pem old.crt retired)" \
+  active-retired
+man "$(ent $kid k.pem c.pem next)" next-only
+man "$(ent old-1 old.pem old.crt retired)" retired-only
+man '' empty
+man "$(ent $kid k.pem c.pem active),$(ent $kid k.pem c.pem previous)" dup-kid
+man "$(ent $kid k.pem c.pem active),$(ent other k.pem c.pem active)" \
+  two-active
+man "$(ent other k.pem c.pem next)" wrong-kid
+man "$(ent $kid ../k.pem c.pem active)" path-up
+man "$(ent $kid k.pem c.pem active 2025-01-01T00:00:00Z)" wrong-expires
+man "$(ent $kid k.pem c.pem active 2024-02-30T25:61:61Z)" bad-date
+man "$(ent $kid k.pem c.pem spare)" bad-state
+man '{"kid":"x","key":"k.pem"}' missing-members
+printf '{"version":2,"keys":[]}' >"$C/fuzz_manifest/version-2"
+printf '{"version":1,"keys":[],"keys":[]}' >"$C/fuzz_manifest/dup-member"
+printf '[1,2]' >"$C/fuzz_manifest/array"
+
 echo "seeds in $C: $(find "$C" -type f | wc -l)"
