@@ -42,7 +42,7 @@ SCOPE=api:read
 tl_have "$NODE" || { echo "SKIP: no $NODE (Debian: nodejs)"; exit 77; }
 "$NODE" -e 'const [a, b] = process.versions.node.split(".").map(Number);
   process.exit(a > 18 || (a === 18 && b >= 12) ? 0 : 1)' || {
-  echo "SKIP: oidc-provider 8 needs node >= 18.12, not $("$NODE" --version)"
+  echo "SKIP: $NODE does not run, or is older than 18.12 (oidc-provider 8)"
   exit 77
 }
 
@@ -120,11 +120,11 @@ newkey() { # ALG ARG...
 }
 for a in $ALGS; do
   case $a in
-  RS256) newkey $a --type rsa ;;
-  RS* | PS*) newkey $a --type rsa --bits 2048 ;;
-  ES256) newkey $a --type ec --curve P-256 ;;
-  ES384) newkey $a --type ec --curve P-384 ;;
-  ES512) newkey $a --type ec --curve P-521 ;;
+  RS256) newkey "$a" --type rsa ;;
+  RS* | PS*) newkey "$a" --type rsa --bits 2048 ;;
+  ES256) newkey "$a" --type ec --curve P-256 ;;
+  ES384) newkey "$a" --type ec --curve P-384 ;;
+  ES512) newkey "$a" --type ec --curve P-521 ;;
   esac
 done
 newkey pinned --type rsa --bits 2048
@@ -293,9 +293,13 @@ refused "strict: the default audience (typ JWT) is refused" "$STRICT_LOG" \
   'strict audience: typ must be client-authentication\+jwt' \
   "$TOK" --key ES256.key $common
 # shellcheck disable=SC2086
-refused "strict: --audience token-endpoint is refused" "$STRICT_LOG" \
-  'strict audience: typ must be' \
-  "$TOK" --key ES384.key --alg ES384 $common --audience token-endpoint
+refused "strict: aud = the issuer with typ JWT (--audience URL) is refused" \
+  "$STRICT_LOG" 'strict audience: typ must be client-authentication\+jwt' \
+  "$TOK" --key ES384.key --alg ES384 $common --audience "$ISS"
+# shellcheck disable=SC2086
+refused "strict: an unknown key is refused" "$STRICT_LOG" \
+  'invalid_client: no applicable key found' \
+  "$TOK" --key stranger.key $common --issuer "$ISS" --audience issuer
 
 oidc_stop
 tl_end
