@@ -19,7 +19,10 @@
 # `export --alg PS256` and a token signed with RS256 is refused, and so is
 # a key the provider does not know. A refusal: exit 5, nothing on stdout,
 # at most three lines on stderr that name invalid_client, and the
-# provider's own log names the cause.
+# provider's own log names the cause. When pkjwt-token has the generic
+# profile (discovery), --issuer alone gets a token, in strict mode too,
+# and an issuer that is not the metadata's exactly is refused; without it
+# those checks are SKIPPED.
 # shellcheck disable=SC2016
 set -u
 : "${top_srcdir:=.}"
@@ -144,34 +147,54 @@ tl_expect_ok "export --format jwk --alg PS256" \
 cp "$TL_OUT" pinned.jwk
 tl_check "the pinned JWK says alg PS256" grep -q '"alg":"PS256"' pinned.jwk
 
-# ---- a refusal by the provider ----------------------------------------------
-# refused MSG LOG CAUSE CMD...: exit 5, nothing on stdout, one to three
-# lines on stderr, the first "pkjwt-token: " and one naming invalid_client,
-# and a new line in the provider's LOG that matches CAUSE (grep -E).
-refused() {
-  _m=$1 _log=$2 _cause=$3
-  shift 3
-  _before=$(tl_lines "$_log")
+# ---- refusals ---------------------------------------------------------------
+# _judge CODE PATTERN CMD...: run CMD; _why says what is wrong with it as a
+# refusal: not exit CODE, something on stdout, not one to three lines on
+# stderr (the error, its detail, a hint), the first not "pkjwt-token: ",
+# or none matching PATTERN (grep -E).
+_judge() {
+  _code=$1 _pat=$2
+  shift 2
   tl_run "$@"
   _why=
-  [ "$TL_RC" -eq 5 ] || _why="$_why exit status $TL_RC, not 5;"
+  [ "$TL_RC" -eq "$_code" ] || _why="$_why exit status $TL_RC, not $_code;"
   [ -s "$TL_OUT" ] && _why="$_why stdout is not empty;"
   _nl=$(tl_lines "$TL_ERR")
   [ "$_nl" -ge 1 ] && [ "$_nl" -le 3 ] ||
     _why="$_why stderr has $_nl lines;"
   head -n 1 "$TL_ERR" | grep -q '^pkjwt-token: ' ||
     _why="$_why stderr does not begin with pkjwt-token:;"
-  grep -q 'invalid_client' "$TL_ERR" ||
-    _why="$_why stderr does not name invalid_client;"
+  grep -Eq -- "$_pat" "$TL_ERR" ||
+    _why="$_why stderr does not match /$_pat/;"
+}
+_report() { # MSG [LOG]
+  if [ -z "$_why" ]; then
+    tl_pass "$1"
+  else
+    tl_fail "$1:$_why"
+    sed 's/^/  stderr: /' "$TL_ERR" | head -n 5
+    [ -z "${2:-}" ] || tail -n 3 "$2" | sed 's/^/  provider: /'
+  fi
+}
+# refused_by_tool MSG CODE PATTERN CMD...: a refusal (_judge).
+refused_by_tool() {
+  _m=$1
+  shift
+  _judge "$@"
+  _report "$_m"
+}
+# refused MSG LOG CAUSE CMD...: refused by the provider: exit 5,
+# invalid_client on stderr (_judge), and a new line in the provider's LOG
+# that matches CAUSE (grep -E): the provider tells the client only "client
+# authentication failed".
+refused() {
+  _m=$1 _log=$2 _cause=$3
+  shift 3
+  _before=$(tl_lines "$_log")
+  _judge 5 'invalid_client' "$@"
   tail -n +"$((_before + 1))" "$_log" | grep -Eq -- "$_cause" ||
     _why="$_why the provider's log does not say /$_cause/;"
-  if [ -z "$_why" ]; then
-    tl_pass "$_m"
-  else
-    tl_fail "$_m:$_why"
-    sed 's/^/  stderr: /' "$TL_ERR" | head -n 5
-    tail -n 3 "$_log" | sed 's/^/  provider: /'
-  fi
+  _report "$_m" "$_log"
 }
 
 # is_token: the token alone on one line of stdout, nothing on stderr.
@@ -268,13 +291,24 @@ refused "an unknown client_id is refused" "$PLAIN_LOG" \
   "$TOK" --key ES256.key --client-id not-registered --scope "$SCOPE" \
   --token-endpoint "$TE"
 
-# Discovery by the tool itself, when it has it (the generic profile).
-if "$TOK" --help 2>/dev/null | grep -q 'generic'; then
-  token_ok "--profile generic --issuer: discovery finds the token endpoint" \
+# Discovery by the tool itself, when it has it (the generic profile): the
+# issuer alone; the alg chosen from the key and the server's list; an
+# issuer that is not the metadata's exactly is refused.
+GENERIC=
+"$TOK" --help 2>/dev/null | grep -q -- '--profile.*generic' && GENERIC=1
+if [ -n "$GENERIC" ]; then
+  token_ok "generic, --issuer alone: discovery finds the token endpoint" \
     "$TOK" --profile generic --issuer "$ISS" --key ES256.key \
     --client-id "$CLIENT" --scope "$SCOPE"
+  token_ok "generic, an RSA key and no --alg: an alg the provider lists" \
+    "$TOK" --profile generic --issuer "$ISS" --key PS384.key \
+    --client-id "$CLIENT" --scope "$SCOPE"
+  refused_by_tool "generic, --issuer with a trailing slash is not the issuer" \
+    5 "issuer.*$ISS/" \
+    "$TOK" --profile generic --issuer "$ISS/" --key ES256.key \
+    --client-id "$CLIENT" --scope "$SCOPE"
 else
-  tl_skip "--profile generic --issuer (discovery)" \
+  tl_skip "generic profile: discovery by pkjwt-token" \
     "this pkjwt-token has no generic profile"
 fi
 
@@ -288,6 +322,11 @@ for a in $ALGS; do
   token_ok "strict, $a: a token with --audience issuer" \
     "$TOK" --key "$a.key" --alg "$a" $common --issuer "$ISS" --audience issuer
 done
+if [ -n "$GENERIC" ]; then
+  token_ok "strict, generic: --issuer alone and --audience issuer" \
+    "$TOK" --profile generic --issuer "$ISS" --audience issuer \
+    --key ES512.key --client-id "$CLIENT" --scope "$SCOPE"
+fi
 # shellcheck disable=SC2086
 refused "strict: the default audience (typ JWT) is refused" "$STRICT_LOG" \
   'strict audience: typ must be client-authentication\+jwt' \
