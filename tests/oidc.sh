@@ -19,7 +19,9 @@
 # `export --alg PS256` and a token signed with RS256 is refused, and so is
 # a key the provider does not know. A refusal: exit 5, nothing on stdout,
 # at most three lines on stderr that name invalid_client, and the
-# provider's own log names the cause. When pkjwt-token has the generic
+# provider's own log names the cause. The strict provider runs on https
+# (the test CA of tests/endpoint/make-test-ca.sh, given with --cacert;
+# without it the certificate is refused). When pkjwt-token has the generic
 # profile (discovery), --issuer alone gets a token, in strict mode too,
 # and an issuer that is not the metadata's exactly is refused; without it
 # those checks are SKIPPED.
@@ -79,8 +81,10 @@ export XDG_CACHE_HOME="$TL_PRIV/cache"
 # oidc_start NAME FD ARG...: start server.js with its stdin on a FIFO that
 # this shell holds open on descriptor FD (3 or 4): when the test ends, even
 # killed, the FIFO closes and the server exits. Its lifetime is bounded too.
-# Sets PORT and ISS; its log is $TL_PRIV/NAME.log.
+# Sets PORT and ISS (OIDC_SCHEME https when ARGs give --tls-cert); its log
+# is $TL_PRIV/NAME.log.
 OIDC_PIDS=
+OIDC_SCHEME=http
 oidc_stop() {
   exec 3>&- 4>&-
   for p in $OIDC_PIDS; do kill "$p" 2>/dev/null; done
@@ -110,7 +114,7 @@ oidc_start() {
     sed 's/^/#   /' "$TL_PRIV/$_n.log"
     exit 99
   fi
-  ISS=http://127.0.0.1:$PORT
+  ISS=$OIDC_SCHEME://127.0.0.1:$PORT
 }
 
 # ---- keys: one per algorithm, from pkjwt-keygen new ------------------------
@@ -312,20 +316,47 @@ else
     "this pkjwt-token has no generic profile"
 fi
 
-# ---- strict audience --------------------------------------------------------
-oidc_start strict 4 --jwks nine.jwks --client-id "$CLIENT" --scope "$SCOPE" \
-  --strict-audience
+# ---- strict audience, over https --------------------------------------------
+# As real providers are: https with a certificate of the test CA, which
+# pkjwt-token trusts with --cacert (plain http when openssl cannot make it).
+set -- --jwks nine.jwks --client-id "$CLIENT" --scope "$SCOPE" --strict-audience
+TLS=
+if sh "$top_srcdir/tests/endpoint/make-test-ca.sh" "$TL_PRIV/tls" \
+  >"$TL_PRIV/tls.log" 2>&1; then
+  TLS=1
+  cp "$TL_PRIV/tls/ca.pem" ca.pem || exit 99
+  set -- "$@" --tls-cert "$TL_PRIV/tls/server.pem" --tls-key "$TL_PRIV/tls/server.key"
+  OIDC_SCHEME=https
+fi
+oidc_start strict 4 "$@"
 STRICT_LOG=$TL_PRIV/strict.log
 common="--client-id $CLIENT --scope $SCOPE --token-endpoint $ISS/token"
+if [ -n "$TLS" ]; then
+  tl_check "strict: the discovery document is served over https" \
+    "$NODE" -e 'const [iss, ca] = process.argv.slice(1);
+      require("https").get(iss + "/.well-known/openid-configuration",
+        { ca: require("fs").readFileSync(ca) }, (r) => {
+          let t = ""; r.on("data", (d) => { t += d; });
+          r.on("end", () => process.exit(JSON.parse(t).issuer === iss ? 0 : 1));
+        }).on("error", () => process.exit(1));' "$ISS" ca.pem
+  # shellcheck disable=SC2086
+  refused_by_tool "strict: without --cacert the certificate is not trusted" \
+    4 'certificate|SSL|TLS' \
+    "$TOK" --key ES256.key $common --issuer "$ISS" --audience issuer --retries 0
+  common="$common --cacert ca.pem"
+else
+  tl_skip "strict over https" "make-test-ca.sh failed: $(tail -n 1 "$TL_PRIV/tls.log")"
+fi
 # shellcheck disable=SC2086
 for a in $ALGS; do
   token_ok "strict, $a: a token with --audience issuer" \
     "$TOK" --key "$a.key" --alg "$a" $common --issuer "$ISS" --audience issuer
 done
 if [ -n "$GENERIC" ]; then
-  token_ok "strict, generic: --issuer alone and --audience issuer" \
-    "$TOK" --profile generic --issuer "$ISS" --audience issuer \
+  set -- --profile generic --issuer "$ISS" --audience issuer \
     --key ES512.key --client-id "$CLIENT" --scope "$SCOPE"
+  [ -z "$TLS" ] || set -- "$@" --cacert ca.pem
+  token_ok "strict, generic: --issuer alone and --audience issuer" "$TOK" "$@"
 fi
 # shellcheck disable=SC2086
 refused "strict: the default audience (typ JWT) is refused" "$STRICT_LOG" \

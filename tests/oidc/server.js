@@ -3,10 +3,12 @@
 //
 //   node server.js --port-file FILE --jwks FILE... [--client-id ID]
 //                  [--scope "A B"] [--strict-audience] [--lifetime SECONDS]
+//                  [--tls-cert PEM --tls-key PEM]
 //
-// Listens on a free port of 127.0.0.1 (plain http: the tools allow it to a
-// loopback host only) and writes the port to --port-file once it listens.
-// The issuer is http://127.0.0.1:PORT; discovery is at
+// Listens on a free port of 127.0.0.1 and writes the port to --port-file
+// once it listens: plain http (the tools allow it to a loopback host only),
+// or https with --tls-cert and --tls-key. The issuer is
+// http(s)://127.0.0.1:PORT; discovery is at
 // /.well-known/openid-configuration, the token endpoint at /token.
 //
 // One client is registered: --client-id (default pkjwt-client) with
@@ -36,6 +38,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import { parseArgs } from 'node:util';
 
 import Provider, { errors } from 'oidc-provider';
@@ -61,6 +64,8 @@ try {
       scope: { type: 'string', default: 'api:read' },
       'strict-audience': { type: 'boolean', default: false },
       lifetime: { type: 'string', default: '300' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
     strict: true,
   }));
@@ -87,6 +92,16 @@ for (const file of opts.jwks) {
   clientJwks.keys.push(...set.keys);
 }
 
+let tls;
+if (opts['tls-cert'] || opts['tls-key']) {
+  if (!opts['tls-cert'] || !opts['tls-key']) die('--tls-cert and --tls-key go together');
+  try {
+    tls = { cert: fs.readFileSync(opts['tls-cert']), key: fs.readFileSync(opts['tls-key']) };
+  } catch (e) {
+    die(e.message);
+  }
+}
+
 // Bounded life: exit on stdin's end or after the lifetime, whichever first.
 process.stdin.on('end', () => process.exit(0));
 process.stdin.on('error', () => process.exit(0));
@@ -102,10 +117,10 @@ setTimeout(() => {
 const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const providerJwk = { ...privateKey.export({ format: 'jwk' }), alg: 'ES256', use: 'sig' };
 
-const server = http.createServer();
+const server = tls ? https.createServer(tls) : http.createServer();
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address();
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
 
   const provider = new Provider(issuer, {
     clients: [{
