@@ -822,7 +822,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                              % field)
         requested = form.get("scope")
         suffix = prov.get("scope_suffix")
-        if suffix and not v1:
+        if suffix and v1 and requested and requested.endswith(suffix):
+            requested = requested[:-len(suffix)]  # v1 goes by resource
+        elif suffix:
             # Entra v2: API/.default; the app's scope is the API part
             if not requested or not requested.endswith(suffix):
                 raise OAuthError("invalid_scope", "AADSTS70011: the scope "
