@@ -591,9 +591,18 @@ int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
   o = &full;
   const pkjwt__profile *prof =
       o->profile ? pkjwt__profile_find(o->profile) : pkjwt__profile_default();
-  if (!prof)
+  if (!prof) {
+    char known[256];
+    size_t used = 0;
+    known[0] = '\0';
+    for (size_t i = 0; pkjwt_client_profile_name(i) && used < sizeof(known);
+         i++)
+      used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+                               i ? ", " : "", pkjwt_client_profile_name(i));
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                       "provider profile '%s' unknown", o->profile);
+                       "provider profile '%s' unknown (known: %s)",
+                       o->profile, known);
+  }
   rc = check_options(o, prof, err);
   if (rc == PKJWT_OK)
     rc = pkjwt__http_global_init(err);

@@ -179,6 +179,7 @@ while read -r name url path upload; do
   cd "$TL_DIR" || exit 99
 done <providers.txt
 
-TL_WATCH=okta tl_expect_fail "--profile unknown: exit 2, named" 2 'profile' \
+TL_WATCH=okta tl_expect_fail "--profile unknown: exit 2, the known ones listed" \
+  2 "profile 'nope' unknown \\(known: puzzel, .*okta" \
   "$T" --profile nope --key okta/client.key --client-id c --scope s
 tl_end
