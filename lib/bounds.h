@@ -40,6 +40,18 @@
  * (SCRYPT_MAX_MEM), checked here too so the message can say so. */
 #define PKJWT__SCRYPT_MAX_MEM (32ULL * 1024 * 1024)
 
+/* ---- servers' metadata (discovery) ---- */
+
+/* A metadata document is a few KiB (Keycloak's, the largest seen, 6 KiB);
+ * 256 KiB leaves room for long lists and refuses a stream. */
+#define PKJWT__DISCOVERY_MAX (256 * 1024)
+/* The members read from one: how many algs, and each string's length. */
+#define PKJWT__DISCOVERY_ALGS_MAX 64
+#define PKJWT__DISCOVERY_STRING_MAX 2048
+/* How long a document is kept without a Cache-Control max-age, and at
+ * most with one. */
+#define PKJWT__DISCOVERY_TTL_S 86400
+
 /* ---- assertions ---- */
 
 /* An assertion is a few hundred bytes; a megabyte is not one. */

@@ -115,6 +115,14 @@ static int cert_wrap(pkjwt_cert **out, X509 *x, pkjwt_error *err) {
     goto done;
   }
   pkjwt__b64url_encode(c->x5t_s256, md, sizeof(md));
+  /* SHA-1 names a certificate here, as RFC 7515 4.1.7 has it; it does not
+   * sign or protect anything. */
+  unsigned char md1[SHA_DIGEST_LENGTH];
+  if (!EVP_Digest(c->der, c->der_len, md1, NULL, EVP_sha1(), NULL)) {
+    rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "SHA-1 failed");
+    goto done;
+  }
+  pkjwt__b64url_encode(c->x5t_sha1, md1, sizeof(md1));
 
 done:
   if (rc != PKJWT_OK) {

@@ -3,6 +3,7 @@
  * attempt (a fresh assertion each time), retries with backoff, the audience
  * modes, the cache with its single flight, the check endpoint and the
  * events. The HTTP exchange is lib/http.c, judging the answers lib/oauth.c,
+ * the issuer's metadata (discovery) lib/discovery.c,
  * the lock-free copy of the cached token lib/snapshot.c, the provider's
  * defaults and words lib/profile.c.
  *
@@ -14,7 +15,9 @@
  */
 /* nanosleep under -std=c11 */
 #define _POSIX_C_SOURCE 200809L
+#include "bounds.h"
 #include "client_internal.h"
+#include "discovery.h"
 #include "oauth.h"
 #include "profile.h"
 #include "snapshot.h"
@@ -81,6 +84,17 @@ struct pkjwt_client {
   int ever_fetched; /* a token was obtained before: the next is a refresh */
   /* Written by the fetching thread only; flights are ordered by mu. */
   int auto_use_issuer;
+
+  /* Discovery: with an issuer and no token endpoint, the endpoint and the
+   * alg come from the issuer's metadata, fetched once under disc_mu (a
+   * lock of its own, held during that request: a flight waits for it). */
+  int discover;
+  int x5t_flags; /* PKJWT_X5T_* headers of c->cert */
+  pkjwt_alg given_alg; /* the caller's, before a profile or server chose */
+  pthread_mutex_t disc_mu;
+  int discovered;  /* under disc_mu; token_endpoint set from then on */
+  char *meta_json; /* the judged document, as the server sent it */
+  int64_t meta_until; /* by the client's clock: fetch again from then */
 
   /* the cached access token for the fast path: written under mu, read by
    * anyone */
@@ -164,6 +178,8 @@ void pkjwt_client_free(pkjwt_client *c) {
     return;
   pthread_mutex_destroy(&c->mu);
   pthread_cond_destroy(&c->cv);
+  pthread_mutex_destroy(&c->disc_mu);
+  free(c->meta_json);
   pkjwt_token_free(c->cached);
   pkjwt__snapshot_free(&c->snap);
   free(c->token_endpoint);
@@ -218,6 +234,112 @@ static int check_params(const char *const *params, pkjwt_error *err) {
                            params[i]);
   }
   return PKJWT_OK;
+}
+
+/* Whether name is a word of the space-separated list; a NULL list holds
+ * every name. */
+static int in_list(const char *list, const char *name) {
+  if (!list)
+    return 1;
+  size_t n = strlen(name);
+  for (const char *p = list; *p;) {
+    size_t w = strcspn(p, " ");
+    if (w == n && strncmp(p, name, n) == 0)
+      return 1;
+    p += w;
+    while (*p == ' ')
+      p++;
+  }
+  return 0;
+}
+
+/* The same for a NULL-terminated array; NULL holds every name. */
+static int in_array(char *const *arr, const char *name) {
+  for (size_t i = 0; arr && arr[i]; i++)
+    if (strcmp(arr[i], name) == 0)
+      return 1;
+  return !arr;
+}
+
+/* The algs key can make, by spaces, into buf. */
+static void key_algs(char *buf, size_t n, const pkjwt_key *key) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int a = PKJWT_ALG_DEFAULT + 1; pkjwt_alg_name((pkjwt_alg)a); a++)
+    if (alg_fits_key((pkjwt_alg)a, key) && used < n)
+      used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? " " : "",
+                               pkjwt_alg_name((pkjwt_alg)a));
+}
+
+/*
+ * The alg to sign with: the given one, else the key's own, else the first
+ * the server lists (server, NULL for no list) that the key can make; each
+ * must be one the profile accepts (prof_algs, NULL = any) and the server
+ * lists. With a key set (key NULL) only a given alg is judged: the active
+ * key decides. PKJWT_ERR_ALG names the lists when none fits.
+ */
+static int choose_alg(pkjwt_alg *out, pkjwt_alg given, const pkjwt_key *key,
+                      const char *prof_name, const char *prof_algs,
+                      char *const *server, const char *server_text,
+                      pkjwt_error *err) {
+  const char *want = given != PKJWT_ALG_DEFAULT ? pkjwt_alg_name(given) : NULL;
+  if (want || !key) {
+    if (!want || (in_list(prof_algs, want) && in_array(server, want))) {
+      *out = given;
+      return PKJWT_OK;
+    }
+    if (!in_list(prof_algs, want))
+      return pkjwt__fail(err, PKJWT_ERR_ALG,
+                         "provider profile %s accepts %s, not %s", prof_name,
+                         prof_algs, want);
+    return pkjwt__fail(err, PKJWT_ERR_ALG,
+                       "the server lists %s for client assertions, not %s",
+                       server_text && *server_text ? server_text : "no alg",
+                       want);
+  }
+  const char *first = pkjwt_key_get_default_alg(key);
+  size_t ns = 0;
+  while (server && server[ns])
+    ns++;
+  for (size_t i = 0; i <= ns + 6; i++) {
+    /* the key's own, then the server's order, then the profile's */
+    const char *cand = NULL;
+    static const char *const rsa_order[] = {"RS256", "PS256", "RS384",
+                                            "PS384", "RS512", "PS512"};
+    if (i == 0)
+      cand = first;
+    else if (i <= ns)
+      cand = server[i - 1];
+    else
+      cand = rsa_order[i - ns - 1];
+    pkjwt_alg a;
+    if (!cand || pkjwt_alg_from_name(&a, cand, NULL) != PKJWT_OK ||
+        !alg_fits_key(a, key) || !in_list(prof_algs, cand) ||
+        !in_array(server, cand))
+      continue;
+    *out = a;
+    return PKJWT_OK;
+  }
+  char mine[96];
+  key_algs(mine, sizeof(mine), key);
+  if (server)
+    return pkjwt__fail(err, PKJWT_ERR_ALG,
+                       "no algorithm both this key makes (%s) and the server "
+                       "lists (%s)%s%s",
+                       mine, server_text && *server_text ? server_text : "none",
+                       prof_algs ? " and the profile accepts " : "",
+                       prof_algs ? prof_algs : "");
+  return pkjwt__fail(err, PKJWT_ERR_ALG,
+                     "provider profile %s accepts %s; this key makes %s",
+                     prof_name, prof_algs ? prof_algs : "any", mine);
+}
+
+/* Whether the extra form fields name name. */
+static int has_param(const char *const *params, const char *name) {
+  for (size_t i = 0; params && params[i] && params[i + 1]; i += 2)
+    if (strcmp(params[i], name) == 0)
+      return 1;
+  return 0;
 }
 
 /* A copy of a NULL-terminated string array; *out NULL for none. */
@@ -279,6 +401,10 @@ static int check_options(const pkjwt_client_options *o,
   int rc = check_params(o->params, err);
   if (rc != PKJWT_OK)
     return rc;
+  if (prof->required_param && !has_param(o->params, prof->required_param))
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "provider profile %s needs the form field %s",
+                       prof->name, prof->required_param);
   if (o->cert && o->keyset)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
                        "a certificate and a key set given: the set's "
@@ -313,6 +439,12 @@ static int client_alloc(pkjwt_client **out, pkjwt_error *err) {
     free(c);
     return pkjwt__fail(err, PKJWT_ERR_INTERNAL, "condition variable");
   }
+  if (pthread_mutex_init(&c->disc_mu, NULL) != 0) {
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+    return pkjwt__fail(err, PKJWT_ERR_INTERNAL, "mutex");
+  }
   pkjwt__snapshot_init(&c->snap);
   atomic_init(&c->requests, 0);
   *out = c;
@@ -324,8 +456,9 @@ static int client_alloc(pkjwt_client **out, pkjwt_error *err) {
  * else, with a token endpoint given, that endpoint less the profile's token
  * path when it ends in it (an on-premises install of the same provider),
  * and none when it does not, so such an endpoint is never paired with the
- * profile's default host; else the profile's. *len is its length without
- * one trailing '/'.
+ * profile's default host; else, with an issuer given, none (the token
+ * endpoint comes from its metadata, never from another host); else the
+ * profile's, if it has one. *len is its length without one trailing '/'.
  */
 static const char *base_for(const pkjwt_client_options *o,
                             const pkjwt__profile *prof, size_t *len) {
@@ -337,6 +470,8 @@ static const char *base_for(const pkjwt_client_options *o,
     return base;
   }
   if (!o->token_endpoint) {
+    if (o->issuer || !prof->base_url)
+      return NULL;
     *len = strlen(prof->base_url);
     return prof->base_url;
   }
@@ -382,15 +517,33 @@ static int set_strings(pkjwt_client *c, const pkjwt_client_options *o,
                                 : pkjwt__strdup("pkjwt/" PKJWT_VERSION_STRING);
   if (copy_params(&c->params, o->params) != 0)
     nomem = 1;
-  if (nomem || !c->token_endpoint || !c->client_id || !c->scope ||
+  if (!c->token_endpoint && !nomem && !c->issuer)
+    return prof->token_path
+               ? pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                             "provider profile %s has no default URL: give "
+                             "the base URL (%s), the token endpoint or the "
+                             "issuer",
+                             prof->name, prof->base_url_form)
+               : pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                             "provider profile %s needs the issuer (its "
+                             "metadata names the token endpoint) or the "
+                             "token endpoint",
+                             prof->name);
+  c->discover = !c->token_endpoint;
+  if (nomem || (!c->token_endpoint && !c->discover) || !c->client_id ||
+      !c->scope ||
       !c->user_agent || (o->audience && !c->custom_audience) ||
       (o->ca_file && !c->ca_file))
     return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
   int rc;
   if ((o->base_url && (rc = pkjwt__http_url_check(o->base_url, "base URL", NULL,
                                                   err)) != PKJWT_OK) ||
-      (rc = pkjwt__http_url_check(c->token_endpoint, "token endpoint", NULL,
-                                  err)) != PKJWT_OK ||
+      (c->token_endpoint &&
+       (rc = pkjwt__http_url_check(c->token_endpoint, "token endpoint", NULL,
+                                   err)) != PKJWT_OK) ||
+      (c->discover &&
+       (rc = pkjwt__http_url_check(c->issuer, "issuer", NULL, err)) !=
+           PKJWT_OK) ||
       (c->check_endpoint &&
        (rc = pkjwt__http_url_check(c->check_endpoint, "check endpoint", NULL,
                                    err)) != PKJWT_OK))
@@ -438,9 +591,18 @@ int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
   o = &full;
   const pkjwt__profile *prof =
       o->profile ? pkjwt__profile_find(o->profile) : pkjwt__profile_default();
-  if (!prof)
+  if (!prof) {
+    char known[256];
+    size_t used = 0;
+    known[0] = '\0';
+    for (size_t i = 0; pkjwt_client_profile_name(i) && used < sizeof(known);
+         i++)
+      used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
+                               i ? ", " : "", pkjwt_client_profile_name(i));
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                       "provider profile '%s' unknown", o->profile);
+                       "provider profile '%s' unknown (known: %s)",
+                       o->profile, known);
+  }
   rc = check_options(o, prof, err);
   if (rc == PKJWT_OK)
     rc = pkjwt__http_global_init(err);
@@ -457,7 +619,16 @@ int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
   c->key = o->key;
   c->keyset = o->keyset;
   c->cert = o->cert;
-  c->alg = o->alg;
+  c->x5t_flags =
+      o->cert ? PKJWT_X5T_S256 | (prof->x5t_sha1 ? PKJWT_X5T_SHA1 : 0) : 0;
+  /* The profile's algs now; the server's list, if discovery brings one,
+   * at discovery. */
+  if ((rc = choose_alg(&c->alg, o->alg, o->key, prof->name, prof->algs, NULL,
+                       NULL, err)) != PKJWT_OK) {
+    pkjwt_client_free(c);
+    return rc;
+  }
+  c->given_alg = o->alg;
   c->mode = o->audience_mode;
   c->retries = o->retries == -1 ? DEFAULT_RETRIES : o->retries;
   c->http.ca_file = c->ca_file;
@@ -519,7 +690,7 @@ static int attempt(pkjwt_token **out, pkjwt_client *c, int use_issuer,
   so.alg = c->alg;
   so.typ = typ;
   so.cert = c->cert;
-  so.x5t = c->cert != NULL;
+  so.x5t = c->x5t_flags;
   /* so.now stays 0: the assertion carries real time, whatever clock the
    * cache runs on (the server judges exp by its own). */
   char *assertion = NULL;
@@ -561,6 +732,138 @@ static int attempt(pkjwt_token **out, pkjwt_client *c, int use_issuer,
   return rc;
 }
 
+/* ---- discovery ---- */
+
+/* With disc_mu held: judge body as the issuer's metadata and take its
+ * token endpoint, and an alg from its list. */
+static int take_metadata(pkjwt_client *c, const char *body, size_t len,
+                         const char *from, long max_age, pkjwt_error *err) {
+  pkjwt__discovery d;
+  int rc = pkjwt__discovery_parse(&d, body, len, c->issuer, from, err);
+  pkjwt_alg alg = c->alg;
+  if (rc == PKJWT_OK)
+    rc = choose_alg(&alg, c->given_alg, c->key, c->profile->name,
+                    c->profile->algs, d.algs, d.algs_text, err);
+  char *json = NULL;
+  if (rc == PKJWT_OK && !(json = malloc(len + 1)))
+    rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+  if (rc == PKJWT_OK) {
+    memcpy(json, body, len);
+    json[len] = '\0';
+    free(c->meta_json);
+    c->meta_json = json;
+    c->token_endpoint = d.token_endpoint;
+    d.token_endpoint = NULL;
+    c->alg = alg;
+    long ttl = max_age >= 0 && max_age < PKJWT__DISCOVERY_TTL_S
+                   ? max_age
+                   : PKJWT__DISCOVERY_TTL_S;
+    c->meta_until = client_now(c) + ttl;
+    c->discovered = 1;
+  }
+  pkjwt__discovery_clear(&d);
+  return rc;
+}
+
+/* With disc_mu held: fetch the issuer's metadata, OpenID Connect's
+ * well-known URL first, then RFC 8414's. */
+static int discover_now(pkjwt_client *c, pkjwt_error *err) {
+  for (int which = 0; which < 2; which++) {
+    char *url = pkjwt__discovery_url(c->issuer, which);
+    if (!url)
+      return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                         "issuer %s: not a URL with a host", c->issuer);
+    pkjwt__http_response r;
+    int rc = pkjwt__http_request(&r, &c->http, url, NULL, NULL, err);
+    if (rc == PKJWT_OK && r.status == 200) {
+      rc = take_metadata(c, r.body, r.body_len, url, r.max_age, err);
+    } else if (rc == PKJWT_OK && which == 0 && r.status >= 400 &&
+               r.status < 500) {
+      pkjwt__http_response_clear(&r);
+      free(url);
+      continue; /* not there: try RFC 8414's place */
+    } else if (rc == PKJWT_OK) {
+      rc = pkjwt__fail(err, PKJWT_ERR_HTTP, "%s: HTTP %ld", url, r.status);
+      if (err) {
+        err->http_status = r.status;
+        pkjwt__hint(err,
+                    "the issuer publishes no metadata at its well-known "
+                    "URLs: check the issuer (%s), or give the token endpoint",
+                    c->issuer);
+      }
+    }
+    pkjwt__http_response_clear(&r);
+    free(url);
+    return rc;
+  }
+  return PKJWT_ERR_INTERNAL; /* not reached */
+}
+
+/* The token endpoint known, by discovery if need be. */
+static int ensure_discovered(pkjwt_client *c, pkjwt_error *err) {
+  if (!c->discover)
+    return PKJWT_OK;
+  pthread_mutex_lock(&c->disc_mu);
+  int rc = c->discovered ? PKJWT_OK : discover_now(c, err);
+  pthread_mutex_unlock(&c->disc_mu);
+  return rc;
+}
+
+int pkjwt_client_discover(pkjwt_client *c, pkjwt_error *err) {
+  PKJWT__ERROR_BEGIN(err);
+  if (!c)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no client");
+  return ensure_discovered(c, err);
+}
+
+int pkjwt_client_metadata(char **out_json, int64_t *valid_until,
+                          pkjwt_client *c, pkjwt_error *err) {
+  PKJWT__ERROR_BEGIN(err);
+  if (!out_json || !c)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no %s given",
+                       !out_json ? "output" : "client");
+  *out_json = NULL;
+  if (valid_until)
+    *valid_until = 0;
+  pthread_mutex_lock(&c->disc_mu);
+  int rc = PKJWT_OK;
+  if (!c->meta_json)
+    rc = pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                     "the client has no metadata: it was given its token "
+                     "endpoint, or has not discovered it yet");
+  else if (!(*out_json = pkjwt__strdup(c->meta_json)))
+    rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+  else if (valid_until)
+    *valid_until = c->meta_until;
+  pthread_mutex_unlock(&c->disc_mu);
+  return rc;
+}
+
+int pkjwt_client_metadata_set(pkjwt_client *c, const char *json, size_t len,
+                              int64_t valid_until, pkjwt_error *err) {
+  PKJWT__ERROR_BEGIN(err);
+  if (!c || !json)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no %s given",
+                       !c ? "client" : "document");
+  if (!c->discover)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "the client was given its token endpoint: it uses no "
+                       "metadata");
+  pthread_mutex_lock(&c->disc_mu);
+  int rc = PKJWT_OK;
+  if (!c->discovered) {
+    int64_t left = valid_until - client_now(c);
+    rc = take_metadata(c, json, len, "cached metadata",
+                       left > 0 ? (long)(left > PKJWT__DISCOVERY_TTL_S
+                                             ? PKJWT__DISCOVERY_TTL_S
+                                             : left)
+                                : 0,
+                       err);
+  }
+  pthread_mutex_unlock(&c->disc_mu);
+  return rc;
+}
+
 static const char *code_word(int rc, const pkjwt_error *e) {
   if (rc == PKJWT_ERR_OAUTH && e->oauth_error[0])
     return e->oauth_error;
@@ -573,6 +876,12 @@ static int fetch(pkjwt_token **out, pkjwt_client *c, int refreshing,
                  pkjwt_error *err) {
   int use_issuer = c->auto_use_issuer;
   int switched = 0, retries_used = 0, attempts = 0;
+  int drc = ensure_discovered(c, err);
+  if (drc != PKJWT_OK) {
+    emit(c, PKJWT_EVENT_FAILED, "discovery from %s failed (%s: %s)",
+         c->issuer, pkjwt_strerror(drc), err->message);
+    return drc;
+  }
   for (;;) {
     int retryable;
     long retry_after;
@@ -806,6 +1115,22 @@ unsigned long pkjwt_client_request_count(const pkjwt_client *c) {
                               memory_order_relaxed);
 }
 
+int pkjwt_client_set_x5t(pkjwt_client *c, int flags, pkjwt_error *err) {
+  PKJWT__ERROR_BEGIN(err);
+  if (!c)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no client");
+  if (flags & ~(PKJWT_X5T_S256 | PKJWT_X5T_SHA1))
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "x5t flags %d unknown",
+                       flags);
+  if (flags && !c->cert)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "certificate headers need the client's certificate");
+  /* x5t#S256 stays whenever there is a header: the SHA-1 one is only for
+   * servers that know no other */
+  c->x5t_flags = flags ? flags | PKJWT_X5T_S256 : 0;
+  return PKJWT_OK;
+}
+
 /* ---- the check endpoint ---- */
 
 int pkjwt_client_check(char **out_json, pkjwt_client *c,
@@ -877,7 +1202,9 @@ int pkjwt_client_cache_id(char **out, const pkjwt_client *c, pkjwt_error *err) {
   const char *aud = c->mode == PKJWT_AUD_CUSTOM           ? c->custom_audience
                     : c->mode == PKJWT_AUD_TOKEN_ENDPOINT ? ""
                                                           : c->issuer;
-  const char *parts[] = {c->token_endpoint,
+  /* A discovering client is named by its issuer, which does not change
+   * when the metadata moves the token endpoint. */
+  const char *parts[] = {c->discover ? c->issuer : c->token_endpoint,
                          c->client_id,
                          c->scope,
                          mode,

@@ -331,6 +331,28 @@ static CURLcode set_options(CURL *h, const pkjwt__http_opts *o, const char *url,
   return c;
 }
 
+long pkjwt__http_max_age(const char *v) {
+  long age = -1;
+  for (const char *p = v; p && *p;) {
+    while (*p == ' ' || *p == '\t' || *p == ',')
+      p++;
+    size_t n = strcspn(p, ",");
+    if ((n == 8 && strncasecmp(p, "no-store", 8) == 0) ||
+        (n >= 8 && strncasecmp(p, "no-cache", 8) == 0))
+      return 0;
+    if (n > 8 && strncasecmp(p, "max-age=", 8) == 0) {
+      long a = 0;
+      size_t i = 8;
+      for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+        a = a > 100000000L ? a : a * 10 + (p[i] - '0');
+      if (i > 8)
+        age = a;
+    }
+    p += n;
+  }
+  return age;
+}
+
 /* Status, Retry-After and a redirect's target from a finished exchange. */
 static void read_info(CURL *h, pkjwt__http_response *resp) {
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -339,6 +361,11 @@ static void read_info(CURL *h, pkjwt__http_response *resp) {
     /* curl reads both forms (seconds, HTTP date); 0 also means absent. */
     resp->retry_after = ra > 86400 ? 86400 : (long)ra;
   }
+  struct curl_header *cc = NULL;
+  if (curl_easy_header(h, "Cache-Control", 0, CURLH_HEADER, -1, &cc) ==
+          CURLHE_OK &&
+      cc && cc->value)
+    resp->max_age = pkjwt__http_max_age(cc->value);
   if (resp->status >= 300 && resp->status < 400) {
     char *loc = NULL;
     if (curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc)
@@ -376,6 +403,7 @@ int pkjwt__http_request(pkjwt__http_response *resp, const pkjwt__http_opts *o,
                         pkjwt_error *err) {
   memset(resp, 0, sizeof(*resp));
   resp->retry_after = -1;
+  resp->max_age = -1;
   int loopback = 0;
   int rc = pkjwt__http_global_init(err);
   if (rc == PKJWT_OK)
@@ -418,4 +446,5 @@ void pkjwt__http_response_clear(pkjwt__http_response *resp) {
     pkjwt__cleanse_free(resp->body, resp->body_len + 1);
   memset(resp, 0, sizeof(*resp));
   resp->retry_after = -1;
+  resp->max_age = -1;
 }

@@ -39,6 +39,8 @@ typedef struct pkjwt__http_response {
   char *body;  /* malloc'd, NUL-terminated; may hold a token */
   size_t body_len;
   long retry_after; /* Retry-After in seconds, -1 when absent */
+  long max_age;     /* Cache-Control max-age in seconds (0 for no-store or
+                       no-cache), -1 when absent */
   int retryable;    /* a transport failure that may pass on its own */
   char location[PKJWT__HTTP_LOCATION_MAX]; /* a redirect's target, or "" */
 } pkjwt__http_response;
@@ -58,6 +60,10 @@ typedef struct pkjwt__http_response {
 int pkjwt__http_request(pkjwt__http_response *resp, const pkjwt__http_opts *o,
                         const char *url, const char *form, const char *bearer,
                         pkjwt_error *err);
+
+/* The max-age of a Cache-Control header's value in seconds (at most about
+ * 10^9), 0 for no-store or no-cache, -1 when it has none. */
+long pkjwt__http_max_age(const char *value);
 
 /* Wipe and free the body; resp is reset for another use. */
 void pkjwt__http_response_clear(pkjwt__http_response *resp);

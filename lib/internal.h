@@ -56,6 +56,7 @@ struct pkjwt_cert {
   char *serial;  /* owned, upper-case hex */
   int64_t not_before, not_after;
   char x5t_s256[PKJWT__THUMBPRINT_LEN];
+  char x5t_sha1[PKJWT__THUMBPRINT_LEN]; /* legacy x5t (SHA-1), 27 chars */
 };
 
 /*

@@ -11,10 +11,22 @@
 
 typedef struct pkjwt__profile {
   const char *name;        /* "puzzel" */
-  const char *base_url;    /* default base URL, no trailing '/' */
-  const char *token_path;  /* under the base URL */
-  const char *check_path;  /* under the base URL */
-  const char *issuer_path; /* under the base URL */
+  /* default base URL, no trailing '/'; NULL when each customer has their
+   * own (a tenant, a realm): then base_url_form shows its shape */
+  const char *base_url;
+  const char *base_url_form;
+  /* Under the base URL; NULL = none. A profile without a token path finds
+   * the token endpoint by discovery from the issuer (lib/discovery.c). */
+  const char *token_path;
+  const char *check_path;
+  const char *issuer_path; /* "" = the base URL is the issuer */
+  /* The JWS algs the provider accepts for client assertions, separated by
+   * spaces; NULL = any the key can make (the server's discovery document
+   * narrows it further). */
+  const char *algs;
+  /* An extra form field the provider needs (Auth0's "audience"), or NULL */
+  const char *required_param;
+  int x5t_sha1; /* 1: a certificate adds the SHA-1 x5t header too (Entra) */
   /* Optional texts, NULL for none: */
   const char *scope_form;          /* e.g. "contact-centre:TENANT_ID:USER_ID" */
   const char *hint_invalid_client; /* replaces the generic one */

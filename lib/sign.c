@@ -477,12 +477,14 @@ int pkjwt_assertion_sign(char **out, const pkjwt_key *key,
                     : opts->kid  ? opts->kid
                                  : key->thumbprint;
   const char *x5t = opts->x5t ? opts->cert->x5t_s256 : NULL;
+  const char *x5t1 = opts->x5t & PKJWT_X5T_SHA1 ? opts->cert->x5t_sha1 : NULL;
 
   /* Sizes: every field was bounded above, so none of this can overflow. */
   size_t extra_len = extra ? strlen(extra) : 0;
   size_t head_cap = 64 + QUOTED_MAX(strlen(typ)) +
                     (kid ? QUOTED_MAX(strlen(kid)) : 0) +
-                    (x5t ? QUOTED_MAX(strlen(x5t)) : 0);
+                    (x5t ? QUOTED_MAX(strlen(x5t)) : 0) +
+                    (x5t1 ? 8 + QUOTED_MAX(strlen(x5t1)) : 0);
   size_t claims_cap = 128 + 2 * QUOTED_MAX(strlen(opts->client_id)) +
                       QUOTED_MAX(strlen(opts->audience)) + PKJWT__JTI_LEN +
                       extra_len;
@@ -505,6 +507,10 @@ int pkjwt_assertion_sign(char **out, const pkjwt_key *key,
     put_lit(&h, ",\"kid\":");
     if (put_str(&h, kid) && !bad_field)
       bad_field = "kid";
+  }
+  if (x5t1) {
+    put_lit(&h, ",\"x5t\":");
+    bad |= put_str(&h, x5t1);
   }
   if (x5t) {
     put_lit(&h, ",\"x5t#S256\":");

@@ -90,6 +90,10 @@ static int call_with(const char *which, pkjwt_error *e) {
   CALL(pkjwt_client_get_token_buf, buf, sizeof(buf), NULL, NULL, e)
   CALL(pkjwt_client_check, &s, NULL, "token", e)
   CALL(pkjwt_client_cache_id, &s, NULL, e)
+  CALL(pkjwt_client_discover, NULL, e)
+  CALL(pkjwt_client_metadata, &s, NULL, NULL, e)
+  CALL(pkjwt_client_metadata_set, NULL, "{}", 2, 0, e)
+  CALL(pkjwt_client_set_x5t, NULL, 0, e)
   CALL(pkjwt_keyset_load, &ks, "/nonexistent", e)
   CALL(pkjwt_keyset_sign, &s, NULL, NULL, e)
   CALL(pkjwt_keyset_add, &s, "/nonexistent", NULL, NULL, 0, e)
@@ -113,7 +117,9 @@ static const char *const err_takers[] = {
     "pkjwt_assertion_decode",   "pkjwt_assertion_verify",
     "pkjwt_verify_result_json", "pkjwt_client_new",
     "pkjwt_client_get_token",   "pkjwt_client_get_token_buf",
-    "pkjwt_client_check",       "pkjwt_client_cache_id",
+    "pkjwt_client_check",       "pkjwt_client_cache_id", "pkjwt_client_discover",
+    "pkjwt_client_metadata", "pkjwt_client_metadata_set",
+    "pkjwt_client_set_x5t",
     "pkjwt_keyset_load",        "pkjwt_keyset_sign",
     "pkjwt_keyset_add",         "pkjwt_keyset_activate",
     "pkjwt_keyset_retire",

@@ -43,6 +43,7 @@ enum {
   OPT_PROFILE,
   OPT_PARAM,
   OPT_CERT,
+  OPT_X5T,
   OPT_ALG,
   OPT_AUDIENCE,
   OPT_JSON,
@@ -100,6 +101,8 @@ static const cli_opt tool_options[] = {
      NULL, NULL},
     {OPT_CERT, "cert", 0, "CRT", CLI_OPT_FILE,
      "certificate of the key: adds the x5t#S256 header (Entra ID)", NULL, NULL},
+    {OPT_X5T, "x5t", 0, NULL, 0,
+     "with --cert: the SHA-1 x5t header too (legacy; Entra ID)", NULL, NULL},
     {OPT_ALG, "alg", 0, "ALG", 0, "the algorithm (default: follows the key)",
      cli_alg_values, NULL},
     {OPT_AUDIENCE, "audience", 0, "URL", CLI_OPT_OPEN,
@@ -180,7 +183,7 @@ struct settings {
   long timeout;
   long connect_timeout;
   long retries;
-  int json, check, cache, verbose;
+  int json, check, cache, verbose, x5t;
   /* --param: NAME, VALUE, ..., NULL; the names are malloc'd (names[]) */
   const char *params[2 * CLI_MAX_ITEMS + 1];
   char *names[CLI_MAX_ITEMS];
@@ -700,6 +703,9 @@ static int settings_from_args(struct settings *s, const cli_args *a) {
   s->check = a->seen[OPT_CHECK] > 0;
   s->cache = a->seen[OPT_CACHE] > 0;
   s->verbose = a->seen[OPT_VERBOSE] > 0;
+  s->x5t = a->seen[OPT_X5T] > 0;
+  if (s->x5t && !s->cert)
+    return usage_error("%s: needs --cert", "--x5t");
   if (v[OPT_TIMEOUT] && cli_parse_long(v[OPT_TIMEOUT], 1, 3600, &s->timeout))
     return usage_error("--timeout: '%s' is not a number of seconds from 1 to "
                        "3600",
@@ -791,6 +797,12 @@ static int load_key(pkjwt_key **key, const struct settings *s,
   return 0;
 }
 
+/* The profile's token path for a message; its absence said in words. */
+static const char *token_path_or(const char *profile) {
+  const char *p = pkjwt_client_profile_get(profile, PKJWT_PROFILE_TOKEN_PATH);
+  return p ? p : "the provider's token path";
+}
+
 /* The client for the settings and key. */
 static int make_client(pkjwt_client **client, const struct settings *s,
                        const pkjwt_key *key, pkjwt_keyset *keyset,
@@ -832,7 +844,7 @@ static int make_client(pkjwt_client **client, const struct settings *s,
     if (rc == PKJWT_ERR_CERT)
       subject = s->cert;
     if (rc == PKJWT_ERR_INVALID_ARG && s->profile &&
-        !pkjwt_client_profile_get(s->profile, PKJWT_PROFILE_TOKEN_PATH))
+        !pkjwt_client_profile_get(s->profile, PKJWT_PROFILE_BASE_URL_FORM))
       subject = "--profile";
     else if (rc == PKJWT_ERR_INVALID_ARG && !s->issuer &&
              (o.audience_mode == PKJWT_AUD_ISSUER ||
@@ -840,8 +852,14 @@ static int make_client(pkjwt_client **client, const struct settings *s,
       return usage_error(
           "--audience: give --issuer, or --base-url, or a "
           "--token-endpoint that ends in %s",
-          pkjwt_client_profile_get(s->profile, PKJWT_PROFILE_TOKEN_PATH));
+          token_path_or(s->profile));
     return cli_pkjwt_error(cli_exit_for(rc), subject, &err);
+  }
+  if (s->x5t && pkjwt_client_set_x5t(*client, PKJWT_X5T_S256 | PKJWT_X5T_SHA1,
+                                     &err) != PKJWT_OK) {
+    pkjwt_client_free(*client);
+    *client = NULL;
+    return cli_pkjwt_error(CLI_EXIT_USAGE, "--x5t", &err);
   }
   if (s->check && !pkjwt_client_check_endpoint(*client)) {
     pkjwt_client_free(*client);
@@ -850,7 +868,7 @@ static int make_client(pkjwt_client **client, const struct settings *s,
         "%s: give --check-endpoint or --base-url with a token "
         "endpoint that does not end in %s",
         "--check",
-        pkjwt_client_profile_get(s->profile, PKJWT_PROFILE_TOKEN_PATH));
+        token_path_or(s->profile));
   }
   return 0;
 }
@@ -869,12 +887,123 @@ struct session {
   const char *access_token, *response;
 };
 
+/* ---- the issuer's metadata (discovery) ------------------------------------
+ *
+ * With --cache, a discovering client's metadata document is kept beside
+ * its token file, under the same lock, as NAME.meta:
+ *   pkjwt-token metadata 1
+ *   valid_until EPOCH_SECONDS
+ *   <the document>
+ * valid_until is the library's (Cache-Control max-age, at most 24 h). The
+ * library judges a kept document as it judges a fetched one.
+ */
+
+#define META_MAGIC "pkjwt-token metadata 1\n"
+#define META_MAX_FILE (512u * 1024u)
+
+/* Give the client the kept document; 1 when it took it. */
+static int meta_load(struct session *x) {
+  char *path = concat(x->cache.path, ".meta");
+  if (!path)
+    return 0;
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  free(path);
+  struct stat st;
+  if (fd < 0)
+    return 0;
+  if (fstat(fd, &st) != 0 || !file_private(&st) || st.st_size <= 0 ||
+      (uint64_t)st.st_size > META_MAX_FILE) {
+    close(fd);
+    return 0;
+  }
+  size_t size = (size_t)st.st_size, got = 0;
+  char *buf = malloc(size);
+  while (buf && got < size) {
+    ssize_t r = read(fd, buf + got, size - got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    got += (size_t)r;
+  }
+  close(fd);
+  int took = 0;
+  size_t ml = strlen(META_MAGIC);
+  const char *p = buf ? buf + ml : NULL;
+  int64_t until = 0;
+  if (buf && got == size && size > ml && memcmp(buf, META_MAGIC, ml) == 0 &&
+      parse_field(&p, buf + size, "valid_until", &until) == 0 &&
+      until > (int64_t)time(NULL)) {
+    pkjwt_error err = PKJWT_ERROR_INIT;
+    took = pkjwt_client_metadata_set(x->client, p, size - (size_t)(p - buf),
+                                     until, &err) == PKJWT_OK;
+    if (!took)
+      verbose_line(x->s, "cache", "kept metadata refused; fetching it");
+  }
+  free(buf);
+  return took;
+}
+
+/* Keep the client's document; a warning on failure. */
+static void meta_store(const struct session *x) {
+  char *json = NULL;
+  int64_t until = 0;
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  if (pkjwt_client_metadata(&json, &until, x->client, &err) != PKJWT_OK)
+    return;
+  char head[96];
+  int hl = snprintf(head, sizeof(head), META_MAGIC "valid_until %" PRId64 "\n",
+                    until);
+  char *path = concat(x->cache.path, ".meta");
+  char *tmp = path ? concat(path, ".tmpXXXXXX") : NULL;
+  int fd = tmp && until > (int64_t)time(NULL) ? mkstemp(tmp) : -1;
+  if (fd >= 0) {
+    int ok = hl > 0 && (size_t)hl < sizeof(head) &&
+             write_all(fd, head, (size_t)hl) == 0 &&
+             write_all(fd, json, strlen(json)) == 0 && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+      cli_error(0, x->cache.dir, "warning: cannot keep the metadata: %s",
+                strerror(errno));
+      unlink(tmp);
+    }
+  }
+  free(tmp);
+  free(path);
+  pkjwt_str_free(json);
+}
+
+/* A discovering client's token endpoint, from the kept metadata or the
+ * issuer's. */
+static int discover(struct session *x) {
+  if (pkjwt_client_token_endpoint(x->client))
+    return 0;
+  int kept = x->use_cache && meta_load(x);
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  int rc = pkjwt_client_discover(x->client, &err);
+  if (rc != PKJWT_OK)
+    return report_request_error(pkjwt_client_issuer(x->client), rc, &err);
+  if (x->s->verbose) {
+    char msg[600];
+    snprintf(msg, sizeof(msg), "token endpoint %s (%s)",
+             pkjwt_client_token_endpoint(x->client),
+             kept ? "kept metadata" : "the issuer's metadata");
+    verbose_line(x->s, "discovery", msg);
+  }
+  if (x->use_cache && !kept)
+    meta_store(x);
+  return 0;
+}
+
 /* Fetch a new token with the client, reporting failures. */
 static int fetch(struct session *x) {
   pkjwt_error err = PKJWT_ERROR_INIT;
   pkjwt_token_free(x->tok);
   x->tok = NULL;
-  int rc = pkjwt_client_get_token(&x->tok, x->client, &err);
+  int rc = discover(x);
+  if (rc != 0)
+    return rc;
+  rc = pkjwt_client_get_token(&x->tok, x->client, &err);
   if (rc != PKJWT_OK)
     return report_request_error(pkjwt_client_token_endpoint(x->client), rc,
                                 &err);

@@ -120,7 +120,14 @@ typedef enum pkjwt_profile_field {
   PKJWT_PROFILE_TOKEN_PATH = 1,  /**< token endpoint under the base URL */
   PKJWT_PROFILE_CHECK_PATH = 2,  /**< check endpoint under the base URL */
   PKJWT_PROFILE_ISSUER_PATH = 3, /**< issuer under the base URL */
-  PKJWT_PROFILE_SCOPE_FORM = 4   /**< an example of the scope's form */
+  PKJWT_PROFILE_SCOPE_FORM = 4,  /**< an example of the scope's form */
+  /** the base URL, or the shape of one when each customer has their own
+   * ("https://HOST/realms/REALM") */
+  PKJWT_PROFILE_BASE_URL_FORM = 5,
+  PKJWT_PROFILE_ALGS = 6,          /**< the JWS algs it accepts, by spaces;
+                                        NULL = any */
+  PKJWT_PROFILE_REQUIRED_PARAM = 7 /**< a form field it needs (auth0:
+                                        "audience"), NULL = none */
 } pkjwt_profile_field;
 
 /**
@@ -246,6 +253,67 @@ PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_client_check(char **out_json, pkjwt_client *client,
                    const char *access_token, pkjwt_error *err);
 
+/**
+ * Discovery (OpenID Connect Discovery 1.0, RFC 8414 as the fallback). A
+ * client given an issuer and neither a token endpoint nor a base URL (or
+ * whose profile has no token path, "generic") reads the issuer's metadata
+ * from ISSUER/.well-known/openid-configuration, else
+ * https://HOST/.well-known/oauth-authorization-server/PATH, once, before
+ * its first token request, or when this is called. The document must name
+ * the issuer exactly as configured, a token_endpoint the URL policy
+ * accepts, and private_key_jwt in token_endpoint_auth_methods_supported;
+ * the alg is the given one, else the key's own, else the first one of
+ * token_endpoint_auth_signing_alg_values_supported the key can make (and
+ * the profile accepts). At most 256 KiB is read; the server's words in
+ * messages are made printable. An issuer without metadata or without a
+ * token endpoint is an error: no other URL is guessed. A no-op for a client
+ * that was given its token endpoint, or that has its metadata. Errors:
+ * PKJWT_ERR_NETWORK, PKJWT_ERR_TIMEOUT, PKJWT_ERR_HTTP (neither URL
+ * answered 200), PKJWT_ERR_RESPONSE (a document that fails the checks),
+ * PKJWT_ERR_INSECURE, PKJWT_ERR_ALG (no alg fits: the message names the
+ * key's and the server's lists). Thread-safe.
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int pkjwt_client_discover(pkjwt_client *client,
+                                                         pkjwt_error *err);
+
+/**
+ * The metadata document the client took, as the server sent it, in
+ * *out_json (free with pkjwt_str_free), and in *valid_until (may be NULL)
+ * the time, by the client's clock, until which it may be kept: the
+ * Cache-Control max-age of its answer, at most and by default 24 hours.
+ * For a cache of it outside the process (pkjwt-token keeps one), given back
+ * with pkjwt_client_metadata_set(). PKJWT_ERR_INVALID_ARG when the client
+ * has none. Thread-safe.
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_client_metadata(char **out_json, int64_t *valid_until,
+                      pkjwt_client *client, pkjwt_error *err);
+
+/**
+ * Give a discovering client a metadata document kept from an earlier
+ * pkjwt_client_metadata(), valid until valid_until, so it sends no request
+ * for it. It is judged as a fetched one (the issuer exactly, the token
+ * endpoint, private_key_jwt, the alg); on an error the client discovers as
+ * usual and the caller should drop its copy. Call before the first token;
+ * a no-op once the client has metadata. PKJWT_ERR_INVALID_ARG for a client
+ * that was given its token endpoint. Thread-safe.
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_client_metadata_set(pkjwt_client *client, const char *json, size_t len,
+                          int64_t valid_until, pkjwt_error *err);
+
+/**
+ * The certificate headers of the client's assertions: flags
+ * PKJWT_X5T_S256 and PKJWT_X5T_SHA1 (pkjwt/sign.h), 0 for none. A client
+ * with a certificate sends x5t#S256, and under the "entra" profile the
+ * SHA-1 x5t too; PKJWT_X5T_SHA1 adds that legacy header for another
+ * provider (x5t#S256 always stays beside it). Needs options.cert
+ * (PKJWT_ERR_INVALID_ARG). Call before the first token: not thread-safe
+ * against a request.
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_client_set_x5t(pkjwt_client *client, int flags, pkjwt_error *err);
+
 /** Number of token requests sent so far (each attempt counts). */
 PKJWT_EXPORT unsigned long pkjwt_client_request_count(const pkjwt_client *client);
 
@@ -260,7 +328,9 @@ PKJWT_EXPORT unsigned long pkjwt_client_request_count(const pkjwt_client *client
  * the token endpoint, the check endpoint and the issuer identifier.
  * Borrowed: they live as long as client. NULL for a NULL client, and for a
  * check endpoint or issuer that neither the options nor the profile gave.
- * Thread-safe (they never change after pkjwt_client_new()).
+ * Thread-safe (they never change after pkjwt_client_new()), except that a
+ * discovering client's token endpoint is NULL until its metadata has been
+ * read (pkjwt_client_discover()) and is set once then.
  */
 PKJWT_EXPORT const char *pkjwt_client_token_endpoint(const pkjwt_client *client);
 PKJWT_EXPORT const char *pkjwt_client_check_endpoint(const pkjwt_client *client);

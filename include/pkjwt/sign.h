@@ -40,6 +40,10 @@ pkjwt_alg_from_name(pkjwt_alg *out, const char *name, pkjwt_error *err);
 #define PKJWT_TYP_JWT "JWT"
 #define PKJWT_TYP_CLIENT_AUTH "client-authentication+jwt"
 
+/** Flags of pkjwt_sign_options.x5t: which certificate thumbprint headers. */
+#define PKJWT_X5T_S256 1
+#define PKJWT_X5T_SHA1 2
+
 #define PKJWT_SIGN_OPTIONS_VERSION 1
 typedef struct pkjwt_sign_options {
   unsigned int version;    /**< PKJWT_SIGN_OPTIONS_VERSION */
@@ -52,7 +56,9 @@ typedef struct pkjwt_sign_options {
   const char *kid;         /**< NULL = the key's RFC 7638 thumbprint */
   int no_kid;              /**< 1: omit kid */
   const pkjwt_cert *cert;  /**< with x5t: header x5t#S256 of this cert */
-  int x5t;                 /**< 1: add x5t#S256 (needs cert) */
+  /** PKJWT_X5T_S256 (1): add x5t#S256 (needs cert); or'ed with
+   * PKJWT_X5T_SHA1: the legacy SHA-1 x5t too (Entra ID) */
+  int x5t;
   int nbf;                 /**< 1: add nbf = iat */
   const char *extra_claims;/**< JSON object merged into the claims; it may
                                 not hold iss, sub, aud, exp, iat, nbf or jti */

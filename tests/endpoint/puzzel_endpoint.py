@@ -16,6 +16,7 @@ import base64
 import binascii
 import datetime
 import gzip
+import hashlib
 import http.server
 import json
 import os
@@ -54,6 +55,30 @@ MODES = ["503", "429", "slow", "garbage", "oversize", "drop", "error200",
          "no_expires_in", "jwt_no_expires_in", "huge_expires_in",
          "string_expires_in", "bom", "gzip", "gzip_unlabelled",
          "unknown_encoding", "entra_error", "bare_error", "keycloak_sig"]
+# Provider shapes (issue 9, --provider): where each provider puts its
+# issuer and token endpoints under the base URL, and what it asks beyond
+# the rules above. "v1" token paths are Entra's v1 endpoint: it needs the
+# resource field and answers expires_in as a string. Only "generic" has no
+# OpenID Connect discovery document: it has RFC 8414's alone.
+PROVIDERS = {
+    "puzzel": {"issuer": ISSUER_PATH, "token": [TOKEN_PATH],
+               "check": CHECK_PATH},
+    "keycloak": {"issuer": "/realms/test",
+                 "token": ["/realms/test/protocol/openid-connect/token"],
+                 "answer": {"refresh_expires_in": 0,
+                            "not-before-policy": 0}},
+    "entra": {"issuer": "/tenant-id/v2.0",
+              "token": ["/tenant-id/oauth2/v2.0/token"],
+              "v1": ["/tenant-id/oauth2/token"], "x5t": True,
+              "scope_suffix": "/.default",
+              "answer": {"ext_expires_in": 0}},
+    "auth0": {"issuer": "/", "token": ["/oauth/token"],
+              "algs": ["RS256", "PS256"], "field": "audience"},
+    "okta": {"issuer": "/oauth2/default",
+             "token": ["/oauth2/default/v1/token"]},
+    "generic": {"issuer": "/op", "token": ["/op/token"], "rfc8414": True,
+                "no_expires_in": True},
+}
 MAX_BODY = 64 * 1024          # a token request is far smaller than this
 OVERSIZE = 2 * 1024 * 1024    # size of the "oversize" misbehaviour's body
 CONN_TIMEOUT = 30             # seconds a connection may sit idle
@@ -99,6 +124,19 @@ def _from_pyca(pub, where):
                                % (where, pub.curve.name))
         return jwk.JWK.from_pyca(pub)
     raise StartupError("%s: only RSA and EC keys can be registered" % where)
+
+
+def _with_x5t(key, cert):
+    """Mark a key from a certificate with the certificate's thumbprints (x5t
+    and x5t#S256), by which Entra ID finds it."""
+    der = cert.public_bytes(serialization.Encoding.DER)
+    key.x5ts = {"x5t": b64url(hashlib.sha1(der).digest()),
+                "x5t#S256": b64url(hashlib.sha256(der).digest())}
+    return key
+
+
+def b64url(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def _key_from_jwk(obj, where):
@@ -164,7 +202,8 @@ def load_keys(text, where):
                 raise StartupError("%s: bad PEM certificate (%s)"
                                    % (where, e)) from None
             _check_cert(cert, where)
-            out.append((_from_pyca(cert.public_key(), where), None, "pem"))
+            out.append((_with_x5t(_from_pyca(cert.public_key(), where),
+                                  cert), None, "pem"))
         return out
     if "-----BEGIN PUBLIC KEY-----" in text:
         try:
@@ -187,7 +226,8 @@ def load_keys(text, where):
         cert = None
     if cert is not None:
         _check_cert(cert, where)
-        return [(_from_pyca(cert.public_key(), where), None, "base64-cert")]
+        return [(_with_x5t(_from_pyca(cert.public_key(), where), cert), None,
+                 "base64-cert")]
     try:
         pub = serialization.load_der_public_key(der)
     except ValueError:
@@ -261,6 +301,8 @@ class State:
         self.lock = threading.Lock()
         self.clients = {}        # id -> {"scope": str, "keys": [(jwk, kid)]}
         self.strict = args.strict
+        self.provider_name = args.provider
+        self.provider = PROVIDERS[args.provider]
         self.token_lifetime = args.token_lifetime
         self.tls = args.tls_cert is not None
         self.log_file = None
@@ -281,6 +323,7 @@ class State:
             "algs": [],
             "kids": [],
             "x5ts": [],
+            "x5t_sha1s": [],
             "last_error": None,
             "last_error_description": None,
             "statuses": [],
@@ -360,6 +403,11 @@ def verify_assertion(state, form, base):
         raise OAuthError("invalid_client", "no applicable key found in the "
                          "JSON Web Key Set (the registered JWK names another "
                          "alg than %s)" % alg)
+    if prov_algs(state) and alg not in prov_algs(state):
+        raise OAuthError("invalid_client", "alg %s is not one of %s"
+                         % (alg, " ".join(prov_algs(state))))
+    if state.provider.get("x5t"):
+        keys = entra_keys(keys, header)
     ok = False
     for key, _kid in keys:
         try:
@@ -387,7 +435,9 @@ def verify_assertion(state, form, base):
         st["algs"].append(alg)
         st["kids"].append(header.get("kid"))
         st["x5ts"].append(header.get("x5t#S256"))
+        st["x5t_sha1s"].append(header.get("x5t"))
         strict = state.strict
+        prov = state.provider
 
     now = time.time()
     if claims.get("iss") != iss or claims.get("sub") != iss:
@@ -405,8 +455,8 @@ def verify_assertion(state, form, base):
             if claims[c] - SKEW > now:
                 raise OAuthError("invalid_client", "%s is in the future" % c)
 
-    issuer = base + ISSUER_PATH
-    token_ep = base + TOKEN_PATH
+    issuer = base + prov["issuer"]
+    token_eps = [base + p for p in prov["token"] + prov.get("v1", [])]
     # The draft-ietf-oauth-rfc7523bis typ asks for the strict audience
     # rules even when the server is not strict, as Duende's
     # PrivateKeyJwtSecretValidator does; like it, typ is compared ignoring
@@ -420,10 +470,10 @@ def verify_assertion(state, form, base):
                              "a single string" % issuer)
     else:
         auds = aud if isinstance(aud, list) else [aud]
-        if not any(isinstance(a, str) and a in (issuer, token_ep)
+        if not any(isinstance(a, str) and (a == issuer or a in token_eps)
                    for a in auds):
             raise OAuthError("invalid_client", "aud must contain %s or %s"
-                             % (token_ep, issuer))
+                             % (token_eps[0], issuer))
 
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti:
@@ -437,6 +487,33 @@ def verify_assertion(state, form, base):
     if replay:
         raise OAuthError("invalid_client", "jti already used (replay)")
     return iss
+
+
+def prov_algs(state):
+    return state.provider.get("algs")
+
+
+def entra_keys(keys, header):
+    """Entra ID finds a certificate by the assertion's x5t#S256 or x5t
+    header; a key registered without a certificate (a JWK) by its kid."""
+    x5t, x5t256 = header.get("x5t"), header.get("x5t#S256")
+    if x5t is None and x5t256 is None:
+        found = [(k, kid) for k, kid in keys
+                 if kid is not None and kid == header.get("kid")]
+        if not found:
+            raise OAuthError("invalid_client", "AADSTS700027: the client "
+                             "assertion has no x5t or x5t#S256 header, and "
+                             "its kid names no registered key")
+        return found
+    found = [(k, kid) for k, kid in keys
+             if getattr(k, "x5ts", None) and
+             (x5t256 is None or k.x5ts["x5t#S256"] == x5t256) and
+             (x5t is None or k.x5ts["x5t"] == x5t)]
+    if not found:
+        raise OAuthError("invalid_client", "AADSTS700027: the certificate "
+                         "named by x5t/x5t#S256 is not registered for this "
+                         "application")
+    return found
 
 
 def check_scope(state, cid, requested):
@@ -512,7 +589,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(n) if n else b""
 
     def _send(self, status, body, ctype="application/json",
-              headers=None, error=None):
+              headers=None, error=None, cache="no-store"):
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
         elif isinstance(body, str):
@@ -521,7 +598,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
+            self.send_header("Cache-Control", cache)
             self.send_header("Pragma", "no-cache")
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
@@ -549,7 +626,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         p = self._path()
-        if p == DISCOVERY_PATH:
+        if p == self._discovery_path():
             self._discovery()
         elif p == CHECK_PATH:
             self._check()
@@ -562,7 +639,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         p = self._path()
-        if p == TOKEN_PATH:
+        prov = self.state.provider
+        if p in prov["token"] + prov.get("v1", []):
             self._token()
             return
         if p.startswith("/_test/"):
@@ -582,16 +660,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -- endpoints --
 
+    def _discovery_path(self):
+        """OpenID Connect's place (the issuer and the well-known path), or
+        for "generic" RFC 8414's (the well-known path before the issuer's
+        path)."""
+        prov = self.state.provider
+        if prov.get("rfc8414"):
+            return "/.well-known/oauth-authorization-server" + (
+                "" if prov["issuer"] == "/" else prov["issuer"])
+        return prov["issuer"].rstrip("/") + "/.well-known/openid-configuration"
+
     def _discovery(self):
         base = self._base()
+        prov = self.state.provider
         self._send(200, {
-            "issuer": base + ISSUER_PATH,
-            "token_endpoint": base + TOKEN_PATH,
+            "issuer": base + prov["issuer"],
+            "token_endpoint": base + prov["token"][0],
             "token_endpoint_auth_methods_supported": ["private_key_jwt"],
-            "token_endpoint_auth_signing_alg_values_supported": ALGS,
+            "token_endpoint_auth_signing_alg_values_supported":
+                prov.get("algs", ALGS),
             "grant_types_supported": ["client_credentials"],
             "scopes_supported": ["contact-centre"],
-        })
+        }, cache="max-age=3600")
 
     def _check(self):
         st = self.state
@@ -681,7 +771,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             if form_err:
                 raise form_err
-            resp = self._issue(form)
+            resp = self._issue(form, self._path())
         except OAuthError as e:
             self._token_error(e)
             return
@@ -717,14 +807,31 @@ class Handler(http.server.BaseHTTPRequestHandler):
             form[k] = v
         return form, None
 
-    def _issue(self, form):
+    def _issue(self, form, path):
         st = self.state
+        prov = st.provider
+        v1 = path in prov.get("v1", [])
         cid = verify_assertion(st, form, self._base())
         gt = form.get("grant_type")
         if gt != "client_credentials":
             raise OAuthError("unsupported_grant_type",
                              "grant_type must be client_credentials")
-        scope = check_scope(st, cid, form.get("scope"))
+        field = "resource" if v1 else prov.get("field")
+        if field and not form.get(field):
+            raise OAuthError("invalid_request", "the %s field is missing"
+                             % field)
+        requested = form.get("scope")
+        suffix = prov.get("scope_suffix")
+        if suffix and v1 and requested and requested.endswith(suffix):
+            requested = requested[:-len(suffix)]  # v1 goes by resource
+        elif suffix:
+            # Entra v2: API/.default; the app's scope is the API part
+            if not requested or not requested.endswith(suffix):
+                raise OAuthError("invalid_scope", "AADSTS70011: the scope "
+                                 "must be the resource followed by "
+                                 + suffix)
+            requested = requested[:-len(suffix)]
+        scope = check_scope(st, cid, requested)
         token = secrets.token_urlsafe(32)
         now = time.time()
         with st.lock:
@@ -732,8 +839,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             st.tokens[token] = {"client_id": cid, "scope": scope,
                                 "issued_at": now,
                                 "expires_at": now + lifetime}
-        return {"access_token": token, "expires_in": lifetime,
-                "token_type": "Bearer", "scope": scope_summary(scope)}
+        answer = {"access_token": token, "expires_in": lifetime,
+                  "token_type": "Bearer", "scope": scope_summary(scope)}
+        answer.update(prov.get("answer", {}))
+        if v1:
+            # Entra v1 writes its numbers as strings
+            answer["expires_in"] = str(lifetime)
+            answer["resource"] = form.get("resource")
+        if prov.get("no_expires_in"):
+            del answer["expires_in"]
+        return answer
 
     def _misbehave(self, mb):
         mode = mb["mode"]
@@ -995,6 +1110,9 @@ def parse_args(argv):
     ap.add_argument("--strict", action="store_true",
                     help="aud must be the issuer and typ "
                     "client-authentication+jwt")
+    ap.add_argument("--provider", default="puzzel", choices=sorted(PROVIDERS),
+                    help="the provider shape: its paths and rules "
+                    "(default puzzel)")
     ap.add_argument("--token-lifetime", type=int, default=900,
                     help="expires_in of issued tokens, seconds")
     ap.add_argument("--max-seconds", type=float, default=600,

@@ -12,7 +12,8 @@ OPENSSL=${OPENSSL_CLI:-openssl}
 C=$here/corpus
 rm -rf "$C"
 mkdir -p "$C/fuzz_key" "$C/fuzz_cert" "$C/fuzz_jwk" "$C/fuzz_verify" \
-  "$C/fuzz_response" "$C/fuzz_cli_number" "$C/fuzz_manifest"
+  "$C/fuzz_response" "$C/fuzz_cli_number" "$C/fuzz_manifest" \
+  "$C/fuzz_discovery"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
@@ -108,5 +109,16 @@ man '{"kid":"x","key":"k.pem"}' missing-members
 printf '{"version":2,"keys":[]}' >"$C/fuzz_manifest/version-2"
 printf '{"version":1,"keys":[],"keys":[]}' >"$C/fuzz_manifest/dup-member"
 printf '[1,2]' >"$C/fuzz_manifest/array"
+# metadata documents for the issuer https://op.example/t/ (and
+# Cache-Control values, read from the same bytes)
+disc() { printf '%s' "$1" >"$C/fuzz_discovery/$2"; }
+disc '{"issuer":"https://op.example/t/","token_endpoint":"https://op.example/t/token","token_endpoint_auth_methods_supported":["private_key_jwt","client_secret_basic"],"token_endpoint_auth_signing_alg_values_supported":["RS256","PS256","ES256"]}' ok
+disc '{"issuer":"https://op.example/t/","token_endpoint":"https://op.example/t/token","token_endpoint_auth_methods_supported":["private_key_jwt"]}' no-algs
+disc '{"issuer":"https://op.example/t","token_endpoint":"https://op.example/t/token","token_endpoint_auth_methods_supported":["private_key_jwt"]}' issuer-no-slash
+disc '{"issuer":"https://op.example/t/","token_endpoint_auth_methods_supported":["private_key_jwt"]}' no-token-endpoint
+disc '{"issuer":"https://op.example/t/","token_endpoint":"http://evil.example/token","token_endpoint_auth_methods_supported":["private_key_jwt"]}' insecure
+disc '{"issuer":"https://op.example/t/","token_endpoint":"https://op.example/t/token","token_endpoint_auth_methods_supported":["client_secret_basic"],"token_endpoint_auth_signing_alg_values_supported":["‮RS256"]}' no-pkjwt
+disc 'max-age=3600, public' cache-control
+disc 'no-store' no-store
 
 echo "seeds in $C: $(find "$C" -type f | wc -l)"

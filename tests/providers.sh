@@ -1,0 +1,185 @@
+#!/bin/sh
+# tests/providers.sh: pkjwt-token against each provider's shape (the test
+# endpoint's --provider keycloak, entra, auth0, okta, generic and the
+# default puzzel), by running every ```sh block of docs/providers/NAME.md in
+# order, with the provider's URL replaced by the endpoint's, and the key
+# the page makes uploaded as the page says. Then the refusals: each exits
+# non-zero with one line on stderr that names the cause, nothing on stdout.
+# EC P-256 keys where the provider takes them, RSA 2048 for Auth0 and Entra.
+# shellcheck disable=SC2016
+set -u
+: "${top_srcdir:=.}"
+: "${top_builddir:=.}"
+top_srcdir=$(cd "$top_srcdir" && pwd)
+top_builddir=$(cd "$top_builddir" && pwd)
+PY=${PYTHON3:-/usr/bin/python3}
+[ -n "$PY" ] || PY=/usr/bin/python3
+EP=$top_srcdir/tests/endpoint/puzzel_endpoint.py
+DOCS=$top_srcdir/docs/providers
+
+. "$top_srcdir/tests/tool-lib.sh"
+. "$top_srcdir/tests/endpoint/start.sh"
+
+"$PY" -c 'import jwcrypto, cryptography' 2>/dev/null || {
+  echo "SKIP: $PY lacks jwcrypto or cryptography (the endpoint's judge)"
+  exit 77
+}
+unset PKJWT_KEY PKJWT_KEYSET PKJWT_CLIENT_ID PKJWT_SCOPE PKJWT_BASE_URL \
+  PKJWT_PROFILE
+
+tl_begin
+# The pages call the tools by name (as tests/rotation.sh does).
+mkdir "$TL_PRIV/bin"
+libs=$top_builddir/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+for t in pkjwt-keygen pkjwt-sign pkjwt-token; do
+  if [ -x "$top_builddir/tools/.libs/$t" ] &&
+    LD_LIBRARY_PATH=$libs "$top_builddir/tools/.libs/$t" --version \
+      >/dev/null 2>&1; then
+    ln -s "$top_builddir/tools/.libs/$t" "$TL_PRIV/bin/$t"
+  else
+    ln -s "$top_builddir/tools/$t" "$TL_PRIV/bin/$t"
+  fi
+done
+LD_LIBRARY_PATH=$libs
+PATH=$TL_PRIV/bin:$PATH
+XDG_CACHE_HOME=$TL_DIR/cache
+export PATH LD_LIBRARY_PATH XDG_CACHE_HOME
+T=$TL_PRIV/bin/pkjwt-token
+cd "$TL_DIR" || exit 99
+EP_PID=
+trap '[ -n "$EP_PID" ] && kill "$EP_PID" 2>/dev/null; _tl_cleanup' EXIT
+
+# stat NAME of the running endpoint (the last element of a list with .-1)
+stat_of() {
+  "$PY" -c 'import json,sys,urllib.request
+s=json.load(urllib.request.urlopen(sys.argv[1]+"/_test/stats",timeout=20))
+for k in sys.argv[2].split("."):
+    s=s[int(k)] if isinstance(s,list) else s[k]
+print(s)' "$BASE" "$1"
+}
+
+# A refusal by the server: exit CODE, nothing on stdout, no file left, and
+# a line of stderr that names the cause (the tool adds the server's words
+# and a hint on their own lines).
+refused() {
+  _msg=$1 _code=$2 _pat=$3
+  shift 3
+  _tl_listing . >"$TL_PRIV/before"
+  tl_run "$@"
+  _tl_listing . >"$TL_PRIV/after"
+  if [ "$TL_RC" -eq "$_code" ] && [ ! -s "$TL_OUT" ] &&
+    grep -Eq -- "$_pat" "$TL_ERR" && [ "$(tl_lines "$TL_ERR")" -le 3 ] &&
+    cmp -s "$TL_PRIV/before" "$TL_PRIV/after"; then
+    tl_pass "$_msg"
+  else
+    tl_fail "$_msg"
+    _tl_show
+  fi
+}
+
+# provider  URL in its page  what the endpoint serves it at  file to upload
+# (one line each; the page's first block sets CLIENT_ID and SCOPE)
+cat >providers.txt <<'LIST'
+puzzel https://app.puzzel.com - client.b64
+entra https://login.microsoftonline.com/TENANT_ID /tenant-id client.crt
+keycloak https://keycloak.example.com/realms/myrealm /realms/test client.crt
+auth0 https://TENANT.auth0.com - client.pub.pem
+okta https://ORG.okta.com/oauth2/default /oauth2/default client.jwk
+generic https://login.example.com/op /op client.jwk
+LIST
+
+while read -r name url path upload; do
+  page=$DOCS/$name.md
+  [ "$path" = - ] && path=
+  mkdir "$name" && cd "$name" || exit 99
+  awk '/^```sh$/ {n++; f = sprintf("block-%02d.sh", n); next}
+       /^```$/ {f = ""; next}
+       f {print > f}' "$page"
+  n_blocks=$(ls block-*.sh 2>/dev/null | wc -l)
+  tl_check "$name.md has its settings, key and token blocks ($n_blocks)" \
+    [ "$n_blocks" -ge 3 ]
+  # settings and key first: the endpoint registers the key the page made
+  tl_run sh -ec ". ./block-01.sh; . ./block-02.sh"
+  [ "$TL_RC" -eq 0 ] || { tl_fail "$name.md: its key block"; _tl_show; }
+  eval "$(sh -c '. ./block-01.sh; echo "cid=\"$CLIENT_ID\" scope=\"$SCOPE\""')"
+  # the endpoint's Entra shape grants API for API/.default
+  scope=${scope%/.default}
+  if ep_start "$PY" "$EP" port ep.err --provider "$name" --max-seconds 300 \
+    --client "$cid:$scope:$upload"; then
+    BASE=http://127.0.0.1:$EP_PORT
+    for b in block-*.sh; do
+      sed -i "s|$url|$BASE$path|g" "$b"
+    done
+    for b in block-*.sh; do
+      case $b in block-01.sh | block-02.sh) continue ;; esac
+      tl_run sh -ec ". ./block-01.sh; . ./$b"
+      if [ "$TL_RC" -eq 0 ] && [ -s "$TL_OUT" ]; then
+        tl_pass "$name.md: $(grep -v '^ *#' "$b" | head -n 1 | cut -c 1-60)"
+      else
+        tl_fail "$name.md: $(head -n 1 "$b" | cut -c 1-60)"
+        _tl_show
+      fi
+    done
+    tl_check "$name: every request of the page was a success" \
+      [ "$(stat_of token_requests)" = "$(stat_of token_successes)" ]
+    # ---- what each shape needs, and the one-line refusals ----
+    case $name in
+    keycloak)
+      refused "an issuer that is not the document's (a slash more): exit 5, named" \
+        5 'issuer .* is not .*/realms/test/ exactly' "$T" --profile keycloak \
+        --issuer "$BASE/realms/test/" --key client.key --client-id "$cid" \
+        --scope "$scope"
+      ;;
+    entra)
+      tl_check "entra: the certificate's x5t and x5t#S256 went out" \
+        sh -c "[ '$(stat_of x5t_sha1s.-1)' = \
+          \"\$(openssl x509 -in client.crt -outform DER | openssl dgst -sha1 -binary | basenc --base64url | tr -d '=')\" ] &&
+          [ '$(stat_of x5ts.-1)' != None ]"
+      pkjwt-keygen new --type rsa --bits 2048 --out other.key --cert other.crt \
+        --quiet >/dev/null
+      TL_WATCH=. tl_expect_fail "entra: a certificate of another key: exit 3, before any request" \
+        3 'certificate is not for this key' \
+        "$T" --profile entra --base-url "$BASE/tenant-id" --key client.key \
+        --cert other.crt --client-id "$cid" --scope "$scope/.default"
+      tl_expect_fail "--x5t without --cert: exit 2" 2 'x5t.*needs --cert' \
+        "$T" --profile entra --base-url "$BASE/tenant-id" --key client.key \
+        --x5t --client-id "$cid" --scope "$scope/.default"
+      refused "entra without --cert: refused, AADSTS700027 named" 5 \
+        'AADSTS700027' "$T" --profile entra --base-url "$BASE/tenant-id" \
+        --key client.key --client-id "$cid" --scope "$scope/.default"
+      ;;
+    auth0)
+      tl_expect_fail "auth0 without the audience field: exit 2, named" 2 \
+        'audience' "$T" --profile auth0 --base-url "$BASE" --key client.key \
+        --client-id "$cid" --scope "$scope"
+      pkjwt-keygen new --out ec.key --quiet >/dev/null
+      tl_expect_fail "auth0 with an EC key: exit 2, the algs named" 2 \
+        'RS256 PS256' "$T" --profile auth0 --base-url "$BASE" --key ec.key \
+        --client-id "$cid" --scope "$scope" --param audience=https://api
+      ;;
+    generic)
+      tl_check "generic: the metadata was kept in the cache folder" \
+        sh -c 'ls "$XDG_CACHE_HOME"/pkjwt/*.meta >/dev/null 2>&1'
+      refused "an issuer without metadata: exit 5, no other URL tried" \
+        5 'HTTP 404' "$T" --issuer "$BASE/nothing" --key client.key \
+        --client-id "$cid" --scope "$scope"
+      tl_check "... and no token request went out" \
+        [ "$(stat_of token_requests)" = "$(stat_of token_successes)" ]
+      tl_expect_fail "--profile generic without an issuer: exit 2" 2 \
+        'issuer' "$T" --profile generic --key client.key \
+        --client-id "$cid" --scope "$scope"
+      ;;
+    esac
+    kill "$EP_PID" 2>/dev/null
+    EP_PID=
+  else
+    tl_fail "$name: the endpoint did not start"
+    sed 's/^/  /' ep.err
+  fi
+  cd "$TL_DIR" || exit 99
+done <providers.txt
+
+TL_WATCH=okta tl_expect_fail "--profile unknown: exit 2, the known ones listed" \
+  2 "profile 'nope' unknown \\(known: puzzel, .*okta" \
+  "$T" --profile nope --key okta/client.key --client-id c --scope s
+tl_end
