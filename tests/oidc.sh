@@ -226,7 +226,8 @@ PLAIN_LOG=$TL_PRIV/plain.log
 
 # Discovery, read by node (pkjwt-token's own discovery is not relied on).
 tl_expect_ok "discovery document" "$NODE" -e '
-  fetch(process.argv[1] + "/.well-known/openid-configuration")
+  fetch(process.argv[1] + "/.well-known/openid-configuration",
+    { signal: AbortSignal.timeout(30000) })
     .then((r) => r.text()).then((t) => process.stdout.write(t))' "$ISS"
 cp "$TL_OUT" discovery.json
 tl_expect_ok "discovery: issuer, token endpoint, private_key_jwt, nine algs" \
@@ -335,10 +336,11 @@ if [ -n "$TLS" ]; then
   tl_check "strict: the discovery document is served over https" \
     "$NODE" -e 'const [iss, ca] = process.argv.slice(1);
       require("https").get(iss + "/.well-known/openid-configuration",
-        { ca: require("fs").readFileSync(ca) }, (r) => {
+        { ca: require("fs").readFileSync(ca), timeout: 30000 }, (r) => {
           let t = ""; r.on("data", (d) => { t += d; });
           r.on("end", () => process.exit(JSON.parse(t).issuer === iss ? 0 : 1));
-        }).on("error", () => process.exit(1));' "$ISS" ca.pem
+        }).on("error", () => process.exit(1))
+        .on("timeout", () => process.exit(1));' "$ISS" ca.pem
   # shellcheck disable=SC2086
   refused_by_tool "strict: without --cacert the certificate is not trusted" \
     4 'certificate|SSL|TLS' \
