@@ -376,5 +376,42 @@ refused "strict: an unknown key is refused" "$STRICT_LOG" \
   'invalid_client: no applicable key found' \
   "$TOK" --key stranger.key $common --issuer "$ISS" --audience issuer
 
+# pkjwt-sign's assertion, sent by curl: taken once, refused when replayed
+# (the provider keeps every jti until it expires).
+# post ASSERTION: the token request; the answer's body, then its status.
+# shellcheck disable=SC2317 # called through tl_run
+post() {
+  curl -sS --max-time 30 --cacert ca.pem -o - -w '\n%{http_code}\n' \
+    -d grant_type=client_credentials -d "client_id=$CLIENT" \
+    -d "scope=$SCOPE" -d "client_assertion_type=$ASSERTION_TYPE" \
+    -d "client_assertion=$1" "$ISS/token"
+}
+ASSERTION_TYPE=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer
+if [ -n "$TLS" ] && tl_have curl; then
+  tl_expect_ok "pkjwt-sign --typ client-authentication+jwt --aud ISSUER" \
+    "$top_builddir/tools/pkjwt-sign" --key PS512.key --alg PS512 \
+    --client-id "$CLIENT" --aud "$ISS" --typ client-authentication+jwt
+  a=$(cat "$TL_OUT")
+  tl_run post "$a"
+  if [ "$TL_RC" -eq 0 ] && [ "$(tail -n 1 "$TL_OUT")" = 200 ] &&
+    grep -q '"access_token":' "$TL_OUT"; then
+    tl_pass "strict: pkjwt-sign's assertion gets a token"
+  else
+    tl_fail "strict: pkjwt-sign's assertion gets a token"
+    _tl_show
+  fi
+  _before=$(tl_lines "$STRICT_LOG")
+  tl_run post "$a"
+  if [ "$(tail -n 1 "$TL_OUT")" = 401 ] && grep -q invalid_client "$TL_OUT" &&
+    tail -n +"$((_before + 1))" "$STRICT_LOG" | grep -q 'only be used once'; then
+    tl_pass "strict: the same assertion again is refused (jti replay)"
+  else
+    tl_fail "strict: the same assertion again is refused (jti replay)"
+    _tl_show
+  fi
+else
+  tl_skip "pkjwt-sign's assertion sent by curl" "no curl or no https"
+fi
+
 oidc_stop
 tl_end
