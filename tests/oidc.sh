@@ -24,7 +24,11 @@
 # without it the certificate is refused). When pkjwt-token has the generic
 # profile (discovery), --issuer alone gets a token, in strict mode too,
 # and an issuer that is not the metadata's exactly is refused; without it
-# those checks are SKIPPED.
+# those checks are SKIPPED. pkjwt-sign's strict assertion, sent by curl,
+# gets a token and its replay is refused. A key set (docs/rotation.md):
+# rotate, activate, export --dir, each upload a provider of its own; the
+# next key works once uploaded, and a provider without the upload refuses
+# the new active key.
 # shellcheck disable=SC2016
 set -u
 : "${top_srcdir:=.}"
@@ -82,14 +86,13 @@ export XDG_CACHE_HOME="$TL_PRIV/cache"
 
 # ---- the servers ----------------------------------------------------------
 # oidc_start NAME FD ARG...: start server.js with its stdin on a FIFO that
-# this shell holds open on descriptor FD (3 or 4): when the test ends, even
+# this shell holds open on descriptor FD (3 to 6): when the test ends, even
 # killed, the FIFO closes and the server exits. Its lifetime is bounded too.
-# Sets PORT and ISS (OIDC_SCHEME https when ARGs give --tls-cert); its log
-# is $TL_PRIV/NAME.log.
+# Sets PORT and ISS (https when ARGs give --tls-cert); its log is
+# $TL_PRIV/NAME.log.
 OIDC_PIDS=
-OIDC_SCHEME=http
 oidc_stop() {
-  exec 3>&- 4>&-
+  exec 3>&- 4>&- 5>&- 6>&-
   for p in $OIDC_PIDS; do kill "$p" 2>/dev/null; done
   for p in $OIDC_PIDS; do wait "$p" 2>/dev/null; done
   OIDC_PIDS=
@@ -117,7 +120,9 @@ oidc_start() {
     sed 's/^/#   /' "$TL_PRIV/$_n.log"
     exit 99
   fi
-  ISS=$OIDC_SCHEME://127.0.0.1:$PORT
+  _scheme=http
+  for _a in "$@"; do [ "$_a" = --tls-cert ] && _scheme=https; done
+  ISS=$_scheme://127.0.0.1:$PORT
 }
 
 # ---- keys: one per algorithm, from pkjwt-keygen new ------------------------
@@ -330,7 +335,6 @@ if sh "$top_srcdir/tests/endpoint/make-test-ca.sh" "$TL_PRIV/tls" \
   TLS=1
   cp "$TL_PRIV/tls/ca.pem" ca.pem || exit 99
   set -- "$@" --tls-cert "$TL_PRIV/tls/server.pem" --tls-key "$TL_PRIV/tls/server.key"
-  OIDC_SCHEME=https
 fi
 oidc_start strict 4 "$@"
 STRICT_LOG=$TL_PRIV/strict.log
@@ -412,6 +416,45 @@ if [ -n "$TLS" ] && tl_have curl; then
 else
   tl_skip "pkjwt-sign's assertion sent by curl" "no curl or no https"
 fi
+
+# ---- a key set rotated against the provider (docs/rotation.md) ------------
+# What the provider has registered is what was uploaded at the time: one
+# provider per upload (the JWKS of `export --dir`).
+mkdir ks && chmod 700 ks
+ks_ok() { # MSG CMD...: the command exits 0 (its stdout is not a token)
+  tl_expect_ok "$@"
+  [ "$TL_RC" -eq 0 ] || exit 99
+}
+ks_ok "rotate: the first key" "$K" rotate --dir ks --quiet
+ks_ok "activate the first key" "$K" activate --dir ks
+ks_ok "export --dir: the JWKS to upload" "$K" export --dir ks --format jwks
+cp "$TL_OUT" ks1.jwks
+oidc_start upload1 5 --jwks ks1.jwks --client-id "$CLIENT" --scope "$SCOPE"
+ISS1=$ISS UPLOAD1_LOG=$TL_PRIV/upload1.log
+ks1="--client-id $CLIENT --scope $SCOPE --token-endpoint $ISS1/token"
+# shellcheck disable=SC2086
+token_ok "key set: a token with the active key" "$TOK" --keyset ks $ks1
+ks_ok "rotate: a next key" "$K" rotate --dir ks --type rsa --bits 2048 --quiet
+NEXT=$("$K" status --dir ks 2>/dev/null | awk '$2 == "next" { print $1 }')
+[ -n "$NEXT" ] || { echo "FAIL: no next key in pkjwt-keygen status"; exit 99; }
+ks_ok "export --dir: the JWKS of the active and next keys" \
+  "$K" export --dir ks --format jwks
+cp "$TL_OUT" ks2.jwks
+# shellcheck disable=SC2086
+token_ok "key set: before the upload the active key still works" \
+  "$TOK" --keyset ks $ks1
+oidc_start upload2 6 --jwks ks2.jwks --client-id "$CLIENT" --scope "$SCOPE"
+ks2="--client-id $CLIENT --scope $SCOPE --token-endpoint $ISS/token"
+# shellcheck disable=SC2086
+token_ok "key set: after the upload the next key works (PS256)" \
+  "$TOK" --key "ks/$NEXT.key" --alg PS256 $ks2
+ks_ok "activate the next key" "$K" activate --dir ks
+# shellcheck disable=SC2086
+token_ok "key set: the new active key gets a token" "$TOK" --keyset ks $ks2
+# shellcheck disable=SC2086
+refused "key set: a provider without the upload refuses the new key" \
+  "$UPLOAD1_LOG" 'invalid_client: no applicable key found' \
+  "$TOK" --keyset ks $ks1
 
 oidc_stop
 tl_end
