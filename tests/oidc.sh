@@ -60,7 +60,9 @@ if ! cmp -s "$SRC/package-lock.json" "$NPMDIR/installed-lock.json" ||
   [ ! -f "$NPMDIR/node_modules/oidc-provider/package.json" ]; then
   tl_have "$NPM" || { echo "SKIP: no $NPM (Debian: npm)"; exit 77; }
   mkdir -p "$NPMDIR" || exit 99
-  rm -f "$NPMDIR/installed-lock.json"
+  # rm first: copies of a read-only source (make distcheck) are read-only.
+  rm -f "$NPMDIR/installed-lock.json" "$NPMDIR/package.json" \
+    "$NPMDIR/package-lock.json"
   cp "$SRC/package.json" "$SRC/package-lock.json" "$NPMDIR/" || exit 99
   echo "# npm ci in $NPMDIR (the exact versions of tests/oidc/package-lock.json)"
   # Few, short retries: without a registry the test is skipped in seconds.
@@ -73,9 +75,10 @@ if ! cmp -s "$SRC/package-lock.json" "$NPMDIR/installed-lock.json" ||
     echo "SKIP: npm ci failed (no npm registry or cache?): $NPMDIR/npm-ci.log"
     exit 77
   fi
-  cp "$SRC/package-lock.json" "$NPMDIR/installed-lock.json" || exit 99
+  cat "$SRC/package-lock.json" >"$NPMDIR/installed-lock.json" || exit 99
 fi
 # Beside its node_modules, so that node resolves `import 'oidc-provider'`.
+rm -f "$NPMDIR/server.js"
 cp "$SRC/server.js" "$NPMDIR/server.js" || exit 99
 
 unset PKJWT_KEY PKJWT_KEYSET PKJWT_CLIENT_ID PKJWT_SCOPE PKJWT_BASE_URL \
