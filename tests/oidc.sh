@@ -105,8 +105,11 @@ oidc_start() {
   _n=$1 _fd=$2
   shift 2
   mkfifo "$TL_PRIV/$_n.ctl" || exit 99
+  # The other servers' FIFOs are closed in this one: only this shell holds
+  # a FIFO open for writing.
   "$NODE" "$NPMDIR/server.js" --port-file "$TL_PRIV/$_n.port" \
-    --lifetime 600 "$@" <"$TL_PRIV/$_n.ctl" >"$TL_PRIV/$_n.log" 2>&1 &
+    --lifetime 600 "$@" <"$TL_PRIV/$_n.ctl" >"$TL_PRIV/$_n.log" 2>&1 \
+    3>&- 4>&- 5>&- 6>&- &
   OIDC_PIDS="$OIDC_PIDS $!"
   _pid=$!
   eval "exec $_fd>\"\$TL_PRIV/\$_n.ctl\""
