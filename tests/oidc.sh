@@ -257,7 +257,7 @@ tl_expect_ok "discovery: issuer, token endpoint, private_key_jwt, nine algs" \
   for (const a of algs.split(" ")) if (!listed.includes(a)) why.push(a + " not listed");
   if (why.length) { console.error(why.join("; ")); process.exit(1); }' \
   "$ISS" "$ALGS"
-TE=$($NODE -e 'process.stdout.write(JSON.parse(require("fs")
+TE=$("$NODE" -e 'process.stdout.write(JSON.parse(require("fs")
   .readFileSync("discovery.json")).token_endpoint || "")')
 [ -n "$TE" ] || TE=$ISS/token
 
