@@ -24,7 +24,11 @@
 # without it the certificate is refused). When pkjwt-token has the generic
 # profile (discovery), --issuer alone gets a token, in strict mode too,
 # and an issuer that is not the metadata's exactly is refused; without it
-# those checks are SKIPPED.
+# those checks are SKIPPED. pkjwt-sign's strict assertion, sent by curl,
+# gets a token and its replay is refused. A key set (docs/rotation.md):
+# rotate, activate, export --dir, each upload a provider of its own; the
+# next key works once uploaded, and a provider without the upload refuses
+# the new active key.
 # shellcheck disable=SC2016
 set -u
 : "${top_srcdir:=.}"
@@ -56,19 +60,25 @@ if ! cmp -s "$SRC/package-lock.json" "$NPMDIR/installed-lock.json" ||
   [ ! -f "$NPMDIR/node_modules/oidc-provider/package.json" ]; then
   tl_have "$NPM" || { echo "SKIP: no $NPM (Debian: npm)"; exit 77; }
   mkdir -p "$NPMDIR" || exit 99
-  rm -f "$NPMDIR/installed-lock.json"
+  # rm first: copies of a read-only source (make distcheck) are read-only.
+  rm -f "$NPMDIR/installed-lock.json" "$NPMDIR/package.json" \
+    "$NPMDIR/package-lock.json"
   cp "$SRC/package.json" "$SRC/package-lock.json" "$NPMDIR/" || exit 99
   echo "# npm ci in $NPMDIR (the exact versions of tests/oidc/package-lock.json)"
+  # Few, short retries: without a registry the test is skipped in seconds.
   if ! (cd "$NPMDIR" && timeout 600 "$NPM" ci --ignore-scripts --no-audit \
-    --no-fund --prefer-offline --loglevel=error) >"$NPMDIR/npm-ci.log" 2>&1
+    --no-fund --prefer-offline --loglevel=error --fetch-retries=1 \
+    --fetch-retry-mintimeout=2000 --fetch-retry-maxtimeout=5000) \
+    >"$NPMDIR/npm-ci.log" 2>&1
   then
     sed 's/^/#   npm: /' "$NPMDIR/npm-ci.log" | tail -n 5
     echo "SKIP: npm ci failed (no npm registry or cache?): $NPMDIR/npm-ci.log"
     exit 77
   fi
-  cp "$SRC/package-lock.json" "$NPMDIR/installed-lock.json" || exit 99
+  cat "$SRC/package-lock.json" >"$NPMDIR/installed-lock.json" || exit 99
 fi
 # Beside its node_modules, so that node resolves `import 'oidc-provider'`.
+rm -f "$NPMDIR/server.js"
 cp "$SRC/server.js" "$NPMDIR/server.js" || exit 99
 
 unset PKJWT_KEY PKJWT_KEYSET PKJWT_CLIENT_ID PKJWT_SCOPE PKJWT_BASE_URL \
@@ -79,14 +89,13 @@ export XDG_CACHE_HOME="$TL_PRIV/cache"
 
 # ---- the servers ----------------------------------------------------------
 # oidc_start NAME FD ARG...: start server.js with its stdin on a FIFO that
-# this shell holds open on descriptor FD (3 or 4): when the test ends, even
+# this shell holds open on descriptor FD (3 to 6): when the test ends, even
 # killed, the FIFO closes and the server exits. Its lifetime is bounded too.
-# Sets PORT and ISS (OIDC_SCHEME https when ARGs give --tls-cert); its log
-# is $TL_PRIV/NAME.log.
+# Sets PORT and ISS (https when ARGs give --tls-cert); its log is
+# $TL_PRIV/NAME.log.
 OIDC_PIDS=
-OIDC_SCHEME=http
 oidc_stop() {
-  exec 3>&- 4>&-
+  exec 3>&- 4>&- 5>&- 6>&-
   for p in $OIDC_PIDS; do kill "$p" 2>/dev/null; done
   for p in $OIDC_PIDS; do wait "$p" 2>/dev/null; done
   OIDC_PIDS=
@@ -96,8 +105,11 @@ oidc_start() {
   _n=$1 _fd=$2
   shift 2
   mkfifo "$TL_PRIV/$_n.ctl" || exit 99
+  # The other servers' FIFOs are closed in this one: only this shell holds
+  # a FIFO open for writing.
   "$NODE" "$NPMDIR/server.js" --port-file "$TL_PRIV/$_n.port" \
-    --lifetime 600 "$@" <"$TL_PRIV/$_n.ctl" >"$TL_PRIV/$_n.log" 2>&1 &
+    --lifetime 600 "$@" <"$TL_PRIV/$_n.ctl" >"$TL_PRIV/$_n.log" 2>&1 \
+    3>&- 4>&- 5>&- 6>&- &
   OIDC_PIDS="$OIDC_PIDS $!"
   _pid=$!
   eval "exec $_fd>\"\$TL_PRIV/\$_n.ctl\""
@@ -114,7 +126,9 @@ oidc_start() {
     sed 's/^/#   /' "$TL_PRIV/$_n.log"
     exit 99
   fi
-  ISS=$OIDC_SCHEME://127.0.0.1:$PORT
+  _scheme=http
+  for _a in "$@"; do [ "$_a" = --tls-cert ] && _scheme=https; done
+  ISS=$_scheme://127.0.0.1:$PORT
 }
 
 # ---- keys: one per algorithm, from pkjwt-keygen new ------------------------
@@ -226,7 +240,8 @@ PLAIN_LOG=$TL_PRIV/plain.log
 
 # Discovery, read by node (pkjwt-token's own discovery is not relied on).
 tl_expect_ok "discovery document" "$NODE" -e '
-  fetch(process.argv[1] + "/.well-known/openid-configuration")
+  fetch(process.argv[1] + "/.well-known/openid-configuration",
+    { signal: AbortSignal.timeout(30000) })
     .then((r) => r.text()).then((t) => process.stdout.write(t))' "$ISS"
 cp "$TL_OUT" discovery.json
 tl_expect_ok "discovery: issuer, token endpoint, private_key_jwt, nine algs" \
@@ -242,7 +257,7 @@ tl_expect_ok "discovery: issuer, token endpoint, private_key_jwt, nine algs" \
   for (const a of algs.split(" ")) if (!listed.includes(a)) why.push(a + " not listed");
   if (why.length) { console.error(why.join("; ")); process.exit(1); }' \
   "$ISS" "$ALGS"
-TE=$($NODE -e 'process.stdout.write(JSON.parse(require("fs")
+TE=$("$NODE" -e 'process.stdout.write(JSON.parse(require("fs")
   .readFileSync("discovery.json")).token_endpoint || "")')
 [ -n "$TE" ] || TE=$ISS/token
 
@@ -326,7 +341,6 @@ if sh "$top_srcdir/tests/endpoint/make-test-ca.sh" "$TL_PRIV/tls" \
   TLS=1
   cp "$TL_PRIV/tls/ca.pem" ca.pem || exit 99
   set -- "$@" --tls-cert "$TL_PRIV/tls/server.pem" --tls-key "$TL_PRIV/tls/server.key"
-  OIDC_SCHEME=https
 fi
 oidc_start strict 4 "$@"
 STRICT_LOG=$TL_PRIV/strict.log
@@ -335,10 +349,11 @@ if [ -n "$TLS" ]; then
   tl_check "strict: the discovery document is served over https" \
     "$NODE" -e 'const [iss, ca] = process.argv.slice(1);
       require("https").get(iss + "/.well-known/openid-configuration",
-        { ca: require("fs").readFileSync(ca) }, (r) => {
+        { ca: require("fs").readFileSync(ca), timeout: 30000 }, (r) => {
           let t = ""; r.on("data", (d) => { t += d; });
           r.on("end", () => process.exit(JSON.parse(t).issuer === iss ? 0 : 1));
-        }).on("error", () => process.exit(1));' "$ISS" ca.pem
+        }).on("error", () => process.exit(1))
+        .on("timeout", () => process.exit(1));' "$ISS" ca.pem
   # shellcheck disable=SC2086
   refused_by_tool "strict: without --cacert the certificate is not trusted" \
     4 'certificate|SSL|TLS' \
@@ -370,6 +385,82 @@ refused "strict: aud = the issuer with typ JWT (--audience URL) is refused" \
 refused "strict: an unknown key is refused" "$STRICT_LOG" \
   'invalid_client: no applicable key found' \
   "$TOK" --key stranger.key $common --issuer "$ISS" --audience issuer
+
+# pkjwt-sign's assertion, sent by curl: taken once, refused when replayed
+# (the provider keeps every jti until it expires).
+# post ASSERTION: the token request; the answer's body, then its status.
+# shellcheck disable=SC2317 # called through tl_run
+post() {
+  curl -sS --max-time 30 --cacert ca.pem -o - -w '\n%{http_code}\n' \
+    -d grant_type=client_credentials -d "client_id=$CLIENT" \
+    -d "scope=$SCOPE" -d "client_assertion_type=$ASSERTION_TYPE" \
+    -d "client_assertion=$1" "$ISS/token"
+}
+ASSERTION_TYPE=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer
+if [ -n "$TLS" ] && tl_have curl; then
+  tl_expect_ok "pkjwt-sign --typ client-authentication+jwt --aud ISSUER" \
+    "$top_builddir/tools/pkjwt-sign" --key PS512.key --alg PS512 \
+    --client-id "$CLIENT" --aud "$ISS" --typ client-authentication+jwt
+  a=$(cat "$TL_OUT")
+  tl_run post "$a"
+  if [ "$TL_RC" -eq 0 ] && [ "$(tail -n 1 "$TL_OUT")" = 200 ] &&
+    grep -q '"access_token":' "$TL_OUT"; then
+    tl_pass "strict: pkjwt-sign's assertion gets a token"
+  else
+    tl_fail "strict: pkjwt-sign's assertion gets a token"
+    _tl_show
+  fi
+  _before=$(tl_lines "$STRICT_LOG")
+  tl_run post "$a"
+  if [ "$(tail -n 1 "$TL_OUT")" = 401 ] && grep -q invalid_client "$TL_OUT" &&
+    tail -n +"$((_before + 1))" "$STRICT_LOG" | grep -q 'only be used once'; then
+    tl_pass "strict: the same assertion again is refused (jti replay)"
+  else
+    tl_fail "strict: the same assertion again is refused (jti replay)"
+    _tl_show
+  fi
+else
+  tl_skip "pkjwt-sign's assertion sent by curl" "no curl or no https"
+fi
+
+# ---- a key set rotated against the provider (docs/rotation.md) ------------
+# What the provider has registered is what was uploaded at the time: one
+# provider per upload (the JWKS of `export --dir`).
+mkdir ks && chmod 700 ks
+ks_ok() { # MSG CMD...: the command exits 0 (its stdout is not a token)
+  tl_expect_ok "$@"
+  [ "$TL_RC" -eq 0 ] || exit 99
+}
+ks_ok "rotate: the first key" "$K" rotate --dir ks --quiet
+ks_ok "activate the first key" "$K" activate --dir ks
+ks_ok "export --dir: the JWKS to upload" "$K" export --dir ks --format jwks
+cp "$TL_OUT" ks1.jwks
+oidc_start upload1 5 --jwks ks1.jwks --client-id "$CLIENT" --scope "$SCOPE"
+ISS1=$ISS UPLOAD1_LOG=$TL_PRIV/upload1.log
+ks1="--client-id $CLIENT --scope $SCOPE --token-endpoint $ISS1/token"
+# shellcheck disable=SC2086
+token_ok "key set: a token with the active key" "$TOK" --keyset ks $ks1
+ks_ok "rotate: a next key" "$K" rotate --dir ks --type rsa --bits 2048 --quiet
+NEXT=$("$K" status --dir ks 2>/dev/null | awk '$2 == "next" { print $1 }')
+[ -n "$NEXT" ] || { echo "FAIL: no next key in pkjwt-keygen status"; exit 99; }
+ks_ok "export --dir: the JWKS of the active and next keys" \
+  "$K" export --dir ks --format jwks
+cp "$TL_OUT" ks2.jwks
+# shellcheck disable=SC2086
+token_ok "key set: before the upload the active key still works" \
+  "$TOK" --keyset ks $ks1
+oidc_start upload2 6 --jwks ks2.jwks --client-id "$CLIENT" --scope "$SCOPE"
+ks2="--client-id $CLIENT --scope $SCOPE --token-endpoint $ISS/token"
+# shellcheck disable=SC2086
+token_ok "key set: after the upload the next key works (PS256)" \
+  "$TOK" --key "ks/$NEXT.key" --alg PS256 $ks2
+ks_ok "activate the next key" "$K" activate --dir ks
+# shellcheck disable=SC2086
+token_ok "key set: the new active key gets a token" "$TOK" --keyset ks $ks2
+# shellcheck disable=SC2086
+refused "key set: a provider without the upload refuses the new key" \
+  "$UPLOAD1_LOG" 'invalid_client: no applicable key found' \
+  "$TOK" --keyset ks $ks1
 
 oidc_stop
 tl_end
