@@ -94,6 +94,70 @@ static int rsa_exponent_ok(const EVP_PKEY *pkey, pkjwt_error *err) {
   return rc;
 }
 
+/* The rules an RSA key must meet (size, exponent), and its facts. */
+static int rsa_rules(const pkjwt__alg_info **row, unsigned int *bits,
+                     int *has_private, EVP_PKEY *pkey, pkjwt_error *err) {
+  int b = EVP_PKEY_get_bits(pkey);
+  if (b <= 0) {
+    /* OpenSSL caches the size when the key is made; none is a failure
+     * there (out of memory), not a weak key. */
+    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
+                           "cannot read the RSA key's size");
+  }
+  if (b < PKJWT__RSA_MIN_BITS) {
+    return pkjwt__fail(err, PKJWT_ERR_WEAK_KEY, "%s", weak_rsa_msg);
+  }
+  if (b > PKJWT__RSA_MAX_BITS) {
+    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "RSA keys longer than %d bits are not supported",
+                       PKJWT__RSA_MAX_BITS);
+  }
+  int rc = rsa_exponent_ok(pkey, err);
+  if (rc != PKJWT_OK)
+    return rc;
+  *row = pkjwt__alg_default(PKJWT_KEY_RSA, NULL);
+  *bits = (unsigned int)b;
+  *has_private = has_bn_param(pkey, OSSL_PKEY_PARAM_RSA_D);
+  return PKJWT_OK;
+}
+
+/* The rules an EC key must meet (a named curve of ours), and its facts; the
+ * key is set to write a named curve and an uncompressed point. */
+static int ec_rules(const pkjwt__alg_info **row, unsigned int *bits,
+                    int *has_private, EVP_PKEY *pkey, pkjwt_error *err) {
+  char group[80];
+  size_t glen = 0;
+  if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) != 1) {
+    if (pkjwt__ssl_nomem()) {
+      return pkjwt__fail(err, PKJWT_ERR_NOMEM,
+                         "out of memory reading the EC key's curve");
+    }
+    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "EC keys with explicit curve parameters are not "
+                       "supported; use a named curve %s",
+                       pkjwt__alg_curve_list(1));
+  }
+  *row = pkjwt__alg_curve_by_group(group);
+  if (!*row) {
+    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "EC curve %s is not supported; use %s", group,
+                       pkjwt__alg_curve_list(1));
+  }
+  /* A key read with explicit curve parameters or compressed points is
+   * still P-256/384/521; write it out the way everyone reads it: named
+   * curve, uncompressed point. */
+  (void)EVP_PKEY_set_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING,
+                                       OSSL_PKEY_EC_ENCODING_GROUP);
+  (void)EVP_PKEY_set_utf8_string_param(
+      pkey, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+      OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED);
+  ERR_clear_error();
+  int b = EVP_PKEY_get_bits(pkey);
+  *bits = b > 0 ? (unsigned int)b : 0;
+  *has_private = has_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY);
+  return PKJWT_OK;
+}
+
 int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
   if (!out) {
     EVP_PKEY_free(pkey);
@@ -105,76 +169,21 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err) {
 
   const pkjwt__alg_info *row = NULL; /* the key's default alg */
   unsigned int bits = 0;
-  int has_private;
+  int has_private = 0;
   int rc;
 
   if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA) {
-    int b = EVP_PKEY_get_bits(pkey);
-    if (b <= 0) {
-      /* OpenSSL caches the size when the key is made; none is a failure
-       * there (out of memory), not a weak key. */
-      rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
-                           "cannot read the RSA key's size");
-      goto fail;
-    }
-    if (b < PKJWT__RSA_MIN_BITS) {
-      rc = pkjwt__fail(err, PKJWT_ERR_WEAK_KEY, "%s", weak_rsa_msg);
-      goto fail;
-    }
-    if (b > PKJWT__RSA_MAX_BITS) {
-      rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
-                       "RSA keys longer than %d bits are not supported",
-                       PKJWT__RSA_MAX_BITS);
-      goto fail;
-    }
-    rc = rsa_exponent_ok(pkey, err);
-    if (rc != PKJWT_OK)
-      goto fail;
-    row = pkjwt__alg_default(PKJWT_KEY_RSA, NULL);
-    bits = (unsigned int)b;
-    has_private = has_bn_param(pkey, OSSL_PKEY_PARAM_RSA_D);
+    rc = rsa_rules(&row, &bits, &has_private, pkey, err);
   } else if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC &&
              !EVP_PKEY_is_a(pkey, "SM2")) {
-    char group[80];
-    size_t glen = 0;
-    if (EVP_PKEY_get_group_name(pkey, group, sizeof(group), &glen) != 1) {
-      if (pkjwt__ssl_nomem()) {
-        rc = pkjwt__fail(err, PKJWT_ERR_NOMEM,
-                         "out of memory reading the EC key's curve");
-        goto fail;
-      }
-      rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
-                       "EC keys with explicit curve parameters are not "
-                       "supported; use a named curve %s",
-                       pkjwt__alg_curve_list(1));
-      goto fail;
-    }
-    row = pkjwt__alg_curve_by_group(group);
-    if (!row) {
-      rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
-                       "EC curve %s is not supported; use %s", group,
-                       pkjwt__alg_curve_list(1));
-      goto fail;
-    }
-    /* A key read with explicit curve parameters or compressed points is
-     * still P-256/384/521; write it out the way everyone reads it: named
-     * curve, uncompressed point. */
-    (void)EVP_PKEY_set_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_ENCODING,
-                                         OSSL_PKEY_EC_ENCODING_GROUP);
-    (void)EVP_PKEY_set_utf8_string_param(
-        pkey, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
-        OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED);
-    ERR_clear_error();
-    int b = EVP_PKEY_get_bits(pkey);
-    bits = b > 0 ? (unsigned int)b : 0;
-    has_private = has_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY);
+    rc = ec_rules(&row, &bits, &has_private, pkey, err);
   } else {
     rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
                      "%s keys are not supported; use EC %s or RSA",
                      type_label(pkey), pkjwt__alg_curve_list(0));
-    goto fail;
   }
-
+  if (rc != PKJWT_OK)
+    goto fail;
   if (has_private < 0) {
     rc = pkjwt__fail(err, PKJWT_ERR_NOMEM,
                      "out of memory reading the key's private part");
