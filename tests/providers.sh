@@ -196,6 +196,10 @@ while read -r name url path upload; do
   cd "$TL_DIR" || exit 99
 done <providers.txt
 
+tl_expect_ok "--profile help: every profile, with its base URL form" \
+  "$T" --profile help
+tl_check "... one line each, entra's tenant URL form among them" \
+  sh -c "[ \$(wc -l <'$TL_OUT') -ge 6 ] && grep -q '^entra .*login.microsoftonline.com/TENANT_ID' '$TL_OUT' && [ ! -s '$TL_ERR' ]"
 TL_WATCH=okta tl_expect_fail "--profile unknown: exit 2, the known ones listed" \
   2 "profile 'nope' unknown \\(known: puzzel, .*okta" \
   "$T" --profile nope --key okta/client.key --client-id c --scope s
