@@ -58,6 +58,20 @@ for k in sys.argv[2].split("."):
 print(s)' "$BASE" "$1"
 }
 
+# Register KEYFILE for client ID with SCOPE at the running endpoint, as a
+# console upload does.
+register() {
+  "$PY" - "$BASE" "$1" "$2" "$3" <<'PYEOF'
+import json, sys, urllib.request
+base, cid, scope, path = sys.argv[1:5]
+body = json.dumps({"client_id": cid, "scope": scope,
+                   "key": open(path).read()}).encode()
+req = urllib.request.Request(base + "/_test/register", body,
+                             {"Content-Type": "application/json"})
+urllib.request.urlopen(req, timeout=20).read()
+PYEOF
+}
+
 # A refusal by the server: exit CODE, nothing on stdout, no file left, and
 # a line of stderr that names the cause (the tool adds the server's words
 # and a hint on their own lines).
@@ -144,6 +158,23 @@ while read -r name url path upload; do
       tl_expect_fail "--x5t without --cert: exit 2" 2 'x5t.*needs --cert' \
         "$T" --profile entra --base-url "$BASE/tenant-id" --key client.key \
         --x5t --client-id "$cid" --scope "$scope/.default"
+      # a key registered as a JWK (no certificate): found by its kid
+      pkjwt-keygen new --out jwk.key --quiet >/dev/null
+      pkjwt-keygen export --key jwk.key --format jwk >jwk.jwk
+      register jwk-app "$scope" jwk.jwk
+      tl_expect_ok "entra: a key registered as a JWK, found by kid, v2" \
+        "$T" --profile entra --base-url "$BASE/tenant-id" --key jwk.key \
+        --client-id jwk-app --scope "$scope/.default"
+      tl_expect_ok "entra: the same on the v1 endpoint (resource, string expires_in)" \
+        "$T" --profile entra --token-endpoint "$BASE/tenant-id/oauth2/token" \
+        --key jwk.key --client-id jwk-app --scope "$scope/.default" \
+        --param resource=api://my-api --json
+      tl_check "... expires_in came as a string and was read" \
+        grep -q '"expires_in": "900"' "$TL_OUT"
+      refused "entra v1 without the resource field: refused, named" 5 \
+        'resource field is missing' \
+        "$T" --profile entra --token-endpoint "$BASE/tenant-id/oauth2/token" \
+        --key jwk.key --client-id jwk-app --scope "$scope/.default"
       refused "entra without --cert: refused, AADSTS700027 named" 5 \
         'AADSTS700027' "$T" --profile entra --base-url "$BASE/tenant-id" \
         --key client.key --client-id "$cid" --scope "$scope/.default"
