@@ -208,6 +208,12 @@ while read -r name url path upload; do
         --client-id "$cid" --scope "$scope" --cache --verbose
       tl_check "generic --cache: a spoiled kept document is refused and fetched again" \
         sh -c "[ $TL_RC = 0 ] && grep -q 'the issuer.s metadata' '$TL_ERR' && grep -q '/op\"' \"\$XDG_CACHE_HOME\"/pkjwt/*.meta"
+      tl_expect_ok "generic: --audience issuer (strict form) with the issuer alone" \
+        "$T" --profile generic --issuer "$BASE/op" --audience issuer \
+        --key client.key --client-id "$cid" --scope "$scope"
+      tl_check "... aud was the issuer, typ client-authentication+jwt" \
+        [ "$(stat_of audiences.-1)" = "$BASE/op" -a \
+        "$(stat_of typs.-1)" = client-authentication+jwt ]
       refused "an issuer without metadata: exit 5, no other URL tried" \
         5 'HTTP 404' "$T" --issuer "$BASE/nothing" --key client.key \
         --client-id "$cid" --scope "$scope"
