@@ -143,6 +143,7 @@ START_TEST(cache_control) {
   ck_assert_int_eq(pkjwt__http_max_age("max-age=10, no-cache"), 0);
   ck_assert_int_eq(pkjwt__http_max_age("public"), -1);
   ck_assert_int_eq(pkjwt__http_max_age("max-age="), -1);
+  ck_assert_int_le(pkjwt__http_max_age("max-age=1000000009"), 1000000000L);
   ck_assert_int_le(pkjwt__http_max_age("max-age=99999999999999999999"),
                    1000000000L);
 }
