@@ -145,10 +145,14 @@ while read -r name url path upload; do
         --scope "$scope"
       ;;
     entra)
-      tl_check "entra: the certificate's x5t and x5t#S256 went out" \
-        sh -c "[ '$(stat_of x5t_sha1s.-1)' = \
-          \"\$(openssl x509 -in client.crt -outform DER | openssl dgst -sha1 -binary | basenc --base64url | tr -d '=')\" ] &&
-          [ '$(stat_of x5ts.-1)' != None ]"
+      if tl_have openssl && tl_have basenc; then
+        tl_check "entra: the certificate's x5t (as openssl computes it) and x5t#S256 went out" \
+          sh -c "[ '$(stat_of x5t_sha1s.-1)' = \
+            \"\$(openssl x509 -in client.crt -outform DER | openssl dgst -sha1 -binary | basenc --base64url | tr -d '=')\" ] &&
+            [ '$(stat_of x5ts.-1)' != None ]"
+      else
+        tl_skip "entra: the certificate's x5t" "openssl or basenc not found"
+      fi
       pkjwt-keygen new --type rsa --bits 2048 --out other.key --cert other.crt \
         --quiet >/dev/null
       TL_WATCH=. tl_expect_fail "entra: a certificate of another key: exit 3, before any request" \
