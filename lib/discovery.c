@@ -133,8 +133,8 @@ static int read_algs(pkjwt__discovery *d, json_t *j, const char *from,
   return PKJWT_OK;
 }
 
-int pkjwt__discovery_parse(pkjwt__discovery *out, const char *body,
-                           size_t len, const char *issuer, const char *from,
+int pkjwt__discovery_parse(pkjwt__discovery *out, const char *body, size_t len,
+                           const char *issuer, const char *from,
                            pkjwt_error *err) {
   memset(out, 0, sizeof(*out));
   if (!body || !issuer)
@@ -162,9 +162,8 @@ int pkjwt__discovery_parse(pkjwt__discovery *out, const char *body,
     (void)pkjwt__printable(shown, sizeof(shown), iss ? iss : "",
                            iss ? strlen(iss) : 0);
     rc = pkjwt__fail(err, PKJWT_ERR_RESPONSE,
-                     "%s: the metadata's issuer %s%s%s is not %s exactly",
-                     from, iss ? "\"" : "(none)", shown, iss ? "\"" : "",
-                     issuer);
+                     "%s: the metadata's issuer %s%s%s is not %s exactly", from,
+                     iss ? "\"" : "(none)", shown, iss ? "\"" : "", issuer);
   } else if (!te) {
     /* Never a guess, never another provider's URL. */
     rc = pkjwt__fail(err, PKJWT_ERR_RESPONSE,

@@ -38,8 +38,8 @@ char *pkjwt__discovery_url(const char *issuer, int which);
  * is made printable), PKJWT_ERR_INSECURE, PKJWT_ERR_NOMEM. Clear out with
  * pkjwt__discovery_clear() either way.
  */
-int pkjwt__discovery_parse(pkjwt__discovery *out, const char *body,
-                           size_t len, const char *issuer, const char *from,
+int pkjwt__discovery_parse(pkjwt__discovery *out, const char *body, size_t len,
+                           const char *issuer, const char *from,
                            pkjwt_error *err);
 
 void pkjwt__discovery_clear(pkjwt__discovery *d);

@@ -344,7 +344,7 @@ long pkjwt__http_max_age(const char *v) {
       long a = 0;
       size_t i = 8;
       for (; i < n && p[i] >= '0' && p[i] <= '9'; i++)
-        a = a > 100000000L ? a : a * 10 + (p[i] - '0');
+        a = a < 100000000L ? a * 10 + (p[i] - '0') : 1000000000L;
       if (i > 8)
         age = a;
     }

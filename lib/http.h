@@ -61,8 +61,8 @@ int pkjwt__http_request(pkjwt__http_response *resp, const pkjwt__http_opts *o,
                         const char *url, const char *form, const char *bearer,
                         pkjwt_error *err);
 
-/* The max-age of a Cache-Control header's value in seconds (at most about
- * 10^9), 0 for no-store or no-cache, -1 when it has none. */
+/* The max-age of a Cache-Control header's value in seconds (at most 10^9),
+ * 0 for no-store or no-cache, -1 when it has none. */
 long pkjwt__http_max_age(const char *value);
 
 /* Wipe and free the body; resp is reset for another use. */

@@ -464,9 +464,29 @@ START_TEST(x5t_s256_of_the_certificate) {
   decoded d = decode(jws);
   ck_assert_str_eq(json_string_value(json_object_get(d.header, "x5t#S256")),
                    want);
+  ck_assert_ptr_null(json_object_get(d.header, "x5t"));
   decoded_free(&d);
   pkjwt_str_free(jws);
+
+  /* PKJWT_X5T_SHA1: the legacy SHA-1 x5t beside x5t#S256 (Entra ID) */
+  char *want1 = NULL;
+  ck_assert_int_eq(
+      test_sh(&want1,
+              "'%s' x509 -in '%s/ec256.crt' -outform DER | '%s' dgst "
+              "-sha1 -binary | base64 | tr '+/' '-_' | tr -d '=\\n'",
+              test_openssl(), dir, test_openssl()),
+      0);
+  ck_assert_uint_eq(strlen(want1), 27);
+  o.x5t = PKJWT_X5T_S256 | PKJWT_X5T_SHA1;
+  jws = sign_ok(ec256, &o);
+  d = decode(jws);
+  ck_assert_str_eq(json_string_value(json_object_get(d.header, "x5t")), want1);
+  ck_assert_str_eq(json_string_value(json_object_get(d.header, "x5t#S256")),
+                   want);
+  free(want1);
   free(want);
+  decoded_free(&d);
+  pkjwt_str_free(jws);
 
   /* a cert without x5t adds nothing */
   o.x5t = 0;

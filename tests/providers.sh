@@ -58,6 +58,20 @@ for k in sys.argv[2].split("."):
 print(s)' "$BASE" "$1"
 }
 
+# Register KEYFILE for client ID with SCOPE at the running endpoint, as a
+# console upload does.
+register() {
+  "$PY" - "$BASE" "$1" "$2" "$3" <<'PYEOF'
+import json, sys, urllib.request
+base, cid, scope, path = sys.argv[1:5]
+body = json.dumps({"client_id": cid, "scope": scope,
+                   "key": open(path).read()}).encode()
+req = urllib.request.Request(base + "/_test/register", body,
+                             {"Content-Type": "application/json"})
+urllib.request.urlopen(req, timeout=20).read()
+PYEOF
+}
+
 # A refusal by the server: exit CODE, nothing on stdout, no file left, and
 # a line of stderr that names the cause (the tool adds the server's words
 # and a hint on their own lines).
@@ -131,10 +145,14 @@ while read -r name url path upload; do
         --scope "$scope"
       ;;
     entra)
-      tl_check "entra: the certificate's x5t and x5t#S256 went out" \
-        sh -c "[ '$(stat_of x5t_sha1s.-1)' = \
-          \"\$(openssl x509 -in client.crt -outform DER | openssl dgst -sha1 -binary | basenc --base64url | tr -d '=')\" ] &&
-          [ '$(stat_of x5ts.-1)' != None ]"
+      if tl_have openssl && tl_have basenc; then
+        tl_check "entra: the certificate's x5t (as openssl computes it) and x5t#S256 went out" \
+          sh -c "[ '$(stat_of x5t_sha1s.-1)' = \
+            \"\$(openssl x509 -in client.crt -outform DER | openssl dgst -sha1 -binary | basenc --base64url | tr -d '=')\" ] &&
+            [ '$(stat_of x5ts.-1)' != None ]"
+      else
+        tl_skip "entra: the certificate's x5t" "openssl or basenc not found"
+      fi
       pkjwt-keygen new --type rsa --bits 2048 --out other.key --cert other.crt \
         --quiet >/dev/null
       TL_WATCH=. tl_expect_fail "entra: a certificate of another key: exit 3, before any request" \
@@ -144,6 +162,23 @@ while read -r name url path upload; do
       tl_expect_fail "--x5t without --cert: exit 2" 2 'x5t.*needs --cert' \
         "$T" --profile entra --base-url "$BASE/tenant-id" --key client.key \
         --x5t --client-id "$cid" --scope "$scope/.default"
+      # a key registered as a JWK (no certificate): found by its kid
+      pkjwt-keygen new --out jwk.key --quiet >/dev/null
+      pkjwt-keygen export --key jwk.key --format jwk >jwk.jwk
+      register jwk-app "$scope" jwk.jwk
+      tl_expect_ok "entra: a key registered as a JWK, found by kid, v2" \
+        "$T" --profile entra --base-url "$BASE/tenant-id" --key jwk.key \
+        --client-id jwk-app --scope "$scope/.default"
+      tl_expect_ok "entra: the same on the v1 endpoint (resource, string expires_in)" \
+        "$T" --profile entra --token-endpoint "$BASE/tenant-id/oauth2/token" \
+        --key jwk.key --client-id jwk-app --scope "$scope/.default" \
+        --param resource=api://my-api --json
+      tl_check "... expires_in came as a string and was read" \
+        grep -q '"expires_in": "900"' "$TL_OUT"
+      refused "entra v1 without the resource field: refused, named" 5 \
+        'resource field is missing' \
+        "$T" --profile entra --token-endpoint "$BASE/tenant-id/oauth2/token" \
+        --key jwk.key --client-id jwk-app --scope "$scope/.default"
       refused "entra without --cert: refused, AADSTS700027 named" 5 \
         'AADSTS700027' "$T" --profile entra --base-url "$BASE/tenant-id" \
         --key client.key --client-id "$cid" --scope "$scope/.default"
@@ -158,8 +193,31 @@ while read -r name url path upload; do
         --client-id "$cid" --scope "$scope" --param audience=https://api
       ;;
     generic)
-      tl_check "generic: the metadata was kept in the cache folder" \
-        sh -c 'ls "$XDG_CACHE_HOME"/pkjwt/*.meta >/dev/null 2>&1'
+      tl_check "generic: the metadata was kept in the cache folder, 0600" \
+        sh -c '[ "$(stat -c %a "$XDG_CACHE_HOME"/pkjwt/*.meta)" = 600 ]'
+      # without the token file, the kept document spares the metadata request
+      for f in "$XDG_CACHE_HOME"/pkjwt/*; do
+        case $f in *.meta | *.lock) ;; *) rm -f "$f" ;; esac
+      done
+      tl_run "$T" --profile generic --issuer "$BASE/op" --key client.key \
+        --client-id "$cid" --scope "$scope" --cache --verbose
+      tl_check "generic --cache: a new token with the kept metadata" \
+        sh -c "[ $TL_RC = 0 ] && grep -q 'discovery: .*/op/token (kept metadata)' '$TL_ERR'"
+      # a kept document the library refuses (another issuer) is fetched anew
+      sed -i 's|/op"|/elsewhere"|' "$XDG_CACHE_HOME"/pkjwt/*.meta
+      for f in "$XDG_CACHE_HOME"/pkjwt/*; do
+        case $f in *.meta | *.lock) ;; *) rm -f "$f" ;; esac
+      done
+      tl_run "$T" --profile generic --issuer "$BASE/op" --key client.key \
+        --client-id "$cid" --scope "$scope" --cache --verbose
+      tl_check "generic --cache: a spoiled kept document is refused and fetched again" \
+        sh -c "[ $TL_RC = 0 ] && grep -q 'the issuer.s metadata' '$TL_ERR' && grep -q '/op\"' \"\$XDG_CACHE_HOME\"/pkjwt/*.meta"
+      tl_expect_ok "generic: --audience issuer (strict form) with the issuer alone" \
+        "$T" --profile generic --issuer "$BASE/op" --audience issuer \
+        --key client.key --client-id "$cid" --scope "$scope"
+      tl_check "... aud was the issuer, typ client-authentication+jwt" \
+        [ "$(stat_of audiences.-1)" = "$BASE/op" -a \
+        "$(stat_of typs.-1)" = client-authentication+jwt ]
       refused "an issuer without metadata: exit 5, no other URL tried" \
         5 'HTTP 404' "$T" --issuer "$BASE/nothing" --key client.key \
         --client-id "$cid" --scope "$scope"
@@ -179,6 +237,10 @@ while read -r name url path upload; do
   cd "$TL_DIR" || exit 99
 done <providers.txt
 
+tl_expect_ok "--profile help: every profile, with its base URL form" \
+  "$T" --profile help
+tl_check "... one line each, entra's tenant URL form among them" \
+  sh -c "[ \$(wc -l <'$TL_OUT') -ge 6 ] && grep -q '^entra .*login.microsoftonline.com/TENANT_ID' '$TL_OUT' && [ ! -s '$TL_ERR' ]"
 TL_WATCH=okta tl_expect_fail "--profile unknown: exit 2, the known ones listed" \
   2 "profile 'nope' unknown \\(known: puzzel, .*okta" \
   "$T" --profile nope --key okta/client.key --client-id c --scope s

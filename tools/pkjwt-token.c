@@ -1127,7 +1127,23 @@ static int run_with(const struct settings *sp) {
   return rc;
 }
 
+/* --profile help: each profile with its base URL (or the form of one) and
+ * its scope's form, on standard output. */
+static int list_profiles(void) {
+  for (size_t i = 0; pkjwt_client_profile_name(i); i++) {
+    const char *n = pkjwt_client_profile_name(i);
+    const char *scope = pkjwt_client_profile_get(n, PKJWT_PROFILE_SCOPE_FORM);
+    if (printf("%-9s %s%s%s\n", n,
+               pkjwt_client_profile_get(n, PKJWT_PROFILE_BASE_URL_FORM),
+               scope ? "  scope: " : "", scope ? scope : "") < 0)
+      return CLI_EXIT_FAIL;
+  }
+  return fflush(stdout) == 0 ? 0 : CLI_EXIT_FAIL;
+}
+
 static int run(const cli_args *a) {
+  if (a->val[OPT_PROFILE] && strcmp(a->val[OPT_PROFILE], "help") == 0)
+    return list_profiles();
   struct settings s;
   int rc = settings_from_args(&s, a);
   if (rc == 0)

@@ -120,5 +120,7 @@ disc '{"issuer":"https://op.example/t/","token_endpoint":"http://evil.example/to
 disc '{"issuer":"https://op.example/t/","token_endpoint":"https://op.example/t/token","token_endpoint_auth_methods_supported":["client_secret_basic"],"token_endpoint_auth_signing_alg_values_supported":["‮RS256"]}' no-pkjwt
 disc 'max-age=3600, public' cache-control
 disc 'no-store' no-store
+# found by fuzz_discovery (2026-12-03): an age past 10^9 was not capped
+disc 'max-age=1000000009' max-age-overflow
 
 echo "seeds in $C: $(find "$C" -type f | wc -l)"
