@@ -89,11 +89,11 @@ struct pkjwt_client {
    * alg come from the issuer's metadata, fetched once under disc_mu (a
    * lock of its own, held during that request: a flight waits for it). */
   int discover;
-  int x5t_flags; /* PKJWT_X5T_* headers of c->cert */
+  int x5t_flags;       /* PKJWT_X5T_* headers of c->cert */
   pkjwt_alg given_alg; /* the caller's, before a profile or server chose */
   pthread_mutex_t disc_mu;
-  int discovered;  /* under disc_mu; token_endpoint set from then on */
-  char *meta_json; /* the judged document, as the server sent it */
+  int discovered;     /* under disc_mu; token_endpoint set from then on */
+  char *meta_json;    /* the judged document, as the server sent it */
   int64_t meta_until; /* by the client's clock: fetch again from then */
 
   /* the cached access token for the fast path: written under mu, read by
@@ -292,10 +292,9 @@ static int choose_alg(pkjwt_alg *out, pkjwt_alg given, const pkjwt_key *key,
       return pkjwt__fail(err, PKJWT_ERR_ALG,
                          "provider profile %s accepts %s, not %s", prof_name,
                          prof_algs, want);
-    return pkjwt__fail(err, PKJWT_ERR_ALG,
-                       "the server lists %s for client assertions, not %s",
-                       server_text && *server_text ? server_text : "no alg",
-                       want);
+    return pkjwt__fail(
+        err, PKJWT_ERR_ALG, "the server lists %s for client assertions, not %s",
+        server_text && *server_text ? server_text : "no alg", want);
   }
   const char *first = pkjwt_key_get_default_alg(key);
   size_t ns = 0;
@@ -531,8 +530,7 @@ static int set_strings(pkjwt_client *c, const pkjwt_client_options *o,
                              prof->name);
   c->discover = !c->token_endpoint;
   if (nomem || (!c->token_endpoint && !c->discover) || !c->client_id ||
-      !c->scope ||
-      !c->user_agent || (o->audience && !c->custom_audience) ||
+      !c->scope || !c->user_agent || (o->audience && !c->custom_audience) ||
       (o->ca_file && !c->ca_file))
     return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
   int rc;
@@ -541,9 +539,8 @@ static int set_strings(pkjwt_client *c, const pkjwt_client_options *o,
       (c->token_endpoint &&
        (rc = pkjwt__http_url_check(c->token_endpoint, "token endpoint", NULL,
                                    err)) != PKJWT_OK) ||
-      (c->discover &&
-       (rc = pkjwt__http_url_check(c->issuer, "issuer", NULL, err)) !=
-           PKJWT_OK) ||
+      (c->discover && (rc = pkjwt__http_url_check(c->issuer, "issuer", NULL,
+                                                  err)) != PKJWT_OK) ||
       (c->check_endpoint &&
        (rc = pkjwt__http_url_check(c->check_endpoint, "check endpoint", NULL,
                                    err)) != PKJWT_OK))
@@ -600,8 +597,8 @@ int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
       used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
                                i ? ", " : "", pkjwt_client_profile_name(i));
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                       "provider profile '%s' unknown (known: %s)",
-                       o->profile, known);
+                       "provider profile '%s' unknown (known: %s)", o->profile,
+                       known);
   }
   rc = check_options(o, prof, err);
   if (rc == PKJWT_OK)
@@ -678,6 +675,24 @@ static int add_params(char **form, size_t *flen, char *const *params,
   return rc;
 }
 
+/* An invalid_client refusal names the alg the assertion was signed with in
+ * the hint (issue 9): a JWK registered with a pinned "alg" accepts only
+ * that alg, and strict servers say no more than "authentication failed".
+ * Added only when it fits beside the profile's hint. */
+static void hint_alg(pkjwt_error *err, const pkjwt_client *c) {
+  const char *alg = c->alg != PKJWT_ALG_DEFAULT ? pkjwt_alg_name(c->alg)
+                    : c->key ? pkjwt_key_get_default_alg(c->key)
+                             : NULL;
+  if (!err || !alg || strcmp(err->oauth_error, "invalid_client") != 0)
+    return;
+  size_t used = strlen(err->hint);
+  int n = snprintf(err->hint + used, sizeof(err->hint) - used,
+                   "%ssigned with %s: a JWK pinned to another alg refuses it",
+                   used ? "; " : "", alg);
+  if (n < 0 || (size_t)n >= sizeof(err->hint) - used)
+    err->hint[used] = '\0';
+}
+
 static int attempt(pkjwt_token **out, pkjwt_client *c, int use_issuer,
                    int *retryable, long *retry_after, const char **expiry_from,
                    pkjwt_error *err) {
@@ -727,6 +742,8 @@ static int attempt(pkjwt_token **out, pkjwt_client *c, int use_issuer,
   }
   rc = pkjwt__oauth_token_response(out, c->profile, c->token_endpoint, &resp,
                                    client_now(c), retryable, expiry_from, err);
+  if (rc == PKJWT_ERR_OAUTH)
+    hint_alg(err, c);
   *retry_after = resp.retry_after;
   pkjwt__http_response_clear(&resp);
   return rc;
@@ -878,8 +895,8 @@ static int fetch(pkjwt_token **out, pkjwt_client *c, int refreshing,
   int switched = 0, retries_used = 0, attempts = 0;
   int drc = ensure_discovered(c, err);
   if (drc != PKJWT_OK) {
-    emit(c, PKJWT_EVENT_FAILED, "discovery from %s failed (%s: %s)",
-         c->issuer, pkjwt_strerror(drc), err->message);
+    emit(c, PKJWT_EVENT_FAILED, "discovery from %s failed (%s: %s)", c->issuer,
+         pkjwt_strerror(drc), err->message);
     return drc;
   }
   for (;;) {

@@ -299,6 +299,8 @@ token_ok "pinned alg PS256: a PS256 token" \
 refused "pinned alg PS256: RS256 is refused" "$PLAIN_LOG" \
   'invalid_client: no applicable key found' \
   "$TOK" --key pinned.key --alg RS256 $common
+tl_check "pinned alg PS256: the hint names the alg it was signed with" \
+  grep -q 'hint: .*signed with RS256: a JWK pinned to another alg' "$TL_ERR"
 # A key the provider was never given.
 # shellcheck disable=SC2086
 refused "an unknown key is refused" "$PLAIN_LOG" \

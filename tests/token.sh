@@ -548,6 +548,8 @@ tok --key "$K/stranger.key" --client-id cid-ec256 --scope "$SCOPE" \
 t "unregistered key: exit 5, 1-3 lines, empty stdout" refused 5
 t "unregistered key: invalid_client and a hint" \
   eval 'err_has invalid_client && err_has "pkjwt-token: hint: "'
+t "unregistered key: the hint names the alg the assertion was signed with" \
+  err_has "hint: .*signed with ES256: a JWK pinned to another alg refuses it"
 
 tok --key "$K/ec256.key" --scope "$SCOPE" --base-url "$BASE"
 t "missing --client-id: exit 2" refused 2
