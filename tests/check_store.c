@@ -316,10 +316,19 @@ END_TEST
 START_TEST(processes_one_request) {
   enum { N = 8 };
   pid_t pids[N];
+  /* Every child is forked before any sends a request: a child forked while
+   * the server holds an accepted connection would keep it open, and the
+   * answer (ended by the close) would never end. */
+  int go[2];
+  ck_assert_int_eq(pipe(go), 0);
   for (int i = 0; i < N; i++) {
     pids[i] = fork();
     ck_assert_int_ge(pids[i], 0);
     if (pids[i] == 0) {
+      char b;
+      close(go[1]);
+      if (read(go[0], &b, 1) != 0)
+        _exit(3);
       pkjwt_store *s = NULL;
       char *d = test_path(g_dir, "store");
       if (pkjwt_store_file_new(&s, d, NULL) != PKJWT_OK)
@@ -334,6 +343,8 @@ START_TEST(processes_one_request) {
       _exit(ok ? 0 : 1);
     }
   }
+  close(go[0]);
+  close(go[1]); /* go */
   for (int i = 0; i < N; i++) {
     int st = 0;
     ck_assert_int_eq(waitpid(pids[i], &st, 0), pids[i]);
