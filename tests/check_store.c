@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 static canned_server srv;
+/* The token endpoint, made once in setup: threads read it at once. */
+static char ep[128];
 static char *g_dir;
 static pkjwt_key *g_key;
 
@@ -34,6 +36,7 @@ static void setup(void) {
   srv.answer = TOKEN_ANSWER;
   srv.delay_ms = 150; /* long enough for every stampeding caller to arrive */
   ck_assert_int_eq(canned_start(&srv), 0);
+  snprintf(ep, sizeof(ep), "%s/id/connect/token", srv.base);
   g_dir = test_tmpdir();
   g_key = tu_key("P-256");
 }
@@ -46,8 +49,6 @@ static void teardown(void) {
 }
 
 static pkjwt_client_options opts(const pkjwt_store *store) {
-  static char ep[128];
-  snprintf(ep, sizeof(ep), "%s/id/connect/token", srv.base);
   pkjwt_client_options o = PKJWT_CLIENT_OPTIONS_INIT;
   o.token_endpoint = ep;
   o.client_id = "cid";
@@ -281,9 +282,11 @@ static void *th_get(void *p) {
   pkjwt_client_options o = opts(a->s);
   pkjwt_client *c = NULL;
   pkjwt_error e = PKJWT_ERROR_INIT;
-  if (pkjwt_client_new(&c, &o, &e) != PKJWT_OK)
-    return NULL;
+  /* at the barrier whatever happens, or the others wait forever */
+  int made = pkjwt_client_new(&c, &o, &e) == PKJWT_OK;
   pthread_barrier_wait(a->bar);
+  if (!made)
+    return NULL;
   char buf[PKJWT_TOKEN_BUF_SIZE];
   a->ok = pkjwt_client_get_token_buf(buf, sizeof(buf), NULL, c, &e) ==
               PKJWT_OK &&
@@ -351,6 +354,105 @@ START_TEST(processes_one_request) {
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d", i);
   }
   ck_assert_int_eq(atomic_load(&srv.requests), 1);
+}
+END_TEST
+
+/* 8 processes x 8 threads (one client per process) for two lifetimes of a
+ * 4 s token: one request per refresh (a token this short is refreshed at
+ * half its life), never two for one refresh. */
+#define SHORT_LIFE 4
+static long g_req_ms[64];
+
+static long mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static char *short_token(void *ud, int n) {
+  if (n >= 1 && n <= 64)
+    g_req_ms[n - 1] = mono_ms();
+  char *a = malloc(512);
+  snprintf(a, 512,
+           CANNED_JSON_200("{\"access_token\":\"tok-%d\",\"expires_in\":%d,"
+                           "\"token_type\":\"Bearer\"}"),
+           n, SHORT_LIFE);
+  return a;
+}
+
+typedef struct loop_arg {
+  pkjwt_client *c;
+  long until_ms;
+  int failed;
+} loop_arg;
+
+static void *loop_get(void *p) {
+  loop_arg *a = p;
+  char buf[PKJWT_TOKEN_BUF_SIZE];
+  while (mono_ms() < a->until_ms) {
+    pkjwt_error e = PKJWT_ERROR_INIT;
+    if (pkjwt_client_get_token_buf(buf, sizeof(buf), NULL, a->c, &e) !=
+            PKJWT_OK ||
+        e.warning[0])
+      a->failed = 1;
+    usleep(10000);
+  }
+  return NULL;
+}
+
+START_TEST(processes_and_threads_over_two_lifetimes) {
+  enum { P = 8, TH = 8 };
+  srv.make = short_token;
+  srv.delay_ms = 50;
+  int go[2];
+  ck_assert_int_eq(pipe(go), 0);
+  pid_t pids[P];
+  for (int i = 0; i < P; i++) {
+    pids[i] = fork();
+    ck_assert_int_ge(pids[i], 0);
+    if (pids[i] == 0) {
+      char b;
+      close(go[1]);
+      if (read(go[0], &b, 1) != 0)
+        _exit(3);
+      pkjwt_store *s = NULL;
+      char *d = test_path(g_dir, "store");
+      pkjwt_client_options o = opts(NULL);
+      pkjwt_client *c = NULL;
+      if (pkjwt_store_file_new(&s, d, NULL) != PKJWT_OK)
+        _exit(2);
+      o.store = s;
+      if (pkjwt_client_new(&c, &o, NULL) != PKJWT_OK)
+        _exit(2);
+      long until = mono_ms() + 2 * SHORT_LIFE * 1000L;
+      pthread_t th[TH];
+      loop_arg a[TH];
+      for (int t = 0; t < TH; t++) {
+        a[t] = (loop_arg){c, until, 0};
+        pthread_create(&th[t], NULL, loop_get, &a[t]);
+      }
+      int failed = 0;
+      for (int t = 0; t < TH; t++) {
+        pthread_join(th[t], NULL);
+        failed |= a[t].failed;
+      }
+      _exit(failed ? 1 : 0);
+    }
+  }
+  close(go[0]);
+  close(go[1]);
+  for (int i = 0; i < P; i++) {
+    int st = 0;
+    ck_assert_int_eq(waitpid(pids[i], &st, 0), pids[i]);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child %d", i);
+  }
+  int n = atomic_load(&srv.requests);
+  /* a refresh every ~2 s over 8 s */
+  ck_assert_msg(n >= 3 && n <= 6, "%d requests", n);
+  for (int i = 1; i < n && i < 64; i++)
+    ck_assert_msg(g_req_ms[i] - g_req_ms[i - 1] >= 900,
+                  "requests %d and %d %ld ms apart", i, i + 1,
+                  g_req_ms[i] - g_req_ms[i - 1]);
 }
 END_TEST
 
@@ -493,6 +595,7 @@ static Suite *suite(void) {
   tcase_add_test(t, corrupt_value_never_served);
   tcase_add_test(t, threads_with_own_clients_one_request);
   tcase_add_test(t, processes_one_request);
+  tcase_add_test(t, processes_and_threads_over_two_lifetimes);
   tcase_add_test(t, failing_store_costs_a_warning_not_a_token);
   tcase_add_test(t, lock_held_too_long_fetch_without_it);
   tcase_add_test(t, options_versions_and_store_checks);
