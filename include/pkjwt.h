@@ -21,6 +21,7 @@
 #include <pkjwt/sign.h>
 #include <pkjwt/verify.h>
 #include <pkjwt/keyset.h>
+#include <pkjwt/store.h>
 #include <pkjwt/client.h>
 
 #endif

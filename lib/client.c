@@ -21,6 +21,7 @@
 #include "oauth.h"
 #include "profile.h"
 #include "snapshot.h"
+#include "store.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -48,6 +49,9 @@
  * long before trying again, so a down server does not meet a request per
  * get. */
 #define REFRESH_HOLDOFF_S 5
+/* A token store's call gives up after this long unless told otherwise; its
+ * lock lives the request timeout and this much more. */
+#define STORE_LOCK_EXTRA_MS 5000L
 
 #define ASSERTION_TYPE "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -69,6 +73,10 @@ struct pkjwt_client {
   void *clock_userdata;
   void (*sleep_ms)(void *, long);
   void *sleep_userdata;
+  /* the token store (option version 4): store.store NULL = none;
+   * store.key is store_key, the cache id */
+  pkjwt__store_use store;
+  char *store_key;
 
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -190,6 +198,7 @@ void pkjwt_client_free(pkjwt_client *c) {
   free(c->custom_audience);
   free(c->ca_file);
   free(c->user_agent);
+  free(c->store_key);
   for (char **p = c->params; p && *p; p++)
     free(*p);
   free(c->params);
@@ -411,8 +420,15 @@ static int check_options(const pkjwt_client_options *o,
   if (o->cert && !pkjwt_cert_matches_key(o->cert, o->key))
     return pkjwt__fail(err, PKJWT_ERR_CERT,
                        "the certificate is not for this key");
-  if (o->connect_timeout_ms < 0 || o->timeout_ms < 0)
+  if (o->connect_timeout_ms < 0 || o->timeout_ms < 0 ||
+      o->store_timeout_ms < 0 || o->store_lock_ms < 0)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "negative timeout");
+  const pkjwt_store *st = o->store;
+  if (st && (st->version < 1 || st->version > PKJWT_STORE_VERSION || !st->get ||
+             !st->put || !st->del || !st->lock || !st->unlock))
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "the token store is of an unknown version or lacks "
+                       "a callback");
   if (o->retries < -1 || o->retries > MAX_RETRIES)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
                        "retries must be -1 (default 3) to %d", MAX_RETRIES);
@@ -562,13 +578,45 @@ static void options_current(pkjwt_client_options *full,
                             const pkjwt_client_options *o) {
   static const size_t size_of_version[] = {
       0, offsetof(pkjwt_client_options, profile),
-      offsetof(pkjwt_client_options, keyset), sizeof(pkjwt_client_options)};
+      offsetof(pkjwt_client_options, keyset),
+      offsetof(pkjwt_client_options, store), sizeof(pkjwt_client_options)};
   _Static_assert(sizeof(size_of_version) / sizeof(size_of_version[0]) ==
                      PKJWT_CLIENT_OPTIONS_VERSION + 1,
                  "a size for each options version");
   pkjwt_client_options init = PKJWT_CLIENT_OPTIONS_INIT;
   *full = init;
   memcpy(full, o, size_of_version[o->version]);
+}
+
+static int64_t store_clock(void *ud) {
+  return client_now(ud);
+}
+
+static void store_sleep(void *ud, long ms) {
+  pkjwt_client *c = ud;
+  c->sleep_ms(c->sleep_userdata, ms);
+}
+
+/* The store's settings; the key is the cache id, so every host of the
+ * fleet names the token alike. */
+static int store_setup(pkjwt_client *c, const pkjwt_client_options *o,
+                       pkjwt_error *err) {
+  int rc = pkjwt_client_cache_id(&c->store_key, c, err);
+  if (rc != PKJWT_OK)
+    return rc;
+  pkjwt__store_use *u = &c->store;
+  u->store = o->store;
+  u->key = c->store_key;
+  u->timeout_ms =
+      o->store_timeout_ms ? o->store_timeout_ms : PKJWT_STORE_TIMEOUT_MS;
+  u->lock_ms = o->store_lock_ms ? o->store_lock_ms
+                                : c->http.timeout_ms + STORE_LOCK_EXTRA_MS;
+  u->now = store_clock;
+  u->now_ud = c;
+  u->sleep_ms = store_sleep;
+  u->sleep_ud = c;
+  u->refresh_at = pkjwt_token_refresh_at;
+  return PKJWT_OK;
 }
 
 int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
@@ -640,6 +688,10 @@ int pkjwt_client_new(pkjwt_client **out, const pkjwt_client_options *o,
   c->clock_userdata = o->clock_userdata;
   c->sleep_ms = default_sleep;
   c->auto_use_issuer = 0;
+  if (o->store && (rc = store_setup(c, o, err)) != PKJWT_OK) {
+    pkjwt_client_free(c);
+    return rc;
+  }
   *out = c;
   return PKJWT_OK;
 }
@@ -966,6 +1018,16 @@ static void copy_error(pkjwt_error *dst, const pkjwt_error *src) {
   pkjwt__error_copy(dst, src);
 }
 
+struct fetch_args {
+  pkjwt_client *c;
+  int refreshing;
+};
+
+static int fetch_for_store(pkjwt_token **out, void *ud, pkjwt_error *err) {
+  struct fetch_args *a = ud;
+  return fetch(out, a->c, a->refreshing, err);
+}
+
 /*
  * With c->mu held: make c->cached usable, fetching if needed (the lock is
  * dropped while fetching). Returns PKJWT_OK with c->cached set (perhaps an
@@ -1009,7 +1071,15 @@ static int ensure_token(pkjwt_client *c, pkjwt_error *err) {
 
     pkjwt_token *tok = NULL;
     pkjwt_error ferr = PKJWT_ERROR_INIT;
-    int rc = fetch(&tok, c, refreshing, &ferr);
+    int rc;
+    if (c->store.store) {
+      struct fetch_args fa = {c, refreshing};
+      int from_store = 0;
+      rc = pkjwt__store_fetch(&tok, &from_store, &c->store, fetch_for_store,
+                              &fa, &ferr);
+    } else {
+      rc = fetch(&tok, c, refreshing, &ferr);
+    }
 
     pthread_mutex_lock(&c->mu);
     if (rc == PKJWT_OK) {
@@ -1123,6 +1193,8 @@ void pkjwt_client_invalidate(pkjwt_client *c) {
   c->retry_not_before = 0;
   (void)pkjwt__snapshot_publish(&c->snap, NULL, 0, 0);
   pthread_mutex_unlock(&c->mu);
+  /* Outside the lock: a store call may take store_timeout_ms. */
+  pkjwt__store_forget(&c->store);
 }
 
 unsigned long pkjwt_client_request_count(const pkjwt_client *c) {

@@ -15,19 +15,28 @@
  *   {"bench":"token_stampede","threads":64,"requests":R}
  *     64 threads ask an empty cache at once; R is the requests that went
  *     out (1 is right).
+ *   {"bench":"token_store_get","store":"file"|"redis","us_per_get":...}
+ *     beside the in-memory get: what a process whose memory has no token
+ *     pays to read one from a token store (the store's get and the
+ *     record); Redis through a redis-server of its own on 127.0.0.1
+ *     ("skipped" without redis-server or hiredis).
  * The token endpoint is a tiny in-process server on 127.0.0.1 that answers
  * every request, after 200 ms, with a canned token response.
  */
 #define _GNU_SOURCE 1
 #include "canned_server.h"
 #include "client_internal.h"
+#include "store.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,6 +158,122 @@ static void *stampede(void *p) {
   return NULL;
 }
 
+/* ---- token stores: a get from the store (what a process whose memory has
+ * no token pays: the store's get and reading the record) ---- */
+
+#define STORE_KEY                                                              \
+  "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* Microseconds per store get + parse of the record of t; < 0 on failure. */
+static double store_get_us(pkjwt_store *s, const pkjwt_token *t, long iters) {
+  char *rec = NULL, *buf = malloc(PKJWT_STORE_VALUE_MAX);
+  size_t rlen = 0;
+  int64_t now = (int64_t)time(NULL);
+  if (!buf || pkjwt__store_record(&rec, &rlen, t, now) != 0 ||
+      s->put(s->ctx, STORE_KEY, rec, rlen, 60000, 1000) != PKJWT_STORE_OK) {
+    free(buf);
+    free(rec);
+    return -1;
+  }
+  free(rec);
+  double t0 = now_ns();
+  for (long i = 0; i < iters; i++) {
+    size_t len = 0;
+    pkjwt_token *u = NULL;
+    if (s->get(s->ctx, STORE_KEY, buf, PKJWT_STORE_VALUE_MAX, &len, 1000) !=
+            PKJWT_STORE_OK ||
+        !(u = pkjwt__store_parse(buf, len))) {
+      free(buf);
+      return -1;
+    }
+    pkjwt_token_free(u);
+  }
+  double us = (now_ns() - t0) / (double)iters / 1000.0;
+  (void)s->del(s->ctx, STORE_KEY, 1000);
+  free(buf);
+  return us;
+}
+
+/* A redis-server of our own on a free loopback port (PATH or
+ * $REDIS_SERVER), ready; its pid, or -1. */
+static pid_t redis_start(char *url, size_t n) {
+  const char *rs = getenv("REDIS_SERVER");
+  if (!rs || !*rs)
+    rs = "redis-server";
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t al = sizeof(a);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+      getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  close(fd);
+  char port[16];
+  snprintf(port, sizeof(port), "%d", ntohs(a.sin_port));
+  snprintf(url, n, "redis://127.0.0.1:%s", port);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 1);
+    dup2(null, 2);
+    execlp(rs, rs, "--port", port, "--bind", "127.0.0.1", "--save", "",
+           "--appendonly", "no", (char *)NULL);
+    _exit(127);
+  }
+  return pid;
+}
+
+static void store_rows(const pkjwt_token *t) {
+  pkjwt_store *s = NULL;
+  char dir[] = "/tmp/pkjwt-bench-XXXXXX";
+  if (mkdtemp(dir) && pkjwt_store_file_new(&s, dir, NULL) == PKJWT_OK) {
+    double us = store_get_us(s, t, 20000);
+    printf("{\"bench\":\"token_store_get\",\"store\":\"file\","
+           "\"us_per_get\":%.2f}\n",
+           us);
+    pkjwt_store_free(s);
+    char p[96];
+    snprintf(p, sizeof(p), "%s/" STORE_KEY ".lock", dir);
+    unlink(p);
+    rmdir(dir);
+  }
+  if (!strstr(pkjwt_store_kinds(), "redis")) {
+    printf("{\"bench\":\"token_store_get\",\"store\":\"redis\","
+           "\"skipped\":\"built without hiredis\"}\n");
+    return;
+  }
+  char url[64];
+  pid_t pid = redis_start(url, sizeof(url));
+  double us = -1;
+  if (pid > 0 && pkjwt_store_redis_new(&s, url, NULL, 0, NULL) == PKJWT_OK) {
+    /* ready when a put goes through (bounded: 5 s) */
+    for (int i = 0; i < 100 && us < 0; i++) {
+      us = store_get_us(s, t, 1);
+      if (us < 0)
+        usleep(50000);
+    }
+    if (us >= 0)
+      us = store_get_us(s, t, 5000);
+    pkjwt_store_free(s);
+  }
+  if (pid > 0) {
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+  }
+  if (us >= 0)
+    printf("{\"bench\":\"token_store_get\",\"store\":\"redis\","
+           "\"us_per_get\":%.2f}\n",
+           us);
+  else
+    printf("{\"bench\":\"token_store_get\",\"store\":\"redis\","
+           "\"skipped\":\"no redis-server\"}\n");
+}
+
 int main(void) {
   if (serve_start() != 0) {
     perror("bench_token: loopback server");
@@ -222,6 +347,11 @@ int main(void) {
            n, measure(c, n, 1), base_ns);
   printf("{\"bench\":\"token_stampede\",\"threads\":%d,\"requests\":%d}\n", N,
          requests);
+  /* beside the in-memory get above: a get from each store */
+  pkjwt_token *tok = NULL;
+  if (pkjwt_client_get_token(&tok, c, &err) == PKJWT_OK)
+    store_rows(tok);
+  pkjwt_token_free(tok);
 
   pkjwt_client_free(c);
   pkjwt_client_free(c2);

@@ -51,6 +51,8 @@ typedef struct canned_server {
   atomic_int requests;           /* whole requests read so far */
   char last_req[CANNED_REQ_MAX]; /* the last one, head and body */
   /* private */
+  char *buf; /* the thread's request buffer, reachable from here so that a
+                forked child (without the thread) leaks nothing */
   int fd;
   atomic_int stop;
   pthread_t th;
@@ -93,6 +95,7 @@ static inline void *canned_serve(void *arg) {
   char *buf = malloc(CANNED_REQ_MAX);
   if (!buf)
     return NULL;
+  s->buf = buf;
   while (!atomic_load(&s->stop)) {
     struct pollfd p = {s->fd, POLLIN, 0};
     if (poll(&p, 1, 50) <= 0)

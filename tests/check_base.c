@@ -62,6 +62,7 @@ static int call_with(const char *which, pkjwt_error *e) {
   pkjwt_token *t = NULL;
   pkjwt_verify_result *vr = NULL;
   pkjwt_keyset *ks = NULL;
+  pkjwt_store *st = NULL;
   pkjwt_alg alg;
   char *s = NULL, *s2 = NULL, buf[16];
   CALL(pkjwt_key_generate_rsa, &k, 1024, e)
@@ -94,6 +95,8 @@ static int call_with(const char *which, pkjwt_error *e) {
   CALL(pkjwt_client_metadata, &s, NULL, NULL, e)
   CALL(pkjwt_client_metadata_set, NULL, "{}", 2, 0, e)
   CALL(pkjwt_client_set_x5t, NULL, 0, e)
+  CALL(pkjwt_store_file_new, &st, "/nonexistent/x", e)
+  CALL(pkjwt_store_redis_new, &st, "redis://127.0.0.1:1", NULL, 0, e)
   CALL(pkjwt_keyset_load, &ks, "/nonexistent", e)
   CALL(pkjwt_keyset_sign, &s, NULL, NULL, e)
   CALL(pkjwt_keyset_add, &s, "/nonexistent", NULL, NULL, 0, e)
@@ -122,7 +125,8 @@ static const char *const err_takers[] = {
     "pkjwt_client_set_x5t",
     "pkjwt_keyset_load",        "pkjwt_keyset_sign",
     "pkjwt_keyset_add",         "pkjwt_keyset_activate",
-    "pkjwt_keyset_retire",
+    "pkjwt_keyset_retire",      "pkjwt_store_file_new",
+    "pkjwt_store_redis_new",
 };
 
 START_TEST(unknown_error_version_is_refused_untouched) {

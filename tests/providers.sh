@@ -194,24 +194,24 @@ while read -r name url path upload; do
       ;;
     generic)
       tl_check "generic: the metadata was kept in the cache folder, 0600" \
-        sh -c '[ "$(stat -c %a "$XDG_CACHE_HOME"/pkjwt/*.meta)" = 600 ]'
+        sh -c '[ "$(stat -c %a "$XDG_CACHE_HOME"/pkjwt/*-meta)" = 600 ]'
       # without the token file, the kept document spares the metadata request
       for f in "$XDG_CACHE_HOME"/pkjwt/*; do
-        case $f in *.meta | *.lock) ;; *) rm -f "$f" ;; esac
+        case $f in *-meta | *.lock) ;; *) rm -f "$f" ;; esac
       done
       tl_run "$T" --profile generic --issuer "$BASE/op" --key client.key \
         --client-id "$cid" --scope "$scope" --cache --verbose
       tl_check "generic --cache: a new token with the kept metadata" \
         sh -c "[ $TL_RC = 0 ] && grep -q 'discovery: .*/op/token (kept metadata)' '$TL_ERR'"
       # a kept document the library refuses (another issuer) is fetched anew
-      sed -i 's|/op"|/elsewhere"|' "$XDG_CACHE_HOME"/pkjwt/*.meta
+      sed -i 's|/op"|/elsewhere"|' "$XDG_CACHE_HOME"/pkjwt/*-meta
       for f in "$XDG_CACHE_HOME"/pkjwt/*; do
-        case $f in *.meta | *.lock) ;; *) rm -f "$f" ;; esac
+        case $f in *-meta | *.lock) ;; *) rm -f "$f" ;; esac
       done
       tl_run "$T" --profile generic --issuer "$BASE/op" --key client.key \
         --client-id "$cid" --scope "$scope" --cache --verbose
       tl_check "generic --cache: a spoiled kept document is refused and fetched again" \
-        sh -c "[ $TL_RC = 0 ] && grep -q 'the issuer.s metadata' '$TL_ERR' && grep -q '/op\"' \"\$XDG_CACHE_HOME\"/pkjwt/*.meta"
+        sh -c "[ $TL_RC = 0 ] && grep -q 'the issuer.s metadata' '$TL_ERR' && grep -q '/op\"' \"\$XDG_CACHE_HOME\"/pkjwt/*-meta"
       tl_expect_ok "generic: --audience issuer (strict form) with the issuer alone" \
         "$T" --profile generic --issuer "$BASE/op" --audience issuer \
         --key client.key --client-id "$cid" --scope "$scope"

@@ -29,6 +29,9 @@ enum {
 
 /* The tool's name for messages, set once by main (e.g. "pkjwt-keygen"). */
 extern const char *cli_progname;
+/* A second line for --version (pkjwt-token: the token stores it has), or
+ * NULL. */
+extern const char *cli_version_extra;
 
 /*
  * Print "progname: subject: message" (subject may be NULL) as one line on

@@ -1,11 +1,12 @@
 /*
  * pkjwt-token: get an OAuth 2.0 access token with the client credentials
  * grant and a Private Key JWT client assertion (RFC 7523), print it, and
- * optionally check it or keep it in a per-user cache file.
+ * optionally check it, and share it with other processes through a token
+ * store (--cache: a file; --store: Redis).
  *
  * Only the public API (<pkjwt.h>) and tools/cli.h are used: the library
- * resolves the URLs (pkjwt_client_token_endpoint...) and names the cache
- * file (pkjwt_client_cache_id).
+ * resolves the URLs (pkjwt_client_token_endpoint...) and keeps the token
+ * stores (pkjwt_store_file_new, pkjwt_store_redis_new).
  */
 #define _DEFAULT_SOURCE 1
 #define _POSIX_C_SOURCE 200809L
@@ -53,6 +54,9 @@ enum {
   OPT_CONNECT_TIMEOUT,
   OPT_RETRIES,
   OPT_CACHE,
+  OPT_STORE,
+  OPT_STORE_PASSWORD_FILE,
+  OPT_STORE_LOCK_MS,
   OPT_PASSPHRASE_FILE,
   OPT_USER_AGENT,
   OPT_VERBOSE,
@@ -121,7 +125,20 @@ static const cli_opt tool_options[] = {
     {OPT_RETRIES, "retries", 0, "N", 0,
      "extra attempts on network errors, 408, 429, 5xx (default 3)", NULL, NULL},
     {OPT_CACHE, "cache", 0, NULL, 0,
-     "reuse a token from $XDG_CACHE_HOME/pkjwt until it nears expiry", NULL,
+     "share the token through $XDG_CACHE_HOME/pkjwt (one request per "
+     "lifetime for all processes of the user)",
+     NULL, NULL},
+    {OPT_STORE, "store", 0, "URL", 0,
+     "share the token through Redis or Valkey: redis://[USER@]HOST[:PORT][/DB] "
+     "or unix:/PATH",
+     NULL, "PKJWT_STORE"},
+    {OPT_STORE_PASSWORD_FILE, "store-password-file", 0, "FILE",
+     CLI_OPT_FILE | CLI_OPT_STDIN,
+     "the store's AUTH password: first line of FILE (- = stdin; else "
+     "$PKJWT_STORE_PASSWORD)",
+     NULL, NULL},
+    {OPT_STORE_LOCK_MS, "store-lock-ms", 0, "MS", 0,
+     "lifetime of the store's fetch lock (default: the timeout + 5 s)", NULL,
      NULL},
     {OPT_PASSPHRASE_FILE, "passphrase-file", 0, "FILE",
      CLI_OPT_FILE | CLI_OPT_STDIN,
@@ -184,6 +201,9 @@ struct settings {
   long connect_timeout;
   long retries;
   int json, check, cache, verbose, x5t;
+  const char *store_url;           /* --store URL (Redis) */
+  const char *store_password_file; /* its AUTH password */
+  long store_lock_ms;              /* 0 = the library's default */
   /* --param: NAME, VALUE, ..., NULL; the names are malloc'd (names[]) */
   const char *params[2 * CLI_MAX_ITEMS + 1];
   char *names[CLI_MAX_ITEMS];
@@ -216,36 +236,6 @@ static int settings_params(struct settings *s, const cli_args *a) {
   }
   s->params[2 * s->n_params] = NULL;
   return 0;
-}
-
-/* An environment variable that is set and not empty, else NULL. */
-static const char *env_or_null(const char *name) {
-  const char *v = getenv(name);
-  return v && *v ? v : NULL;
-}
-
-/* malloc'd a + b, or NULL. */
-static char *concat(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  char *s = malloc(la + lb + 1);
-  if (!s)
-    return NULL;
-  memcpy(s, a, la);
-  memcpy(s + la, b, lb + 1);
-  return s;
-}
-
-/* malloc'd copy of url without trailing slashes (for the cache folder). */
-static char *strip_slashes(const char *url) {
-  size_t n = strlen(url);
-  while (n > 0 && url[n - 1] == '/')
-    n--;
-  char *s = malloc(n + 1);
-  if (!s)
-    return NULL;
-  memcpy(s, url, n);
-  s[n] = '\0';
-  return s;
 }
 
 /* ---- printing ------------------------------------------------------------ */
@@ -348,335 +338,6 @@ static void verbose_line(const struct settings *s, const char *subject,
     cli_error(0, subject, "%s", msg);
 }
 
-/* ---- the token cache ------------------------------------------------------
- *
- * One file per (token endpoint, client id, scope, audience mode, key
- * thumbprint), named by pkjwt_client_cache_id (the SHA-256 of those), in
- * $XDG_CACHE_HOME/pkjwt (0700). The file (0600) is written to a temporary file
- * and renamed into place; a separate NAME.lock file is held with an fcntl write
- * lock around read, fetch and write, so invocations running side by side wait
- * for one request and share its token.
- *
- * Format (text, then raw bytes of known length):
- *   pkjwt-token cache 1
- *   expires_at EPOCH_SECONDS
- *   expires_in SECONDS
- *   token LEN
- *   <LEN bytes>
- *   response LEN
- *   <LEN bytes>
- * Anything else is corrupt, ignored, and replaced.
- */
-
-#define CACHE_MAGIC "pkjwt-token cache 1\n"
-#define CACHE_MAX_FILE (2u * 1024u * 1024u)
-
-struct cache {
-  char *dir;   /* .../pkjwt */
-  char *path;  /* dir/HEX */
-  char *lock;  /* dir/HEX.lock */
-  int lock_fd; /* -1 when not locked */
-};
-
-struct cached_token {
-  int64_t expires_at;
-  int64_t expires_in;
-  char *access_token;
-  char *response;
-};
-
-static void cached_token_clear(struct cached_token *t) {
-  pkjwt_str_free(t->access_token);
-  pkjwt_str_free(t->response);
-  memset(t, 0, sizeof(*t));
-}
-
-/* malloc'd copy of n bytes, NUL-terminated. */
-static char *dup_bytes(const char *p, size_t n) {
-  char *s = malloc(n + 1);
-  if (!s)
-    return NULL;
-  memcpy(s, p, n);
-  s[n] = '\0';
-  return s;
-}
-
-/* The library's refresh rule, so a cached file and a linked client agree. */
-static int token_fresh(int64_t expires_at, int64_t expires_in, int64_t now) {
-  pkjwt_token t = {0};
-  t.expires_at = expires_at;
-  t.expires_in = expires_in;
-  return now < pkjwt_token_refresh_at(&t);
-}
-
-/* mkdir with mode 0700 if absent; 0 when it exists as a directory. */
-static int ensure_dir(const char *path) {
-  if (mkdir(path, 0700) == 0 || errno == EEXIST) {
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-      return 0;
-    errno = ENOTDIR;
-  }
-  return -1;
-}
-
-static void cache_close(struct cache *c) {
-  if (c->lock_fd >= 0)
-    close(c->lock_fd); /* releases the fcntl lock */
-  free(c->dir);
-  free(c->path);
-  free(c->lock);
-  memset(c, 0, sizeof(*c));
-  c->lock_fd = -1;
-}
-
-/* A file we may trust: a regular file of ours that only we can access. */
-static int file_private(const struct stat *st) {
-  return S_ISREG(st->st_mode) && st->st_uid == geteuid() &&
-         (st->st_mode & 077) == 0;
-}
-
-/*
- * Find the cache folder, make it, and take the lock. Returns 0 when the
- * cache can be used; -1 after a warning on stderr when it cannot (the tool
- * then works without it).
- */
-static int cache_open(struct cache *c, const pkjwt_client *client) {
-  memset(c, 0, sizeof(*c));
-  c->lock_fd = -1;
-  char *root = NULL;
-  const char *xdg = env_or_null("XDG_CACHE_HOME");
-  if (xdg && xdg[0] == '/') {
-    root = strip_slashes(xdg);
-  } else {
-    const char *home = env_or_null("HOME");
-    if (!home) {
-      struct passwd *pw = getpwuid(geteuid());
-      home = pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : NULL;
-    }
-    if (!home) {
-      cli_error(0, "cache", "warning: no XDG_CACHE_HOME or HOME; not caching");
-      return -1;
-    }
-    char *h = strip_slashes(home);
-    root = h ? concat(h, "/.cache") : NULL;
-    free(h);
-  }
-  char *id = NULL;
-  pkjwt_error err = PKJWT_ERROR_INIT;
-  if (!root || pkjwt_client_cache_id(&id, client, &err) != PKJWT_OK) {
-    free(root);
-    cli_error(0, "cache", "warning: cannot name the cache file; not caching");
-    return -1;
-  }
-  c->dir = concat(root, "/pkjwt");
-  char name[80];
-  snprintf(name, sizeof(name), "/%s", id);
-  pkjwt_str_free(id);
-  c->path = c->dir ? concat(c->dir, name) : NULL;
-  c->lock = c->path ? concat(c->path, ".lock") : NULL;
-  if (!c->lock) {
-    free(root);
-    cache_close(c);
-    cli_error(0, "cache", "warning: out of memory; not caching");
-    return -1;
-  }
-  if (ensure_dir(root) != 0 || ensure_dir(c->dir) != 0) {
-    cli_error(0, c->dir, "warning: %s; not caching", strerror(errno));
-    free(root);
-    cache_close(c);
-    return -1;
-  }
-  free(root);
-  struct stat st;
-  if (lstat(c->dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
-      st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
-    cli_error(0, c->dir,
-              "warning: not a folder of yours closed to others (chmod 700); "
-              "not caching");
-    cache_close(c);
-    return -1;
-  }
-  int fd = open(c->lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0 || fstat(fd, &st) != 0 || !file_private(&st)) {
-    cli_error(0, c->lock, "warning: %s; not caching",
-              fd < 0 ? strerror(errno)
-                     : "not a private file of yours (mode 0600)");
-    if (fd >= 0)
-      close(fd);
-    cache_close(c);
-    return -1;
-  }
-  struct flock fl;
-  memset(&fl, 0, sizeof(fl));
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  int r;
-  do
-    r = fcntl(fd, F_SETLKW, &fl);
-  while (r != 0 && errno == EINTR);
-  if (r != 0) {
-    cli_error(0, c->lock, "warning: cannot lock: %s; not caching",
-              strerror(errno));
-    close(fd);
-    cache_close(c);
-    return -1;
-  }
-  c->lock_fd = fd;
-  return 0;
-}
-
-/* Parse "WORD NUMBER\n" at *p; advance. */
-static int parse_field(const char **p, const char *end, const char *word,
-                       int64_t *out) {
-  size_t wl = strlen(word);
-  if ((size_t)(end - *p) < wl + 2 || memcmp(*p, word, wl) != 0 ||
-      (*p)[wl] != ' ')
-    return -1;
-  const char *q = *p + wl + 1;
-  int64_t v = 0;
-  int digits = 0;
-  while (q < end && *q >= '0' && *q <= '9' && digits < 18) {
-    v = v * 10 + (*q - '0');
-    q++;
-    digits++;
-  }
-  if (digits == 0 || q >= end || *q != '\n')
-    return -1;
-  *out = v;
-  *p = q + 1;
-  return 0;
-}
-
-/* Parse "WORD LEN\n<LEN bytes>\n" at *p into a malloc'd string. */
-static int parse_blob(const char **p, const char *end, const char *word,
-                      char **out) {
-  int64_t len;
-  if (parse_field(p, end, word, &len) != 0 || len <= 0 ||
-      len > (int64_t)(end - *p) - 1 || (*p)[len] != '\n' ||
-      memchr(*p, '\0', (size_t)len) != NULL)
-    return -1;
-  *out = dup_bytes(*p, (size_t)len);
-  if (!*out)
-    return -1;
-  *p += len + 1;
-  return 0;
-}
-
-/*
- * Read the cache file into *t. 1 when a well-formed entry was read, 0 when
- * there is none or it is corrupt (ignored), after a warning when the file is
- * not private.
- */
-static int cache_read(const struct cache *c, struct cached_token *t) {
-  memset(t, 0, sizeof(*t));
-  int fd = open(c->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno != ENOENT)
-      cli_error(0, c->path, "warning: %s; ignored", strerror(errno));
-    return 0;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !file_private(&st)) {
-    cli_error(0, c->path,
-              "warning: not a private file of yours (mode 0600); ignored");
-    close(fd);
-    return 0;
-  }
-  if (st.st_size <= 0 || (uint64_t)st.st_size > CACHE_MAX_FILE) {
-    close(fd);
-    return 0;
-  }
-  size_t size = (size_t)st.st_size, got = 0;
-  char *buf = malloc(size);
-  while (buf && got < size) {
-    ssize_t r = read(fd, buf + got, size - got);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    got += (size_t)r;
-  }
-  close(fd);
-  if (!buf || got != size) {
-    cli_wipe_free(buf, size);
-    return 0;
-  }
-  const char *p = buf, *end = buf + size;
-  size_t ml = strlen(CACHE_MAGIC);
-  int ok = size > ml && memcmp(p, CACHE_MAGIC, ml) == 0;
-  p += ok ? ml : 0;
-  ok = ok && parse_field(&p, end, "expires_at", &t->expires_at) == 0 &&
-       parse_field(&p, end, "expires_in", &t->expires_in) == 0 &&
-       parse_blob(&p, end, "token", &t->access_token) == 0 &&
-       parse_blob(&p, end, "response", &t->response) == 0 && p == end &&
-       strcspn(t->access_token, " \t\r\n") == strlen(t->access_token);
-  cli_wipe_free(buf, size);
-  if (!ok) {
-    cached_token_clear(t);
-    return 0;
-  }
-  return 1;
-}
-
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-/* Write the entry through a temp file and rename; a warning on failure. */
-static void cache_write(const struct cache *c, const pkjwt_token *tok) {
-  const char *resp = tok->response_json ? tok->response_json : "";
-  size_t tl = strlen(tok->access_token), rl = strlen(resp);
-  if (tl == 0 || rl == 0 || tok->expires_in <= 0)
-    return;
-  char head[160];
-  int hl = snprintf(head, sizeof(head),
-                    CACHE_MAGIC "expires_at %" PRId64 "\nexpires_in %" PRId64
-                                "\ntoken %zu\n",
-                    tok->expires_at, tok->expires_in, tl);
-  char mid[48];
-  int ml = snprintf(mid, sizeof(mid), "\nresponse %zu\n", rl);
-  if (hl <= 0 || (size_t)hl >= sizeof(head) || ml <= 0 ||
-      (size_t)ml >= sizeof(mid))
-    return;
-  char *tmp = concat(c->path, ".tmpXXXXXX");
-  if (!tmp)
-    return;
-  int fd = mkstemp(tmp); /* 0600, O_EXCL */
-  if (fd < 0) {
-    cli_error(0, c->dir, "warning: cannot write the cache: %s",
-              strerror(errno));
-    free(tmp);
-    return;
-  }
-  int ok = fchmod(fd, 0600) == 0 && write_all(fd, head, (size_t)hl) == 0 &&
-           write_all(fd, tok->access_token, tl) == 0 &&
-           write_all(fd, mid, (size_t)ml) == 0 &&
-           write_all(fd, resp, rl) == 0 && write_all(fd, "\n", 1) == 0 &&
-           fsync(fd) == 0;
-  ok = close(fd) == 0 && ok;
-  if (!ok || rename(tmp, c->path) != 0) {
-    cli_error(0, c->dir, "warning: cannot write the cache: %s",
-              strerror(errno));
-    unlink(tmp);
-  }
-  free(tmp);
-}
-
-static void cache_drop(const struct cache *c) {
-  if (unlink(c->path) != 0 && errno != ENOENT)
-    cli_error(0, c->path, "warning: cannot remove: %s", strerror(errno));
-}
-
 /* ---- from the command line to a client ---------------------------------- */
 
 /* The settings from the parsed options (and their variables), checked. */
@@ -702,6 +363,17 @@ static int settings_from_args(struct settings *s, const cli_args *a) {
   s->json = a->seen[OPT_JSON] > 0;
   s->check = a->seen[OPT_CHECK] > 0;
   s->cache = a->seen[OPT_CACHE] > 0;
+  s->store_url = v[OPT_STORE];
+  s->store_password_file = v[OPT_STORE_PASSWORD_FILE];
+  if (v[OPT_STORE_LOCK_MS] &&
+      cli_parse_long(v[OPT_STORE_LOCK_MS], 1, 3600000, &s->store_lock_ms))
+    return usage_error("--store-lock-ms: '%s' is not a number of "
+                       "milliseconds from 1 to 3600000",
+                       v[OPT_STORE_LOCK_MS]);
+  if (s->cache && s->store_url)
+    return usage_error("%s: choose --cache or --store, not both", "--store");
+  if (s->store_password_file && !s->store_url)
+    return usage_error("%s: needs --store", "--store-password-file");
   s->verbose = a->seen[OPT_VERBOSE] > 0;
   s->x5t = a->seen[OPT_X5T] > 0;
   if (s->x5t && !s->cert)
@@ -803,10 +475,37 @@ static const char *token_path_or(const char *profile) {
   return p ? p : "the provider's token path";
 }
 
+/* The token store of --cache or --store, or none (*store NULL). A --cache
+ * folder that cannot be used is a warning, and the token still comes; a
+ * --store that is wrong is an error. A Redis store that is down is only
+ * found when used, and then costs a warning. */
+static int open_store(pkjwt_store **store, const struct settings *s) {
+  *store = NULL;
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  if (s->cache) {
+    if (pkjwt_store_file_new(store, NULL, &err) != PKJWT_OK)
+      cli_error(0, "--cache", "warning: %s; not caching", err.message);
+    return 0;
+  }
+  if (!s->store_url)
+    return 0;
+  char *pass = NULL;
+  if (s->store_password_file &&
+      !(pass = cli_read_secret_file(s->store_password_file)))
+    return CLI_EXIT_INPUT;
+  const char *pw = pass ? pass : getenv("PKJWT_STORE_PASSWORD");
+  int rc = pkjwt_store_redis_new(store, s->store_url, pw && *pw ? pw : NULL, 0,
+                                 &err);
+  cli_secret_free(pass);
+  if (rc != PKJWT_OK)
+    return cli_pkjwt_error(CLI_EXIT_USAGE, "--store", &err);
+  return 0;
+}
+
 /* The client for the settings and key. */
 static int make_client(pkjwt_client **client, const struct settings *s,
                        const pkjwt_key *key, pkjwt_keyset *keyset,
-                       const pkjwt_cert *cert) {
+                       const pkjwt_cert *cert, const pkjwt_store *store) {
   pkjwt_client_options o = PKJWT_CLIENT_OPTIONS_INIT;
   int rc;
   o.client_id = s->client_id;
@@ -818,6 +517,8 @@ static int make_client(pkjwt_client **client, const struct settings *s,
   o.retries = (int)s->retries;
   o.key = key;
   o.keyset = keyset;
+  o.store = store;
+  o.store_lock_ms = s->store_lock_ms;
   if (s->verbose)
     o.on_event = on_event;
   /* The URLs go to the library as given: it joins them, and derives the
@@ -849,10 +550,9 @@ static int make_client(pkjwt_client **client, const struct settings *s,
     else if (rc == PKJWT_ERR_INVALID_ARG && !s->issuer &&
              (o.audience_mode == PKJWT_AUD_ISSUER ||
               o.audience_mode == PKJWT_AUD_AUTO))
-      return usage_error(
-          "--audience: give --issuer, or --base-url, or a "
-          "--token-endpoint that ends in %s",
-          token_path_or(s->profile));
+      return usage_error("--audience: give --issuer, or --base-url, or a "
+                         "--token-endpoint that ends in %s",
+                         token_path_or(s->profile));
     return cli_pkjwt_error(cli_exit_for(rc), subject, &err);
   }
   if (s->x5t && pkjwt_client_set_x5t(*client, PKJWT_X5T_S256 | PKJWT_X5T_SHA1,
@@ -864,11 +564,9 @@ static int make_client(pkjwt_client **client, const struct settings *s,
   if (s->check && !pkjwt_client_check_endpoint(*client)) {
     pkjwt_client_free(*client);
     *client = NULL;
-    return usage_error(
-        "%s: give --check-endpoint or --base-url with a token "
-        "endpoint that does not end in %s",
-        "--check",
-        token_path_or(s->profile));
+    return usage_error("%s: give --check-endpoint or --base-url with a token "
+                       "endpoint that does not end in %s",
+                       "--check", token_path_or(s->profile));
   }
   return 0;
 }
@@ -876,100 +574,99 @@ static int make_client(pkjwt_client **client, const struct settings *s,
 /* ---- getting the token -----------------------------------------------------
  */
 
-/* What one run holds; freed by session_end. */
+/* What one run holds. */
 struct session {
   const struct settings *s;
   pkjwt_client *client;
-  struct cache cache;
-  int use_cache;
-  struct cached_token ct; /* from the cache file */
-  pkjwt_token *tok;       /* from the server */
-  const char *access_token, *response;
+  int shared;         /* a token store is in use */
+  pkjwt_store *store; /* it (the metadata is kept there too) */
+  pkjwt_token *tok;   /* from the client (memory, store or server) */
 };
 
 /* ---- the issuer's metadata (discovery) ------------------------------------
  *
- * With --cache, a discovering client's metadata document is kept beside
- * its token file, under the same lock, as NAME.meta:
+ * With a token store (--cache or --store), a discovering client's metadata
+ * document is kept in the store beside its token, under the key
+ * CACHE_ID-meta, as
  *   pkjwt-token metadata 1
  *   valid_until EPOCH_SECONDS
  *   <the document>
- * valid_until is the library's (Cache-Control max-age, at most 24 h). The
- * library judges a kept document as it judges a fetched one.
+ * and expires from the store at valid_until (the library's: Cache-Control
+ * max-age, at most 24 h). The store writes it (the file store: one 0600
+ * file, atomically), so the tool has no writer of its own; a whole fleet
+ * on one Redis shares it. The library judges a kept document as it judges
+ * a fetched one.
  */
 
 #define META_MAGIC "pkjwt-token metadata 1\n"
-#define META_MAX_FILE (512u * 1024u)
+
+/* The store key of the client's kept metadata, malloc'd; NULL without. */
+static char *meta_key(const struct session *x) {
+  char *id = NULL;
+  if (pkjwt_client_cache_id(&id, x->client, NULL) != PKJWT_OK)
+    return NULL;
+  size_t n = strlen(id) + sizeof("-meta");
+  char *key = malloc(n);
+  if (key)
+    snprintf(key, n, "%s-meta", id);
+  pkjwt_str_free(id);
+  return key;
+}
 
 /* Give the client the kept document; 1 when it took it. */
 static int meta_load(struct session *x) {
-  char *path = concat(x->cache.path, ".meta");
-  if (!path)
-    return 0;
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  free(path);
-  struct stat st;
-  if (fd < 0)
-    return 0;
-  if (fstat(fd, &st) != 0 || !file_private(&st) || st.st_size <= 0 ||
-      (uint64_t)st.st_size > META_MAX_FILE) {
-    close(fd);
-    return 0;
-  }
-  size_t size = (size_t)st.st_size, got = 0;
-  char *buf = malloc(size);
-  while (buf && got < size) {
-    ssize_t r = read(fd, buf + got, size - got);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    got += (size_t)r;
-  }
-  close(fd);
+  pkjwt_store *st = x->store;
+  char *key = meta_key(x);
+  char *buf = key ? malloc(PKJWT_STORE_VALUE_MAX + 1) : NULL;
+  size_t len = 0;
   int took = 0;
-  size_t ml = strlen(META_MAGIC);
-  const char *p = buf ? buf + ml : NULL;
-  int64_t until = 0;
-  if (buf && got == size && size > ml && memcmp(buf, META_MAGIC, ml) == 0 &&
-      parse_field(&p, buf + size, "valid_until", &until) == 0 &&
-      until > (int64_t)time(NULL)) {
-    pkjwt_error err = PKJWT_ERROR_INIT;
-    took = pkjwt_client_metadata_set(x->client, p, size - (size_t)(p - buf),
-                                     until, &err) == PKJWT_OK;
-    if (!took)
-      verbose_line(x->s, "cache", "kept metadata refused; fetching it");
+  if (buf &&
+      st->get(st->ctx, key, buf, PKJWT_STORE_VALUE_MAX, &len,
+              PKJWT_STORE_TIMEOUT_MS) == PKJWT_STORE_OK &&
+      len <= PKJWT_STORE_VALUE_MAX) {
+    buf[len] = '\0';
+    size_t ml = strlen(META_MAGIC);
+    char *end = NULL;
+    long long until = 0;
+    if (len > ml && memcmp(buf, META_MAGIC, ml) == 0 &&
+        strncmp(buf + ml, "valid_until ", 12) == 0) {
+      errno = 0;
+      until = strtoll(buf + ml + 12, &end, 10);
+    }
+    if (end && *end == '\n' && errno == 0 && until > (long long)time(NULL)) {
+      pkjwt_error err = PKJWT_ERROR_INIT;
+      end++;
+      took =
+          pkjwt_client_metadata_set(x->client, end, len - (size_t)(end - buf),
+                                    (int64_t)until, &err) == PKJWT_OK;
+      if (!took)
+        verbose_line(x->s, "token store", "kept metadata refused; fetching it");
+    }
   }
   free(buf);
+  free(key);
   return took;
 }
 
-/* Keep the client's document; a warning on failure. */
+/* Keep the client's document in the store; a warning on failure. */
 static void meta_store(const struct session *x) {
-  char *json = NULL;
+  pkjwt_store *st = x->store;
+  char *json = NULL, *key = NULL, *val = NULL;
   int64_t until = 0;
-  pkjwt_error err = PKJWT_ERROR_INIT;
-  if (pkjwt_client_metadata(&json, &until, x->client, &err) != PKJWT_OK)
+  if (pkjwt_client_metadata(&json, &until, x->client, NULL) != PKJWT_OK)
     return;
-  char head[96];
-  int hl = snprintf(head, sizeof(head), META_MAGIC "valid_until %" PRId64 "\n",
-                    until);
-  char *path = concat(x->cache.path, ".meta");
-  char *tmp = path ? concat(path, ".tmpXXXXXX") : NULL;
-  int fd = tmp && until > (int64_t)time(NULL) ? mkstemp(tmp) : -1;
-  if (fd >= 0) {
-    int ok = hl > 0 && (size_t)hl < sizeof(head) &&
-             write_all(fd, head, (size_t)hl) == 0 &&
-             write_all(fd, json, strlen(json)) == 0 && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-      cli_error(0, x->cache.dir, "warning: cannot keep the metadata: %s",
-                strerror(errno));
-      unlink(tmp);
-    }
-  }
-  free(tmp);
-  free(path);
+  int64_t ttl = until - (int64_t)time(NULL);
+  size_t cap = strlen(json) + sizeof(META_MAGIC) + 40;
+  int n = -1;
+  if (ttl > 0 && (key = meta_key(x)) != NULL && (val = malloc(cap)) != NULL)
+    n = snprintf(val, cap, META_MAGIC "valid_until %" PRId64 "\n%s", until,
+                 json);
+  if (n > 0 && (size_t)n < cap && (size_t)n <= PKJWT_STORE_VALUE_MAX &&
+      st->put(st->ctx, key, val, (size_t)n, (long)(ttl * 1000),
+              PKJWT_STORE_TIMEOUT_MS) != PKJWT_STORE_OK)
+    cli_error(0, "token store", "warning: cannot keep the metadata");
+  free(val);
+  free(key);
   pkjwt_str_free(json);
 }
 
@@ -978,7 +675,7 @@ static void meta_store(const struct session *x) {
 static int discover(struct session *x) {
   if (pkjwt_client_token_endpoint(x->client))
     return 0;
-  int kept = x->use_cache && meta_load(x);
+  int kept = x->store && meta_load(x);
   pkjwt_error err = PKJWT_ERROR_INIT;
   int rc = pkjwt_client_discover(x->client, &err);
   if (rc != PKJWT_OK)
@@ -990,12 +687,13 @@ static int discover(struct session *x) {
              kept ? "kept metadata" : "the issuer's metadata");
     verbose_line(x->s, "discovery", msg);
   }
-  if (x->use_cache && !kept)
+  if (x->store && !kept)
     meta_store(x);
   return 0;
 }
 
-/* Fetch a new token with the client, reporting failures. */
+/* Get a token with the client (through the store, if any), reporting
+ * failures; a warning (the store failed) goes to stderr. */
 static int fetch(struct session *x) {
   pkjwt_error err = PKJWT_ERROR_INIT;
   pkjwt_token_free(x->tok);
@@ -1007,55 +705,27 @@ static int fetch(struct session *x) {
   if (rc != PKJWT_OK)
     return report_request_error(pkjwt_client_token_endpoint(x->client), rc,
                                 &err);
-  x->access_token = x->tok->access_token;
-  x->response = x->tok->response_json;
-  if (x->use_cache)
-    cache_write(&x->cache, x->tok);
+  if (!x->s->verbose) /* --verbose printed it as an event */
+    cli_warning("token store", &err);
   return 0;
 }
 
-/* A fresh token from the cache file; 1 when there is one. */
-static int from_cache(struct session *x) {
-  const struct settings *s = x->s;
-  x->use_cache = cache_open(&x->cache, x->client) == 0;
-  if (!x->use_cache)
-    return 0;
-  if (!cache_read(&x->cache, &x->ct)) {
-    verbose_line(s, "cache", "no usable token; getting one");
-    return 0;
-  }
-  int64_t now = (int64_t)time(NULL);
-  if (!token_fresh(x->ct.expires_at, x->ct.expires_in, now)) {
-    verbose_line(s, "cache", "token near expiry; getting a new one");
-    cached_token_clear(&x->ct);
-    return 0;
-  }
-  if (s->verbose) {
-    char msg[96];
-    snprintf(msg, sizeof(msg), "token reused, expires in %" PRId64 " s",
-             x->ct.expires_at - now);
-    verbose_line(s, "cache", msg);
-  }
-  x->access_token = x->ct.access_token;
-  x->response = x->ct.response;
-  return 1;
-}
-
 /* --check: ask the check endpoint about the token and print its answer. A
- * cached token it refuses (revoked, or the provider's signing key rotated)
- * is forgotten and replaced once. */
-static int check_and_print(struct session *x, int cached) {
+ * shared token it refuses (revoked, or the provider's signing key rotated)
+ * is dropped from the store and replaced once. */
+static int check_and_print(struct session *x) {
   char *json = NULL;
   pkjwt_error cerr = PKJWT_ERROR_INIT;
   int rc = 0;
-  int crc = pkjwt_client_check(&json, x->client, x->access_token, &cerr);
-  if (crc != PKJWT_OK && cached && cerr.http_status == 401) {
-    verbose_line(x->s, "cache", "cached token refused; getting a new one");
-    cache_drop(&x->cache);
+  int crc = pkjwt_client_check(&json, x->client, x->tok->access_token, &cerr);
+  if (crc != PKJWT_OK && x->shared && cerr.http_status == 401) {
+    verbose_line(x->s, "token store",
+                 "stored token refused; getting a new one");
+    pkjwt_client_invalidate(x->client);
     rc = fetch(x);
     if (rc == 0) {
       pkjwt_error_init(&cerr);
-      crc = pkjwt_client_check(&json, x->client, x->access_token, &cerr);
+      crc = pkjwt_client_check(&json, x->client, x->tok->access_token, &cerr);
     }
   }
   if (rc == 0 && crc != PKJWT_OK)
@@ -1069,11 +739,12 @@ static int check_and_print(struct session *x, int cached) {
 
 static int print_token(const struct session *x) {
   if (!x->s->json)
-    return cli_print_line(x->access_token) == 0 ? 0 : CLI_EXIT_FAIL;
-  if (!x->response || !*x->response)
+    return cli_print_line(x->tok->access_token) == 0 ? 0 : CLI_EXIT_FAIL;
+  const char *resp = x->tok->response_json;
+  if (!resp || !*resp)
     return cli_error(CLI_EXIT_REFUSED, pkjwt_client_token_endpoint(x->client),
                      "no response body to print");
-  return print_block(x->response) == 0 ? 0 : CLI_EXIT_FAIL;
+  return print_block(resp) == 0 ? 0 : CLI_EXIT_FAIL;
 }
 
 static int run_with(const struct settings *sp) {
@@ -1101,26 +772,32 @@ static int run_with(const struct settings *sp) {
       return cli_pkjwt_error(CLI_EXIT_INPUT, s.cert, &cerr);
     }
   }
-  struct session x;
-  memset(&x, 0, sizeof(x));
-  x.s = &s;
-  if ((rc = make_client(&x.client, &s, key, keyset, cert)) != 0) {
+  pkjwt_store *store = NULL;
+  if ((rc = open_store(&store, &s)) != 0) {
     pkjwt_cert_free(cert);
     pkjwt_key_free(key);
     pkjwt_keyset_free(keyset);
     return rc;
   }
-  int cached = s.cache && from_cache(&x);
-  if (!cached)
-    rc = fetch(&x);
+  struct session x;
+  memset(&x, 0, sizeof(x));
+  x.s = &s;
+  x.shared = store != NULL;
+  x.store = store;
+  if ((rc = make_client(&x.client, &s, key, keyset, cert, store)) != 0) {
+    pkjwt_store_free(store);
+    pkjwt_cert_free(cert);
+    pkjwt_key_free(key);
+    pkjwt_keyset_free(keyset);
+    return rc;
+  }
+  rc = fetch(&x);
   if (rc == 0)
-    rc = s.check ? check_and_print(&x, cached) : print_token(&x);
+    rc = s.check ? check_and_print(&x) : print_token(&x);
 
   pkjwt_token_free(x.tok);
-  cached_token_clear(&x.ct);
-  if (x.use_cache)
-    cache_close(&x.cache);
   pkjwt_client_free(x.client);
+  pkjwt_store_free(store);
   pkjwt_cert_free(cert);
   pkjwt_key_free(key);
   pkjwt_keyset_free(keyset);
@@ -1156,5 +833,8 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < MAX_PROFILES; i++)
     if (!(profile_values[i] = pkjwt_client_profile_name(i)))
       break;
+  static char stores[64];
+  snprintf(stores, sizeof(stores), "token stores: %s", pkjwt_store_kinds());
+  cli_version_extra = stores;
   return cli_main(&tool, argc, argv);
 }

@@ -8,6 +8,7 @@
 #include <pkjwt/key.h>
 #include <pkjwt/sign.h>
 #include <pkjwt/keyset.h>
+#include <pkjwt/store.h>
 
 PKJWT_BEGIN_DECLS
 
@@ -50,11 +51,12 @@ typedef void (*pkjwt_event_cb)(void *userdata, pkjwt_event event,
                                const char *message);
 
 /*
- * Version 2 appended profile, params and cert, version 3 keyset. An older
- * struct (without them) is still accepted: the default profile, no extra
- * fields, no certificate header, no key set.
+ * Version 2 appended profile, params and cert, version 3 keyset, version 4
+ * store, store_timeout_ms and store_lock_ms. An older struct (without
+ * them) is still accepted: the default profile, no extra fields, no
+ * certificate header, no key set, no store.
  */
-#define PKJWT_CLIENT_OPTIONS_VERSION 3
+#define PKJWT_CLIENT_OPTIONS_VERSION 4
 typedef struct pkjwt_client_options {
   unsigned int version;     /**< PKJWT_CLIENT_OPTIONS_VERSION */
   /** NULL = the profile's base URL, or, when token_endpoint is set and ends
@@ -103,11 +105,25 @@ typedef struct pkjwt_client_options {
    * (and err->warning) of the call that fetched. Borrowed: must outlive the
    * client. Setting both key and keyset is PKJWT_ERR_INVALID_ARG. */
   pkjwt_keyset *keyset;
+  /* version 4 */
+  /** A token store shared with other processes and hosts (a file, Redis,
+   * or the application's own; include/pkjwt/store.h), NULL = none. The
+   * client then looks in its memory, then the store, then fetches holding
+   * the store's lock, and puts what it fetched; the key is
+   * pkjwt_client_cache_id(). A store that fails or is slow only makes the
+   * client fetch itself, with a PKJWT_EVENT_WARNING. Borrowed: must
+   * outlive the client. */
+  const pkjwt_store *store;
+  long store_timeout_ms; /**< each store call; 0 = 200 */
+  /** The store lock's lifetime, and the longest a process waits for
+   * another's fetch before it fetches itself; 0 = the request timeout
+   * (timeout_ms) plus 5000 */
+  long store_lock_ms;
 } pkjwt_client_options;
 #define PKJWT_CLIENT_OPTIONS_INIT                                             \
   { PKJWT_CLIENT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL,  \
     PKJWT_ALG_DEFAULT, PKJWT_AUD_TOKEN_ENDPOINT, NULL, NULL, 0, 0, -1, NULL,  \
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0 }
 
 /**
  * Provider profiles: what one provider needs that the OAuth RFCs do not
@@ -241,7 +257,8 @@ PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_client_get_token_buf(char *buf, size_t buflen, int64_t *expires_at,
                            pkjwt_client *client, pkjwt_error *err);
 
-/** Drop the cached token so the next get fetches a new one. */
+/** Drop the cached token so the next get fetches a new one; with a store,
+ * delete it there too, so that the fleet fetches once, not once per host. */
 PKJWT_EXPORT void pkjwt_client_invalidate(pkjwt_client *client);
 
 /**

@@ -1,0 +1,238 @@
+#!/bin/sh
+# tests/redis.sh: pkjwt-token --store against a real redis-server started
+# here on 127.0.0.1 (a free port) and stopped at the end, and the test
+# token endpoint, which counts the token requests: 50 runs at once send one
+# request; a corrupt value is never served and is replaced; the value
+# expires with the token (PX); a lock holder killed with SIGKILL costs one
+# more request after the lock's lifetime, no more; Redis stopped mid-run:
+# every run still gets its token, at most one request per run; AUTH with a
+# password file (and PKJWT_STORE_PASSWORD); rediss:// refused with its
+# reason. Skips (77) without redis-server, redis-cli or a build with the
+# Redis store.
+# shellcheck disable=SC2016
+set -u
+: "${top_srcdir:=.}"
+: "${top_builddir:=.}"
+top_srcdir=$(cd "$top_srcdir" && pwd)
+top_builddir=$(cd "$top_builddir" && pwd)
+PY=${PYTHON3:-/usr/bin/python3}
+[ -n "$PY" ] || PY=/usr/bin/python3
+EP=$top_srcdir/tests/endpoint/puzzel_endpoint.py
+REDIS_SERVER=${REDIS_SERVER:-redis-server}
+[ -n "$REDIS_SERVER" ] || REDIS_SERVER=redis-server
+
+. "$top_srcdir/tests/tool-lib.sh"
+. "$top_srcdir/tests/endpoint/start.sh"
+
+"$PY" -c 'import jwcrypto, cryptography' 2>/dev/null || {
+  echo "SKIP: $PY lacks jwcrypto or cryptography (the endpoint's judge)"
+  exit 77
+}
+command -v "$REDIS_SERVER" >/dev/null 2>&1 || {
+  echo "SKIP: no redis-server (Debian: redis-server)"
+  exit 77
+}
+command -v redis-cli >/dev/null 2>&1 || {
+  echo "SKIP: no redis-cli (Debian: redis-tools)"
+  exit 77
+}
+unset PKJWT_KEY PKJWT_KEYSET PKJWT_CLIENT_ID PKJWT_SCOPE PKJWT_BASE_URL \
+  PKJWT_STORE PKJWT_STORE_PASSWORD
+
+tl_begin
+T=$top_builddir/tools/pkjwt-token
+libs=$top_builddir/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+if [ -x "$top_builddir/tools/.libs/pkjwt-token" ] &&
+  LD_LIBRARY_PATH=$libs "$top_builddir/tools/.libs/pkjwt-token" --version \
+    >/dev/null 2>&1; then
+  T=$top_builddir/tools/.libs/pkjwt-token
+  LD_LIBRARY_PATH=$libs
+  export LD_LIBRARY_PATH
+fi
+"$T" --version | grep -q '^token stores:.* redis' || {
+  echo "SKIP: this build has no Redis store (configure found no hiredis)"
+  exit 77
+}
+cd "$TL_DIR" || exit 99
+EP_PID= R_PID= A_PID=
+trap 'for p in $EP_PID $R_PID $A_PID; do kill "$p" 2>/dev/null; done
+  _tl_cleanup' EXIT
+
+freeport() {
+  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# redis_start VAR ARGS...: a redis-server on a free port, its pid in VAR_PID
+# and its port in VAR_PORT; waits (bounded) until it answers PING.
+redis_start() {
+  _v=$1
+  shift
+  _port=$(freeport)
+  "$REDIS_SERVER" --port "$_port" --bind 127.0.0.1 --save '' \
+    --appendonly no --daemonize no --dir "$TL_DIR" "$@" \
+    >"redis-$_port.log" 2>&1 &
+  eval "${_v}_PID=\$! ${_v}_PORT=$_port"
+  _i=0
+  while [ $_i -lt 100 ]; do
+    redis-cli -p "$_port" PING 2>/dev/null | grep -q PONG && return 0
+    redis-cli -p "$_port" PING 2>/dev/null | grep -q NOAUTH && return 0
+    sleep 0.1
+    _i=$((_i + 1))
+  done
+  sed 's/^/# /' "redis-$_port.log"
+  return 1
+}
+rcli() { redis-cli -p "$R_PORT" "$@"; }
+
+SCOPE=contact-centre:1234:5678
+ep_start "$PY" "$EP" ep.port ep.log --max-seconds 300 \
+  --client "cid:$SCOPE:$top_srcdir/keys-example/ec-p256.b64" || {
+  sed 's/^/# /' ep.log
+  echo "FAIL: the test endpoint did not start"
+  exit 99
+}
+BASE=http://127.0.0.1:$EP_PORT
+redis_start R || { echo "FAIL: redis-server did not start"; exit 99; }
+requests() {
+  "$PY" -c 'import json,sys,urllib.request
+print(json.load(urllib.request.urlopen(sys.argv[1] + "/_test/stats", timeout=20))["token_requests"])' "$BASE"
+}
+ctl() {
+  "$PY" -c 'import sys,urllib.request
+urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/_test/" + sys.argv[2], sys.argv[3].encode(), {"Content-Type": "application/json"}), timeout=20).read()' "$BASE" "$1" "${2:-{\}}"
+}
+cp "$top_srcdir/keys-example/ec-p256.key" k.key && chmod 600 k.key || exit 99
+set -- --key k.key --client-id cid --scope "$SCOPE" --base-url "$BASE"
+URL=redis://127.0.0.1:$R_PORT
+# par N ARGS...: N runs at once; par.I and par.err.I.
+par() {
+  _n=$1
+  shift
+  rm -f par.*
+  _i=0 _pids=
+  while [ $_i -lt "$_n" ]; do
+    "$T" "$@" >"par.$_i" 2>"par.err.$_i" &
+    _pids="$_pids $!"
+    _i=$((_i + 1))
+  done
+  _bad=0
+  for _p in $_pids; do wait "$_p" || _bad=$((_bad + 1)); done
+  return $_bad
+}
+same_tokens() {
+  for f in par.[0-9]*; do cmp -s "$f" par.0 || return 1; done
+  [ -s par.0 ]
+}
+
+# ---- 50 at once ----------------------------------------------------------
+
+ctl reset
+par 50 "$@" --store "$URL"
+tl_check "50 parallel --store runs: all succeed" [ $? = 0 ]
+tl_check "... one token request" [ "$(requests)" = 1 ]
+tl_check "... one token, nothing on stderr" sh -c '
+  for f in par.err.*; do [ ! -s "$f" ] || exit 1; done'
+tl_check "... the same token everywhere" same_tokens
+KEY=$(rcli --scan --pattern 'pkjwt:token:*')
+tl_check "one key, pkjwt:token:<cache id>" \
+  sh -c "echo '$KEY' | grep -Eqx 'pkjwt:token:[0-9a-f]{64}'"
+ttl=$(rcli PTTL "$KEY")
+tl_check "the value expires with the token (PX; 900 s token): $ttl ms" \
+  sh -c "[ '$ttl' -gt 800000 ] && [ '$ttl' -le 900000 ]"
+tl_check "no lock is left" sh -c "[ -z \"\$(redis-cli -p $R_PORT --scan --pattern 'pkjwt:lock:*')\" ]"
+PKJWT_STORE=$URL "$T" "$@" >env.out 2>env.err
+tl_check "PKJWT_STORE stands in for --store: the stored token" \
+  sh -c "[ ! -s env.err ] && cmp -s env.out par.0 && [ $(requests) = 1 ]"
+
+# ---- a corrupt value ---------------------------------------------------------
+
+TOK=$(cat par.0)
+rcli SET "$KEY" "garbage $TOK" >/dev/null
+tl_expect_ok "a corrupt value: a token" "$T" "$@" --store "$URL"
+tl_check "... fetched, never served: one more request, another token" \
+  sh -c "[ \"\$(cat '$TL_OUT')\" != '$TOK' ] && [ $(requests) = 2 ]"
+tl_check "... and the value replaced by a good record" \
+  sh -c "redis-cli -p $R_PORT GET '$KEY' | head -n1 | grep -qx 'pkjwt-store 1'"
+
+# ---- a lock holder killed ------------------------------------------------------
+
+rcli DEL "$KEY" >/dev/null
+ctl reset
+ctl misbehave '{"mode": "slow", "count": 1, "delay": 20}'
+"$T" "$@" --store "$URL" --store-lock-ms 3000 >killed.out 2>&1 &
+K_PID=$!
+i=0
+while [ $i -lt 100 ] && [ "$(requests)" = 0 ]; do sleep 0.1; i=$((i + 1)); done
+kill -9 "$K_PID" 2>/dev/null
+wait "$K_PID" 2>/dev/null
+tl_check "the killed holder had sent its request and kept the lock" \
+  sh -c "[ $(requests) = 1 ] && [ -n \"\$(redis-cli -p $R_PORT --scan --pattern 'pkjwt:lock:*')\" ]"
+start=$(date +%s%N)
+par 5 "$@" --store "$URL" --store-lock-ms 3000
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+tl_check "then 5 runs: all get a token, one more request ($(requests) in all)" \
+  sh -c "[ $rc = 0 ] && [ $(requests) = 2 ]"
+tl_check "... the same token, after the lock ran out (${ms} ms)" \
+  sh -c "same_tokens() { for f in par.[0-9]*; do cmp -s \$f par.0 || return 1; done; }; same_tokens && [ $ms -ge 500 ] && [ $ms -lt 10000 ]"
+
+# ---- Redis stopped mid-run -----------------------------------------------------
+
+rcli DEL "$KEY" >/dev/null
+ctl reset
+rm -f mid.*
+i=0 pids=
+while [ $i -lt 20 ]; do
+  "$T" "$@" --store "$URL" >"mid.$i" 2>"mid.err.$i" &
+  pids="$pids $!"
+  [ $i = 10 ] && { kill "$R_PID"; wait "$R_PID" 2>/dev/null; R_PID=; }
+  sleep 0.05
+  i=$((i + 1))
+done
+bad=0
+for p in $pids; do wait "$p" || bad=$((bad + 1)); done
+n=$(requests)
+tl_check "Redis stopped mid-run: all 20 runs get a token" [ $bad = 0 ]
+tl_check "... at most one request per run ($n)" [ "$n" -ge 1 -a "$n" -le 20 ]
+tl_check "... a run without the store says so in one warning line" sh -c '
+  for f in mid.err.*; do [ "$(wc -l <"$f")" -le 1 ] || exit 1; done
+  cat mid.err.* | grep -q "warning: .*token store"'
+tl_check "... and no warning shows a token" sh -c '
+  for f in mid.[0-9]*; do ! grep -qF "$(cat "$f")" mid.err.* || exit 1; done'
+tl_expect_ok "Redis down before the run: a token, one warning line" \
+  "$T" "$@" --store "$URL"
+tl_check "... the warning names the store" \
+  sh -c "[ \$(wc -l <'$TL_ERR') = 1 ] && grep -q 'token store' '$TL_ERR'"
+
+# ---- AUTH ---------------------------------------------------------------------
+
+printf 's3cret-pw\n' >pw
+chmod 600 pw
+redis_start A --requirepass s3cret-pw ||
+  { echo "FAIL: redis-server with a password did not start"; exit 99; }
+ctl reset
+AURL=redis://127.0.0.1:$A_PORT/2
+par 10 "$@" --store "$AURL" --store-password-file pw
+tl_check "AUTH with a password file: 10 runs, one request" \
+  sh -c "[ $? = 0 ] && [ $(requests) = 1 ]"
+tl_check "... the token is in database 2" sh -c "
+  [ \"\$(redis-cli -p $A_PORT -a s3cret-pw -n 2 --no-auth-warning --scan --pattern 'pkjwt:token:*')\" = '$KEY' ]"
+PKJWT_STORE_PASSWORD=s3cret-pw "$T" "$@" --store "$AURL" >env.out 2>env.err
+tl_check "PKJWT_STORE_PASSWORD: the stored token, no request" \
+  sh -c "[ ! -s env.err ] && cmp -s env.out par.0 && [ $(requests) = 1 ]"
+tl_run "$T" "$@" --store "$AURL"
+tl_check "no password: a warning, the token fetched without the store" \
+  sh -c "[ $TL_RC = 0 ] && grep -q 'token store' '$TL_ERR' && [ $(requests) = 2 ]"
+tl_check "... the password shows nowhere" sh -c '! grep -rq s3cret-pw par.* env.* "$1"' _ "$TL_ERR"
+tl_expect_fail "a password file that cannot be read" 3 'nope' \
+  "$T" "$@" --store "$AURL" --store-password-file nope
+
+# ---- refusals -------------------------------------------------------------------
+
+tl_expect_fail "rediss:// refused: hiredis without TLS" 2 'TLS' \
+  "$T" "$@" --store "rediss://127.0.0.1:$A_PORT"
+tl_expect_fail "a store URL with a port out of range" 2 'port' \
+  "$T" "$@" --store "redis://127.0.0.1:99999"
+tl_expect_fail "unix: without an absolute path" 2 'absolute' \
+  "$T" "$@" --store "unix:sock"
+
+tl_end
