@@ -185,6 +185,7 @@ void pkjwt_key_free(pkjwt_key *key) {
   if (!key)
     return;
   EVP_PKEY_free(key->pkey);
+  pkjwt__pkcs11_free(key->p11);
   pkjwt__key_warnings_free(key);
   OPENSSL_cleanse(key, sizeof(*key));
   free(key);
@@ -616,12 +617,53 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
   return pkjwt__key_wrap(out, pkey, err);
 }
 
+/* A key in a PKCS#11 token: the handle holds its public half as an
+ * ordinary key (the key rules apply to it) and the token key that signs. */
+static int load_pkcs11(pkjwt_key **out, const char *uri,
+                       const pkjwt_key_uri_options *opts, pkjwt_error *err) {
+  struct pkjwt__p11 *p11 = NULL;
+  EVP_PKEY *pub = NULL;
+  int rc = pkjwt__pkcs11_load(&p11, &pub, uri, opts ? opts->pkcs11_module : NULL,
+                              opts ? opts->pin_file : NULL, err);
+  if (rc != PKJWT_OK)
+    return rc;
+  rc = pkjwt__key_wrap(out, pub, err);
+  if (rc != PKJWT_OK) {
+    pkjwt__pkcs11_free(p11);
+    return rc;
+  }
+  (*out)->p11 = p11;
+  (*out)->has_private = 1;
+  return PKJWT_OK;
+}
+
+int pkjwt_key_load_uri(pkjwt_key **out, const char *uri,
+                       const pkjwt_key_uri_options *opts, pkjwt_error *err) {
+  PKJWT__ERROR_BEGIN(err);
+  if (!out)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
+  *out = NULL;
+  if (!uri || !*uri)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key URI given");
+  if (opts) {
+    int vrc = pkjwt__options_version_ok(
+        opts->version, PKJWT_KEY_URI_OPTIONS_VERSION, "key URI options", err);
+    if (vrc != PKJWT_OK)
+      return vrc;
+  }
+  if (pkjwt__pkcs11_is_uri(uri))
+    return load_pkcs11(out, uri, opts, err);
+  return pkjwt_key_load_file(out, uri, NULL, err);
+}
+
 int pkjwt_key_load_file(pkjwt_key **out, const char *path,
                         const char *passphrase, pkjwt_error *err) {
   PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
+  if (pkjwt__pkcs11_is_uri(path))
+    return load_pkcs11(out, path, NULL, err);
   unsigned char *buf = NULL;
   size_t len = 0;
   mode_t mode = 0;
@@ -735,6 +777,10 @@ int pkjwt_key_write_private(const pkjwt_key *key, const char *path,
   if (!key->has_private)
     return pkjwt__fail(err, PKJWT_ERR_NO_PRIVATE_KEY,
                        "the key has no private half to write");
+  if (key->p11)
+    return pkjwt__fail(err, PKJWT_ERR_NO_PRIVATE_KEY,
+                       "the private key lives in a PKCS#11 token and cannot "
+                       "be written out");
   int encrypt = opts->passphrase && *opts->passphrase;
   if (encrypt) {
     if (opts->kdf != PKJWT_KDF_SCRYPT && opts->kdf != PKJWT_KDF_PBKDF2)

@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <openssl/rsa.h>
 
 /* ---- jti --------------------------------------------------------------- */
 
@@ -561,8 +562,19 @@ int pkjwt_assertion_sign(char **out, const pkjwt_key *key,
 
   unsigned char sig[SIG_MAX];
   size_t sig_len = sizeof(sig);
-  rc = sign_input(sig, &sig_len, info, key->pkey, (const unsigned char *)jws,
-                  pos, err);
+  if (key->p11) {
+    /* The token signs; its lock is held for the one signature. */
+    EVP_PKEY *signer = pkjwt__pkcs11_signer(key->p11);
+    rc = sign_input(sig, &sig_len, info, signer, (const unsigned char *)jws,
+                    pos, err);
+    if (rc == PKJWT_ERR_CRYPTO)
+      rc = pkjwt__pkcs11_sign_failed(err, info->name, info->key_type,
+                                     info->padding == RSA_PKCS1_PSS_PADDING);
+    pkjwt__pkcs11_done(key->p11);
+  } else {
+    rc = sign_input(sig, &sig_len, info, key->pkey, (const unsigned char *)jws,
+                    pos, err);
+  }
   if (rc != PKJWT_OK) {
     pkjwt__cleanse_free(jws, pos);
     return rc;
