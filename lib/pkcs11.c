@@ -214,7 +214,9 @@ int pkjwt__pkcs11_uri_parse(struct pkjwt__pkcs11_uri *u, const char *uri,
 
 #include <libp11.h>
 
-int pkjwt_key_pkcs11_supported(void) { return 1; }
+int pkjwt_key_pkcs11_supported(void) {
+  return 1;
+}
 
 /* ---- loaded modules: one per path, shared, never unloaded twice ---- */
 
@@ -725,7 +727,9 @@ int pkjwt__pkcs11_sign_failed(pkjwt_error *err, const char *alg, int key_type,
 
 #else /* !HAVE_PKCS11 */
 
-int pkjwt_key_pkcs11_supported(void) { return 0; }
+int pkjwt_key_pkcs11_supported(void) {
+  return 0;
+}
 
 int pkjwt__pkcs11_load(struct pkjwt__p11 **out, EVP_PKEY **pub,
                        const char *uri, const char *module,
