@@ -16,6 +16,16 @@
 #define MAX_ALGS 31
 const char *cli_alg_values[MAX_ALGS + 1];
 
+
+/* --version: the version, and whether this build can use keys in PKCS#11
+ * tokens (libpkjwt was built with or without libp11). */
+static void print_version(void) {
+  printf("%s (pkjwt) %s\n", cli_progname, pkjwt_version());
+  printf("PKCS#11 keys: %s\n", pkjwt_key_pkcs11_supported()
+                                   ? "yes (pkcs11: URIs, libp11)"
+                                   : "no (built without libp11)");
+}
+
 static void fill_alg_values(void) {
   size_t n = 0;
   for (int a = PKJWT_ALG_DEFAULT + 1; n < MAX_ALGS; a++) {
@@ -513,7 +523,7 @@ static int parse_args(cli_args *a, const cli_tool *t, const cli_cmd *c,
       return -1;
     }
     if (o->flags & CLI_OPT_VERSION) {
-      printf("%s (pkjwt) %s\n", cli_progname, pkjwt_version());
+      print_version();
       return -1;
     }
     int rc = store(a, o, value);
@@ -530,7 +540,7 @@ static int top_level(const cli_tool *t, int argc, char **argv, int *rc) {
   const char *w = argv[1];
   *rc = CLI_EXIT_OK;
   if (strcmp(w, "--version") == 0 || strcmp(w, "-V") == 0) {
-    printf("%s (pkjwt) %s\n", cli_progname, pkjwt_version());
+    print_version();
   } else if (strcmp(w, "--man-options") == 0) {
     print_man_options(stdout, t);
   } else if (strcmp(w, "--bash-completion") == 0) {
