@@ -275,6 +275,19 @@ static unsigned long queued_reason(const unsigned long *want, size_t n) {
   return found;
 }
 
+/* Whether path begins as an ELF object does: anything else is refused
+ * here, because the loader's complaint would go to stderr as a second
+ * line. */
+static int looks_like_elf(const char *path) {
+  unsigned char magic[4] = {0};
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return 0;
+  size_t n = fread(magic, 1, sizeof(magic), f);
+  fclose(f);
+  return n == 4 && memcmp(magic, "\x7f" "ELF", 4) == 0;
+}
+
 static struct p11_module *module_get(const char *path, pkjwt_error *err,
                                      int *rc) {
   pthread_once(&strings_once, load_strings);
@@ -297,6 +310,13 @@ static struct p11_module *module_get(const char *path, pkjwt_error *err,
     *rc = pkjwt__fail(err, PKJWT_ERR_PKCS11,
                       "the PKCS#11 module %s does not exist or is not a file",
                       path);
+    PKCS11_CTX_free(m->ctx);
+    m->ctx = NULL;
+    goto fail;
+  }
+  if (!looks_like_elf(path)) {
+    *rc = pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                      "the PKCS#11 module %s is not a shared library", path);
     PKCS11_CTX_free(m->ctx);
     m->ctx = NULL;
     goto fail;
