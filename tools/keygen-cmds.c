@@ -146,7 +146,7 @@ static int load_key_mem(pkjwt_key **out, const char *buf, size_t len,
  * printing the error line.
  */
 static int load_key(pkjwt_key **out, int *encrypted, const char *path,
-                    const char *pass) {
+                    const char *pass, const cli_args *a) {
   pkjwt_error err = PKJWT_ERROR_INIT;
   int rc;
   char *buf = NULL;
@@ -166,6 +166,11 @@ static int load_key(pkjwt_key **out, int *encrypted, const char *path,
       rc = load_key_mem(out, buf, len, pass, &err);
       *encrypted = rc == PKJWT_OK;
     }
+  } else if (strncmp(path, "pkcs11:", 7) == 0) {
+    /* a key in a token: --pkcs11-module and --pin-file, never a
+     * passphrase */
+    rc = cli_key_load(out, path, NULL, a->val[KG_O_PKCS11_MODULE],
+                      a->val[KG_O_PIN_FILE], &err);
   } else {
     rc = pkjwt_key_load_file(out, path, NULL, &err);
     if (rc == PKJWT_ERR_PASSPHRASE && pass) {
@@ -494,7 +499,7 @@ int kg_cmd_cert(const cli_args *a) {
   char *text = NULL;
   pkjwt_error err = PKJWT_ERROR_INIT;
 
-  if ((rc = load_key(&key, &encrypted, key_path, pass)) != 0)
+  if ((rc = load_key(&key, &encrypted, key_path, pass, a)) != 0)
     goto done;
   if (!pkjwt_key_has_private(key)) {
     rc = cli_error(CLI_EXIT_INPUT, key_path,
@@ -580,10 +585,10 @@ static int pair_entries(kg_entry *e, size_t *n, const cli_args *a) {
 }
 
 /* Load an entry's files; with both, the certificate must fit the key. */
-static int load_entry(kg_entry *e, const char *pass) {
+static int load_entry(kg_entry *e, const char *pass, const cli_args *a) {
   int rc, encrypted;
   pkjwt_error err = PKJWT_ERROR_INIT;
-  if (e->key_path && (rc = load_key(&e->key, &encrypted, e->key_path, pass)))
+  if (e->key_path && (rc = load_key(&e->key, &encrypted, e->key_path, pass, a)))
     return rc;
   if (e->cert_path && (rc = load_cert(&e->cert, e->cert_path)))
     return rc;
@@ -655,7 +660,7 @@ int kg_cmd_export(const cli_args *a) {
   const char *subject = e[0].key_path ? e[0].key_path : e[0].cert_path;
 
   for (size_t i = 0; i < n; i++)
-    if ((rc = load_entry(&e[i], pass)) != 0)
+    if ((rc = load_entry(&e[i], pass, a)) != 0)
       goto done;
 
   switch (fmt) {
@@ -762,7 +767,7 @@ int kg_cmd_info(const cli_args *a) {
   pkjwt_error err = PKJWT_ERROR_INIT;
 
   if (key_path) {
-    if ((rc = load_key(&key, &encrypted, key_path, pass)) != 0)
+    if ((rc = load_key(&key, &encrypted, key_path, pass, a)) != 0)
       goto done;
     fact_str(&x, "file", key_path);
     key_facts(&x, key, 1, encrypted);

@@ -30,6 +30,17 @@ static const char *const kdf_values[] = {"scrypt", "pbkdf2", NULL};
     KG_O_PASSFILE, "passphrase-file", 0, "FILE", FILE_IN,                      \
         what " (first line of FILE; - reads standard input)", NULL, NULL       \
   }
+/* A key in a PKCS#11 token (--key 'pkcs11:token=..;object=..'). */
+#define OPT_PKCS11                                                             \
+  {KG_O_PKCS11_MODULE, "pkcs11-module", 0, "SO", CLI_OPT_FILE,                 \
+   "PKCS#11 module for a pkcs11: KEY, when the URI has no module-path "        \
+   "(default $PKJWT_PKCS11_MODULE)",                                           \
+   NULL, NULL},                                                                \
+  {                                                                            \
+    KG_O_PIN_FILE, "pin-file", 0, "FILE", CLI_OPT_FILE,                        \
+        "the token's PIN for a pkcs11: KEY, first line of FILE (tried once)",  \
+        NULL, NULL                                                             \
+  }
 #define OPT_SUBJECT                                                            \
   {                                                                            \
     KG_O_SUBJECT, "subject", 0, "DN", 0,                                       \
@@ -116,6 +127,7 @@ static const cli_opt cert_opts[] = {
     {KG_O_FORCE, "force", 'f', NULL, 0, "replace CRT if it exists", NULL, NULL},
     {KG_O_QUIET, "quiet", 'q', NULL, 0,
      "do not print the note on standard error", NULL, NULL},
+    OPT_PKCS11,
     OPT_HELP,
     OPT_END,
 };
@@ -141,6 +153,7 @@ static const cli_opt export_opts[] = {
      cli_alg_values, NULL},
     OPT_PASS("passphrase of an encrypted KEY"),
     OPT_DIR("; with --format jwks, its next and active keys"),
+    OPT_PKCS11,
     OPT_HELP,
     OPT_END,
 };
@@ -153,6 +166,7 @@ static const cli_opt info_opts[] = {
     {KG_O_JSON, "json", 0, NULL, 0, "print one JSON object instead of text",
      NULL, NULL},
     OPT_PASS("passphrase of an encrypted KEY"),
+    OPT_PKCS11,
     OPT_HELP,
     OPT_END,
 };
@@ -217,16 +231,20 @@ static const cli_cmd cmds[] = {
      new_opts, kg_cmd_new},
     {"cert",
      "--key KEY --out CRT [--subject DN] [--days N] "
-     "[--passphrase-file FILE] [--force] [--quiet]",
+     "[--passphrase-file FILE] [--pkcs11-module SO] [--pin-file FILE] "
+     "[--force] [--quiet]",
      "Make a self-signed certificate for an existing key; print its base64",
      cert_opts, kg_cmd_cert},
     {"export",
      "--format FORMAT (--key KEY [--cert CRT] ... | --cert CRT ... | "
-     "--dir DIR) [--x5c] [--kid KID] [--alg ALG] [--passphrase-file FILE]",
+     "--dir DIR) [--x5c] [--kid KID] [--alg ALG] [--passphrase-file FILE] "
+     "[--pkcs11-module SO] [--pin-file FILE]",
      "Print the public half of keys or certificates: base64 certificate, "
      "PEM, JWK or JWKS",
      export_opts, kg_cmd_export},
-    {"info", "(--key KEY | --cert CRT) [--json] [--passphrase-file FILE]",
+    {"info",
+     "(--key KEY | --cert CRT) [--json] [--passphrase-file FILE] "
+     "[--pkcs11-module SO] [--pin-file FILE]",
      "Describe a key or certificate: type, size, kid, validity", info_opts,
      kg_cmd_info},
     {"rotate",
