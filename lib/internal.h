@@ -111,6 +111,20 @@ void pkjwt__pkcs11_uri_clear(struct pkjwt__pkcs11_uri *u);
 int pkjwt__pkcs11_load(struct pkjwt__p11 **out, EVP_PKEY **pub,
                        const char *uri, const char *module,
                        const char *pin_file, pkjwt_error *err);
+/* What key pkjwt__pkcs11_generate makes: EC on group (an OpenSSL group
+ * name, "prime256v1") or RSA of bits. */
+struct pkjwt__p11_gen {
+  int is_ec;
+  const char *group;
+  unsigned int bits;
+};
+/* As pkjwt__pkcs11_load, after making the key pair in the token when g is
+ * not NULL (label from object=, id from id= or random; sensitive, never
+ * extractable, sign only). PKJWT_ERR_PKCS11 when the label is taken. */
+int pkjwt__pkcs11_generate(struct pkjwt__p11 **out, EVP_PKEY **pub,
+                           const char *uri, const struct pkjwt__p11_gen *g,
+                           const char *module, const char *pin_file,
+                           pkjwt_error *err);
 void pkjwt__pkcs11_free(struct pkjwt__p11 *h);
 /* The EVP_PKEY that signs in the token, with the token's lock held until
  * pkjwt__pkcs11_done(h): PKCS#11 sessions are not shared between threads

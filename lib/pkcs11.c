@@ -213,6 +213,12 @@ int pkjwt__pkcs11_uri_parse(struct pkjwt__pkcs11_uri *u, const char *uri,
 #ifdef HAVE_PKCS11
 
 #include <libp11.h>
+#include <openssl/rand.h>
+
+#ifdef HAVE_PKCS11_KEYGEN
+#include <dlfcn.h>
+#include <p11-kit/pkcs11.h>
+#endif
 
 int pkjwt_key_pkcs11_supported(void) {
   return 1;
@@ -624,40 +630,52 @@ static EVP_PKEY *plain_public(EVP_PKEY *p11pub) {
   return pub;
 }
 
-int pkjwt__pkcs11_load(struct pkjwt__p11 **out, EVP_PKEY **pub,
-                       const char *uri, const char *module,
-                       const char *pin_file, pkjwt_error *err) {
-  *out = NULL;
-  *pub = NULL;
-  struct pkjwt__pkcs11_uri u;
-  int rc = pkjwt__pkcs11_uri_parse(&u, uri, err);
-  if (rc != PKJWT_OK)
-    return rc;
-  const char *path = u.module_path ? u.module_path : module;
+#ifdef HAVE_PKCS11_KEYGEN
+static int generate(struct p11_module *m, PKCS11_SLOT *slot,
+                    struct pkjwt__pkcs11_uri *u, const struct pkjwt__p11_gen *g,
+                    const char *words, pkjwt_error *err);
+#endif
+
+/* Open the key u names (after making it, when g is not NULL). */
+static int open_key(struct pkjwt__p11 **out, EVP_PKEY **pub,
+                    struct pkjwt__pkcs11_uri *u, const char *module,
+                    const char *pin_file, const struct pkjwt__p11_gen *g,
+                    pkjwt_error *err) {
+  int rc;
+  const char *path = u->module_path ? u->module_path : module;
   if (!path || !*path)
     path = getenv(PKJWT__PKCS11_MODULE_ENV);
   if (!path || !*path) {
-    pkjwt__pkcs11_uri_clear(&u);
     return pkjwt__fail(err, PKJWT_ERR_PKCS11,
                        "no PKCS#11 module named: give module-path in the "
                        "URI, the module option or %s",
                        PKJWT__PKCS11_MODULE_ENV);
   }
   struct pkjwt__p11 *h = calloc(1, sizeof(*h));
-  if (!h) {
-    pkjwt__pkcs11_uri_clear(&u);
+  if (!h)
     return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
-  }
   h->mod = module_get(path, err, &rc);
   if (!h->mod)
     goto fail;
   char words[256];
-  token_words(words, sizeof(words), &u);
+  token_words(words, sizeof(words), u);
   PKCS11_SLOT *slot = NULL;
   PKCS11_KEY *key = NULL;
-  if ((rc = find_slot(&slot, h->mod, &u, err)) != PKJWT_OK ||
-      (rc = login(slot, &u, pin_file, words, err)) != PKJWT_OK ||
-      (rc = find_key(&key, slot, &u, words, err)) != PKJWT_OK)
+  if ((rc = find_slot(&slot, h->mod, u, err)) != PKJWT_OK ||
+      (rc = login(slot, u, pin_file, words, err)) != PKJWT_OK)
+    goto fail;
+  if (g) {
+#ifdef HAVE_PKCS11_KEYGEN
+    if ((rc = generate(h->mod, slot, u, g, words, err)) != PKJWT_OK)
+      goto fail;
+#else
+    rc = pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                     "this build of pkjwt cannot make keys in a PKCS#11 "
+                     "token (built without p11-kit's pkcs11.h)");
+    goto fail;
+#endif
+  }
+  if ((rc = find_key(&key, slot, u, words, err)) != PKJWT_OK)
     goto fail;
   h->priv = PKCS11_get_private_key(key);
   EVP_PKEY *p11pub = PKCS11_get_public_key(key);
@@ -684,16 +702,164 @@ int pkjwt__pkcs11_load(struct pkjwt__p11 **out, EVP_PKEY **pub,
                          words);
     goto fail;
   }
-  pkjwt__pkcs11_uri_clear(&u);
   ERR_clear_error();
   *out = h;
   return PKJWT_OK;
 fail:
-  pkjwt__pkcs11_uri_clear(&u);
   pkjwt__pkcs11_free(h);
   ERR_clear_error();
   return rc;
 }
+
+int pkjwt__pkcs11_load(struct pkjwt__p11 **out, EVP_PKEY **pub,
+                       const char *uri, const char *module,
+                       const char *pin_file, pkjwt_error *err) {
+  return pkjwt__pkcs11_generate(out, pub, uri, NULL, module, pin_file, err);
+}
+
+int pkjwt__pkcs11_generate(struct pkjwt__p11 **out, EVP_PKEY **pub,
+                           const char *uri, const struct pkjwt__p11_gen *g,
+                           const char *module, const char *pin_file,
+                           pkjwt_error *err) {
+  *out = NULL;
+  *pub = NULL;
+  struct pkjwt__pkcs11_uri u;
+  int rc = pkjwt__pkcs11_uri_parse(&u, uri, err);
+  if (rc != PKJWT_OK)
+    return rc;
+  if (g && !u.object) {
+    pkjwt__pkcs11_uri_clear(&u);
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "a new key in a PKCS#11 token needs a label: object= "
+                       "in the URI");
+  }
+  rc = open_key(out, pub, &u, module, pin_file, g, err);
+  pkjwt__pkcs11_uri_clear(&u);
+  return rc;
+}
+
+#ifdef HAVE_PKCS11_KEYGEN
+/* Make a key pair in the token through the module's own functions (libp11
+ * 0.4 makes RSA keys only, and without choosing their attributes): the
+ * private key is sensitive and never extractable, may sign and nothing
+ * else, and carries the URI's label and id (a random 8-byte id when the
+ * URI has none, written back into u so the key is then opened by it). */
+static int generate(struct p11_module *m, PKCS11_SLOT *slot,
+                    struct pkjwt__pkcs11_uri *u, const struct pkjwt__p11_gen *g,
+                    const char *words, pkjwt_error *err) {
+  void *dl = dlopen(m->path, RTLD_NOW | RTLD_NOLOAD);
+  CK_C_GetFunctionList get =
+      dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
+  CK_FUNCTION_LIST_PTR f = NULL;
+  if (!get || get(&f) != CKR_OK || !f) {
+    if (dl)
+      dlclose(dl);
+    return pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                       "the PKCS#11 module %s has no function list", m->path);
+  }
+  CK_SLOT_ID sid = PKCS11_get_slotid_from_slot(slot);
+  CK_SESSION_HANDLE s;
+  CK_RV rv = f->C_OpenSession(sid, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
+                              NULL, &s);
+  if (rv != CKR_OK) {
+    dlclose(dl);
+    return pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                       "cannot open a read-write session on the PKCS#11 "
+                       "token (%s) (CKR 0x%lx)",
+                       words, (unsigned long)rv);
+  }
+  int rc = PKJWT_OK;
+  /* a label already used would make the URI name two keys */
+  CK_OBJECT_CLASS priv_class = CKO_PRIVATE_KEY;
+  CK_ATTRIBUTE find[] = {{CKA_CLASS, &priv_class, sizeof(priv_class)},
+                         {CKA_LABEL, u->object, strlen(u->object)}};
+  CK_OBJECT_HANDLE found;
+  CK_ULONG nfound = 0;
+  if (f->C_FindObjectsInit(s, find, 2) == CKR_OK) {
+    (void)f->C_FindObjects(s, &found, 1, &nfound);
+    (void)f->C_FindObjectsFinal(s);
+  }
+  char safe[96];
+  pkjwt__printable(safe, sizeof(safe), u->object, strlen(u->object));
+  if (nfound > 0) {
+    /* not PKJWT_ERR_EXISTS: nothing here replaces a key in a token */
+    rc = pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                     "the PKCS#11 token (%s) already has a private key "
+                     "labelled \"%s\"; choose another label",
+                     words, safe);
+    goto done;
+  }
+  if (!u->id) {
+    u->id = malloc(8);
+    if (!u->id || RAND_bytes(u->id, 8) != 1) {
+      rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "cannot make a key id");
+      goto done;
+    }
+    u->id_len = 8;
+  }
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  CK_ULONG bits = g->bits;
+  static CK_BYTE e65537[] = {1, 0, 1};
+  unsigned char params[16], *pp = params;
+  int plen = 0;
+  if (g->is_ec) {
+    ASN1_OBJECT *oid = OBJ_txt2obj(g->group, 0);
+    plen = oid ? i2d_ASN1_OBJECT(oid, NULL) : 0;
+    if (plen > 0 && plen <= (int)sizeof(params))
+      plen = i2d_ASN1_OBJECT(oid, &pp);
+    else
+      plen = 0;
+    ASN1_OBJECT_free(oid);
+    if (plen <= 0) {
+      rc = pkjwt__fail(err, PKJWT_ERR_KEY_TYPE, "unknown curve %s", g->group);
+      goto done;
+    }
+  }
+  CK_ATTRIBUTE pub_t[6] = {
+      {CKA_TOKEN, &yes, sizeof(yes)},
+      {CKA_VERIFY, &yes, sizeof(yes)},
+      {CKA_LABEL, u->object, strlen(u->object)},
+      {CKA_ID, u->id, u->id_len},
+  };
+  CK_ULONG npub = 4;
+  if (g->is_ec) {
+    pub_t[npub++] = (CK_ATTRIBUTE){CKA_EC_PARAMS, params, (CK_ULONG)plen};
+  } else {
+    pub_t[npub++] = (CK_ATTRIBUTE){CKA_MODULUS_BITS, &bits, sizeof(bits)};
+    pub_t[npub++] =
+        (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT, e65537, sizeof(e65537)};
+  }
+  CK_ATTRIBUTE priv_t[] = {
+      {CKA_TOKEN, &yes, sizeof(yes)},
+      {CKA_PRIVATE, &yes, sizeof(yes)},
+      {CKA_SENSITIVE, &yes, sizeof(yes)},
+      {CKA_EXTRACTABLE, &no, sizeof(no)},
+      {CKA_SIGN, &yes, sizeof(yes)},
+      {CKA_DECRYPT, &no, sizeof(no)},
+      {CKA_LABEL, u->object, strlen(u->object)},
+      {CKA_ID, u->id, u->id_len},
+  };
+  CK_MECHANISM mech = {g->is_ec ? CKM_EC_KEY_PAIR_GEN
+                                : CKM_RSA_PKCS_KEY_PAIR_GEN,
+                       NULL, 0};
+  CK_OBJECT_HANDLE hpub, hpriv;
+  rv = f->C_GenerateKeyPair(s, &mech, pub_t, npub, priv_t,
+                            sizeof(priv_t) / sizeof(priv_t[0]), &hpub, &hpriv);
+  if (rv != CKR_OK)
+    rc = pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                     "the PKCS#11 token (%s) cannot make the %s key (CKR "
+                     "0x%lx%s)",
+                     words, g->is_ec ? "EC" : "RSA", (unsigned long)rv,
+                     rv == CKR_MECHANISM_INVALID
+                         ? (g->is_ec ? ": it lacks CKM_EC_KEY_PAIR_GEN"
+                                     : ": it lacks CKM_RSA_PKCS_KEY_PAIR_GEN")
+                         : "");
+done:
+  f->C_CloseSession(s);
+  dlclose(dl);
+  return rc;
+}
+#endif
 
 void pkjwt__pkcs11_free(struct pkjwt__p11 *h) {
   if (!h)
@@ -762,6 +928,14 @@ int pkjwt__pkcs11_load(struct pkjwt__p11 **out, EVP_PKEY **pub,
   return pkjwt__fail(err, PKJWT_ERR_PKCS11,
                      "this build of pkjwt has no PKCS#11 support (built "
                      "without libp11)");
+}
+
+int pkjwt__pkcs11_generate(struct pkjwt__p11 **out, EVP_PKEY **pub,
+                           const char *uri, const struct pkjwt__p11_gen *g,
+                           const char *module, const char *pin_file,
+                           pkjwt_error *err) {
+  (void)g;
+  return pkjwt__pkcs11_load(out, pub, uri, module, pin_file, err);
 }
 
 void pkjwt__pkcs11_free(struct pkjwt__p11 *h) { (void)h; }

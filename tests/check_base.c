@@ -71,6 +71,8 @@ static int call_with(const char *which, pkjwt_error *e) {
   CALL(pkjwt_key_load_mem, &k, "x", 1, NULL, e)
   CALL(pkjwt_key_load_file, &k, "/nonexistent", NULL, e)
   CALL(pkjwt_key_load_uri, &k, "pkcs11:object=x", NULL, e)
+  CALL(pkjwt_key_generate_uri, &k, "pkcs11:object=x", PKJWT_KEY_EC, 0, NULL,
+       NULL, e)
   CALL(pkjwt_key_write_private, NULL, "/nonexistent", NULL, e)
   CALL(pkjwt_key_public_pem, &s, NULL, e)
   CALL(pkjwt_cert_self_signed, &c, NULL, NULL, e)
@@ -106,7 +108,7 @@ static int call_with(const char *which, pkjwt_error *e) {
 static const char *const err_takers[] = {
     "pkjwt_key_generate_rsa",   "pkjwt_key_generate_ec",
     "pkjwt_key_load_mem",       "pkjwt_key_load_file",
-    "pkjwt_key_load_uri",
+    "pkjwt_key_load_uri",       "pkjwt_key_generate_uri",
     "pkjwt_key_write_private",  "pkjwt_key_public_pem",
     "pkjwt_cert_self_signed",   "pkjwt_cert_load_mem",
     "pkjwt_cert_load_file",     "pkjwt_cert_write",

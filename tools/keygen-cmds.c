@@ -280,7 +280,12 @@ static void print_note(const char *key_path, const pkjwt_key *key,
   char desc[32], until[32];
   flush_warnings();
   describe_key(desc, sizeof(desc), key);
-  if (key_path)
+  if (key_path && strncmp(key_path, "pkcs11:", 7) == 0)
+    fprintf(stderr,
+            "Private key:  %s (%s, in the PKCS#11 token: sensitive, never "
+            "extractable)\n",
+            key_path, desc);
+  else if (key_path)
     fprintf(stderr, "Private key:  %s (%s, PKCS#8 PEM, mode 0600, %s)\n",
             key_path, desc, encrypted ? "encrypted" : "not encrypted");
   if (cert_path) {
@@ -413,8 +418,31 @@ int kg_cmd_new(const cli_args *a) {
   char *paste = NULL;
   pkjwt_error err = PKJWT_ERROR_INIT;
 
-  if ((rc = generate_key(&key, &n, a, out)) != 0)
+  const int in_token = strncmp(out, "pkcs11:", 7) == 0;
+  if (in_token && (pass || a->seen[KG_O_KDF])) {
+    rc = cli_error(CLI_EXIT_USAGE, pass ? "--passphrase-file" : "--kdf",
+                   "does not apply to a key made in a PKCS#11 token (it "
+                   "never leaves the token)");
     goto done;
+  }
+  if (in_token) {
+    /* made inside the token: sensitive, never extractable, sign only */
+    pkjwt_key_uri_options uo = PKJWT_KEY_URI_OPTIONS_INIT;
+    uo.pkcs11_module = a->val[KG_O_PKCS11_MODULE];
+    uo.pin_file = a->val[KG_O_PIN_FILE];
+    rc = pkjwt_key_generate_uri(
+        &key, out, n.is_rsa ? PKJWT_KEY_RSA : PKJWT_KEY_EC,
+        (unsigned int)n.bits, a->val[KG_O_CURVE], &uo, &err);
+    if (rc != PKJWT_OK) {
+      rc = fail_with(rc == PKJWT_ERR_WEAK_KEY || rc == PKJWT_ERR_KEY_TYPE
+                         ? CLI_EXIT_USAGE
+                         : cli_exit_for(rc),
+                     out, &err);
+      goto done;
+    }
+  } else if ((rc = generate_key(&key, &n, a, out)) != 0) {
+    goto done;
+  }
   if (cert_path) {
     rc = pkjwt_cert_self_signed(&cert, key, &n.copts, &err);
     if (rc == PKJWT_OK)
@@ -443,7 +471,8 @@ int kg_cmd_new(const cli_args *a) {
   }
   n.wopts.passphrase = pass;
   n.wopts.force = force;
-  rc = pkjwt_key_write_private(key, out, &n.wopts, &err);
+  rc = in_token ? PKJWT_OK
+                : pkjwt_key_write_private(key, out, &n.wopts, &err);
   if (rc != PKJWT_OK) {
     if (cert_path)
       unlink(cert_path); /* nothing left behind */
@@ -454,7 +483,8 @@ int kg_cmd_new(const cli_args *a) {
     print_note(out, key, pass != NULL, cert_path, cert);
   rc = print_result(paste);
   if (rc != 0) {
-    unlink(out);
+    if (!in_token)
+      unlink(out);
     if (cert_path)
       unlink(cert_path);
   }

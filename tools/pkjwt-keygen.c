@@ -96,8 +96,9 @@ static const cli_opt new_opts[] = {
     OPT_CURVE,
     OPT_BITS,
     {KG_O_OUT, "out", 'o', "KEY", CLI_OPT_FILE,
-     "write the private key to KEY, PKCS#8 PEM, mode 0600 (required)", NULL,
-     NULL},
+     "write the private key to KEY, PKCS#8 PEM, mode 0600, or make it in a "
+     "PKCS#11 token: 'pkcs11:token=T;object=LABEL' (required)",
+     NULL, NULL},
     {KG_O_CERT, "cert", 'c', "CRT", CLI_OPT_FILE,
      "also write a self-signed certificate (PEM) to CRT", NULL, NULL},
     OPT_SUBJECT,
@@ -110,6 +111,7 @@ static const cli_opt new_opts[] = {
      NULL, NULL},
     {KG_O_QUIET, "quiet", 'q', NULL, 0,
      "do not print the note on standard error", NULL, NULL},
+    OPT_PKCS11,
     OPT_HELP,
     OPT_END,
 };
@@ -225,7 +227,7 @@ static const cli_cmd cmds[] = {
     {"new",
      "[--type ec|rsa] [--curve CURVE | --bits N] --out KEY [--cert CRT] "
      "[--subject DN] [--days N] [--passphrase-file FILE] [--kdf KDF] "
-     "[--force] [--quiet]",
+     "[--pkcs11-module SO] [--pin-file FILE] [--force] [--quiet]",
      "Make a new private key and, with --cert, its self-signed certificate; "
      "print what to upload",
      new_opts, kg_cmd_new},

@@ -128,6 +128,22 @@ PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_key_load_uri(pkjwt_key **out, const char *uri,
                    const pkjwt_key_uri_options *opts, pkjwt_error *err);
 
+/**
+ * Make a key pair inside the PKCS#11 token that uri names (as
+ * pkjwt_key_load_uri(): token, module, PIN) and return it loaded: EC on
+ * curve (NULL: P-256) or RSA of bits (0: 3072), as the generators above.
+ * The private key is made sensitive and never extractable, may only sign,
+ * and gets the URI's object= as its label (required) and id= as its CKA_ID
+ * (when absent, 8 random bytes). A private key with that label already on
+ * the token, or a token that cannot make the key (the message names the
+ * mechanism it lacks), fails with PKJWT_ERR_PKCS11; nothing is replaced. Other errors as
+ * pkjwt_key_load_uri(). On failure *out is NULL.
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_key_generate_uri(pkjwt_key **out, const char *uri, pkjwt_key_type type,
+                       unsigned int bits, const char *curve,
+                       const pkjwt_key_uri_options *opts, pkjwt_error *err);
+
 /** Free a key handle; its private part is wiped by OpenSSL. NULL is a no-op. */
 PKJWT_EXPORT void pkjwt_key_free(pkjwt_key *key);
 
