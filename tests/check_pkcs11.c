@@ -290,6 +290,86 @@ START_TEST(missing_mechanism_is_named) {
 }
 END_TEST
 
+/* A key pair made in the token: sensitive, never extractable, sign only,
+ * with the URI's label and id; signs at once; a taken label is refused. */
+START_TEST(generate_in_token) {
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_key_uri_options o = PKJWT_KEY_URI_OPTIONS_INIT;
+  o.pkcs11_module = module;
+  o.pin_file = pin;
+  pkjwt_key *ec = NULL, *rsa = NULL, *again = NULL;
+  ck_assert_msg(pkjwt_key_generate_uri(&ec, "pkcs11:token=pkjwt-test;object=gen-ec",
+                                       PKJWT_KEY_EC, 0, "P-384", &o,
+                                       &err) == PKJWT_OK,
+                "%s", err.message);
+  ck_assert_str_eq(pkjwt_key_get_curve(ec), "P-384");
+  ck_assert_msg(pkjwt_key_generate_uri(
+                    &rsa, "pkcs11:token=pkjwt-test;object=gen-rsa;id=%bb",
+                    PKJWT_KEY_RSA, 2048, NULL, &o, &err) == PKJWT_OK,
+                "%s", err.message);
+  ck_assert_uint_eq(pkjwt_key_get_bits(rsa), 2048);
+  pkjwt_key *keys[] = {ec, rsa};
+  pkjwt_alg algs[] = {PKJWT_ALG_ES384, PKJWT_ALG_PS256};
+  for (int i = 0; i < 2; i++) {
+    pkjwt_sign_options so = PKJWT_SIGN_OPTIONS_INIT;
+    so.client_id = "c";
+    so.audience = "a";
+    so.alg = algs[i];
+    char *jws = NULL;
+    ck_assert_msg(pkjwt_assertion_sign(&jws, keys[i], &so, &err) == PKJWT_OK,
+                  "%s", err.message);
+    pkjwt_verify_result *vr = NULL;
+    ck_assert_int_eq(pkjwt_assertion_verify(&vr, jws, keys[i], NULL, &err),
+                     PKJWT_OK);
+    pkjwt_verify_result_free(vr);
+    pkjwt_str_free(jws);
+  }
+  /* the same key when loaded again by its label */
+  pkjwt_key *k = load("gen-ec");
+  ck_assert_int_eq(pkjwt_key_equal_public(k, ec), 1);
+  pkjwt_key_free(k);
+  /* what the token says about them */
+  char *out = NULL;
+  ck_assert_int_eq(test_sh(&out,
+                           "pkcs11-tool --module '%s' --token-label pkjwt-test "
+                           "--login --pin 1234 -O --type privkey 2>/dev/null",
+                           module),
+                   0);
+  for (const char *label = "gen-ec"; label; label = strcmp(label, "gen-ec") ? NULL : "gen-rsa") {
+    const char *at = strstr(out, label);
+    ck_assert_msg(at != NULL, "%s not listed", label);
+    const char *next = strstr(at, "Private Key Object");
+    size_t n = next ? (size_t)(next - at) : strlen(at);
+    char part[1024];
+    snprintf(part, sizeof(part), "%.*s", (int)(n < 1023 ? n : 1023), at);
+    ck_assert_msg(strstr(part, "never extractable") && strstr(part, "sensitive"),
+                  "%s", part);
+    ck_assert_msg(strstr(part, "Usage:      sign") != NULL, "%s", part);
+    ck_assert_msg(strstr(part, "decrypt") == NULL, "%s", part);
+  }
+  ck_assert_ptr_nonnull(strstr(out, "ID:         bb"));
+  free(out);
+
+  ck_assert_int_eq(pkjwt_key_generate_uri(
+                       &again, "pkcs11:token=pkjwt-test;object=gen-ec",
+                       PKJWT_KEY_EC, 0, NULL, &o, &err),
+                   PKJWT_ERR_PKCS11);
+  ck_assert_ptr_null(again);
+  ck_assert_msg(strstr(err.message, "already has a private key labelled "
+                                    "\"gen-ec\""),
+                "%s", err.message);
+  ck_assert_int_eq(pkjwt_key_generate_uri(&again, "pkcs11:token=pkjwt-test",
+                                          PKJWT_KEY_EC, 0, NULL, &o, &err),
+                   PKJWT_ERR_INVALID_ARG);
+  ck_assert_int_eq(pkjwt_key_generate_uri(
+                       &again, "pkcs11:token=pkjwt-test;object=x",
+                       PKJWT_KEY_RSA, 1024, NULL, &o, &err),
+                   PKJWT_ERR_WEAK_KEY);
+  pkjwt_key_free(ec);
+  pkjwt_key_free(rsa);
+}
+END_TEST
+
 #define THREADS 8
 #define PER_THREAD 25
 
@@ -348,6 +428,7 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, key_not_allowed_to_sign);
   tcase_add_test(tc, missing_mechanism_is_named);
   tcase_add_test(tc, eight_threads_sign_with_one_token_key);
+  tcase_add_test(tc, generate_in_token);
   suite_add_tcase(s, tc);
   return s;
 }
