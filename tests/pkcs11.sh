@@ -141,6 +141,37 @@ tl_check "openssl: the certificate is signed by the token key" \
 tl_check "openssl: the certificate holds the token key" sh -c \
   "\"$OPENSSL\" x509 -in \"$H/ec256.crt\" -noout -pubkey | cmp -s - \"$H/ec256.pub\""
 
+# ---- keygen new: a key pair made inside the token -----------------------------
+tl_expect_ok "keygen new --out pkcs11: makes an EC key in the token" \
+  "$KEYGEN" new --type ec --out "$(uri made-ec)" --cert "$H/made-ec.crt" $P11
+cp "$TL_OUT" "$H/made-ec.b64"
+tl_check "keygen new: the note says the key stays in the token" \
+  grep -q 'in the PKCS#11 token: sensitive, never extractable' "$TL_ERR"
+tl_check "keygen new: no key file written" test ! -e "pkcs11:token=pkjwt-test;object=made-ec"
+tl_check "keygen new: openssl accepts the certificate made with the token key" \
+  "$OPENSSL" verify -CAfile "$H/made-ec.crt" -check_ss_sig "$H/made-ec.crt"
+tl_check "keygen new: the base64 on stdout is that certificate" sh -c \
+  "[ \"\$(\"$OPENSSL\" x509 -in \"$H/made-ec.crt\" -outform DER | base64 -w0)\" = \"\$(tr -d '\n' <\"$H/made-ec.b64\")\" ]"
+tl_expect_ok "keygen new --type rsa --out pkcs11: prints the JWK" \
+  "$KEYGEN" new --type rsa --bits 2048 --out "$(uri made-rsa);id=%0b" $P11 --quiet
+cp "$TL_OUT" "$H/made-rsa.jwk"
+tl_expect_ok "the new RSA token key signs PS256" \
+  "$SIGN" --key "$(uri made-rsa)" $P11 --client-id c --aud "$AUD" --alg PS256
+cp "$TL_OUT" "$H/made-rsa.jws"
+if [ $have_jwcrypto = 1 ]; then
+  tl_check "jwcrypto verifies it with the printed JWK" \
+    "$PYTHON3" "$H/judge.py" jwcrypto "$H/made-rsa.jws" "$H/made-rsa.jwk"
+fi
+tl_run pkcs11-tool --module "$MOD" --token-label pkjwt-test --login --pin 1234 \
+  -O --type privkey
+tl_check "the token lists the new keys as sensitive and never extractable" \
+  sh -c "grep -A3 'label: *made-ec' \"$TL_OUT\" | grep -q 'sensitive, always sensitive, never extractable' &&
+         grep -A3 'label: *made-rsa' \"$TL_OUT\" | grep -q 'never extractable'"
+tl_expect_fail "keygen new: a label already on the token" 3 'already has a private key labelled "made-ec"' \
+  "$KEYGEN" new --out "$(uri made-ec)" $P11
+tl_expect_fail "keygen new: a passphrase does not apply to a token key" 2 'passphrase-file: does not apply' \
+  "$KEYGEN" new --out "$(uri made-x)" $P11 --passphrase-file "$H/pin"
+
 # ---- a token from the project endpoint, signed in the token -------------------
 if [ $have_jwcrypto = 1 ]; then
   SCOPE=contact-centre:1234:5678
