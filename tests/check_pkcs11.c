@@ -370,6 +370,53 @@ START_TEST(generate_in_token) {
 }
 END_TEST
 
+/* A key set whose active key lives in the token: the manifest's "key" is
+ * a pkcs11: URI with its module-path and pin-source. */
+START_TEST(keyset_with_a_token_key) {
+  pkjwt_key *k = load("ec521");
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  pkjwt_cert *c = NULL;
+  ck_assert_int_eq(pkjwt_cert_self_signed(&c, k, NULL, &err), PKJWT_OK);
+  char *dir = test_path(tmp, "set");
+  ck_assert_int_eq(mkdir(dir, 0700), 0);
+  char *cp = test_path(dir, "token.crt");
+  ck_assert_int_eq(pkjwt_cert_write(c, cp, 0, &err), PKJWT_OK);
+  char expires[32];
+  time_t na = (time_t)pkjwt_cert_get_not_after(c);
+  struct tm tm;
+  gmtime_r(&na, &tm);
+  strftime(expires, sizeof(expires), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  char u[4096], manifest[8192];
+  uri(u, sizeof(u), "ec521", pin);
+  snprintf(manifest, sizeof(manifest),
+           "{\"version\":1,\"keys\":[{\"kid\":\"%s\",\"key\":\"%s\","
+           "\"cert\":\"token.crt\",\"state\":\"active\","
+           "\"created\":\"2026-01-01T00:00:00Z\",\"expires\":\"%s\"}]}",
+           pkjwt_key_get_thumbprint(k), u, expires);
+  char *mp = test_path(dir, PKJWT_KEYSET_MANIFEST);
+  ck_assert_int_eq(test_write_file(mp, manifest, strlen(manifest)), 0);
+  pkjwt_keyset *ks = NULL;
+  ck_assert_msg(pkjwt_keyset_load(&ks, dir, &err) == PKJWT_OK, "%s",
+                err.message);
+  pkjwt_sign_options o = PKJWT_SIGN_OPTIONS_INIT;
+  o.client_id = "c";
+  o.audience = "a";
+  char *jws = NULL;
+  ck_assert_msg(pkjwt_keyset_sign(&jws, ks, &o, &err) == PKJWT_OK, "%s",
+                err.message);
+  pkjwt_verify_result *vr = NULL;
+  ck_assert_int_eq(pkjwt_assertion_verify(&vr, jws, k, NULL, &err), PKJWT_OK);
+  pkjwt_verify_result_free(vr);
+  pkjwt_str_free(jws);
+  pkjwt_keyset_free(ks);
+  pkjwt_cert_free(c);
+  pkjwt_key_free(k);
+  free(mp);
+  free(cp);
+  free(dir);
+}
+END_TEST
+
 #define THREADS 8
 #define PER_THREAD 25
 
@@ -429,6 +476,7 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, missing_mechanism_is_named);
   tcase_add_test(tc, eight_threads_sign_with_one_token_key);
   tcase_add_test(tc, generate_in_token);
+  tcase_add_test(tc, keyset_with_a_token_key);
   suite_add_tcase(s, tc);
   return s;
 }
