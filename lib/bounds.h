@@ -61,4 +61,11 @@
 #define PKJWT__TIME_MIN 0LL
 #define PKJWT__TIME_MAX 253402300799LL
 
+/* ---- PKCS#11 ---- */
+
+/* A PKCS#11 URI names a token, a key and a module; 4 KiB is far more. */
+#define PKJWT__PKCS11_URI_MAX 4096
+/* A PIN file holds one PIN (tokens take up to a few dozen bytes). */
+#define PKJWT__PIN_FILE_MAX 256
+
 #endif

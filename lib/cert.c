@@ -360,8 +360,15 @@ int pkjwt_cert_self_signed(pkjwt_cert **out, const pkjwt_key *key,
                          "cannot add the certificate extensions");
     goto fail;
   }
-  if (!preset_sig_algs(x, key->pkey, md) || X509_sign(x, key->pkey, md) <= 0) {
-    rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "cannot sign the certificate");
+  EVP_PKEY *signer = key->p11 ? pkjwt__pkcs11_signer(key->p11) : key->pkey;
+  int signed_ok =
+      preset_sig_algs(x, key->pkey, md) && X509_sign(x, signer, md) > 0;
+  pkjwt__pkcs11_done(key->p11);
+  if (!signed_ok) {
+    rc = key->p11 ? pkjwt__pkcs11_sign_failed(err, "the certificate",
+                                              key->type, 0)
+                  : pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO,
+                                    "cannot sign the certificate");
     goto fail;
   }
   X509_NAME_free(name);

@@ -34,8 +34,13 @@
 /* base64url of a SHA-256 digest without padding: 43 chars + NUL */
 #define PKJWT__THUMBPRINT_LEN 44
 
+struct pkjwt__p11;
+
 struct pkjwt_key {
-  EVP_PKEY *pkey; /* owned */
+  EVP_PKEY *pkey; /* owned; for a PKCS#11 key its public half only */
+  /* A key in a PKCS#11 token (lib/pkcs11.c), owned; NULL for others.
+   * Sign with pkjwt__pkcs11_signer()/pkjwt__pkcs11_done(). */
+  struct pkjwt__p11 *p11;
   pkjwt_key_type type;
   unsigned int bits;
   const char *curve; /* static JWK crv "P-256"... or NULL (lib/alg.c) */
@@ -75,6 +80,63 @@ int pkjwt__key_wrap(pkjwt_key **out, EVP_PKEY *pkey, pkjwt_error *err);
  * (lib/pkcs8.c)
  */
 EVP_PKEY *pkjwt__pkcs8_import(const PKCS8_PRIV_KEY_INFO *p8);
+
+/* ---- keys in PKCS#11 tokens (lib/pkcs11.c) ---- */
+
+#define PKJWT__PKCS11_SCHEME "pkcs11:"
+/* The environment variable naming the module when nothing else does. */
+#define PKJWT__PKCS11_MODULE_ENV "PKJWT_PKCS11_MODULE"
+
+/* An RFC 7512 URI's attributes we use; every string malloc'd or NULL. */
+struct pkjwt__pkcs11_uri {
+  char *token, *manufacturer, *model, *serial, *object;
+  unsigned char *id;
+  size_t id_len;
+  unsigned long slot_id;
+  int has_slot_id;
+  char *module_path, *pin_source;
+};
+/* 1 when s begins with "pkcs11:". */
+int pkjwt__pkcs11_is_uri(const char *s);
+/* Parse uri into u (free with pkjwt__pkcs11_uri_clear; empty on failure).
+ * A PIN in the URI (pin-value) is refused. */
+int pkjwt__pkcs11_uri_parse(struct pkjwt__pkcs11_uri *u, const char *uri,
+                            pkjwt_error *err);
+void pkjwt__pkcs11_uri_clear(struct pkjwt__pkcs11_uri *u);
+/*
+ * Open the private key uri names: *out is the token key (free with
+ * pkjwt__pkcs11_free), *pub a new plain OpenSSL key of its public half
+ * (the caller owns it). module and pin_file are the options' (may be
+ * NULL); the URI's module-path and pin-source come first.
+ */
+int pkjwt__pkcs11_load(struct pkjwt__p11 **out, EVP_PKEY **pub,
+                       const char *uri, const char *module,
+                       const char *pin_file, pkjwt_error *err);
+/* What key pkjwt__pkcs11_generate makes: EC on group (an OpenSSL group
+ * name, "prime256v1") or RSA of bits. */
+struct pkjwt__p11_gen {
+  int is_ec;
+  const char *group;
+  unsigned int bits;
+};
+/* As pkjwt__pkcs11_load, after making the key pair in the token when g is
+ * not NULL (label from object=, id from id= or random; sensitive, never
+ * extractable, sign only). PKJWT_ERR_PKCS11 when the label is taken. */
+int pkjwt__pkcs11_generate(struct pkjwt__p11 **out, EVP_PKEY **pub,
+                           const char *uri, const struct pkjwt__p11_gen *g,
+                           const char *module, const char *pin_file,
+                           pkjwt_error *err);
+void pkjwt__pkcs11_free(struct pkjwt__p11 *h);
+/* The EVP_PKEY that signs in the token, with the token's lock held until
+ * pkjwt__pkcs11_done(h): PKCS#11 sessions are not shared between threads
+ * at once. NULL h gives NULL and takes no lock. */
+EVP_PKEY *pkjwt__pkcs11_signer(struct pkjwt__p11 *h);
+void pkjwt__pkcs11_done(struct pkjwt__p11 *h);
+/* After a failed signature with a token key: one line naming the cause
+ * (CKA_SIGN false, the mechanism alg needs, token removed); returns the
+ * code. Empties OpenSSL's error queue. */
+int pkjwt__pkcs11_sign_failed(pkjwt_error *err, const char *alg, int key_type,
+                              int pss);
 
 /* ---- public members and thumbprints (lib/thumbprint.c) ---- */
 

@@ -217,6 +217,7 @@ void pkjwt_key_free(pkjwt_key *key) {
   if (!key)
     return;
   EVP_PKEY_free(key->pkey);
+  pkjwt__pkcs11_free(key->p11);
   pkjwt__key_warnings_free(key);
   OPENSSL_cleanse(key, sizeof(*key));
   free(key);
@@ -241,21 +242,39 @@ static int generate(pkjwt_key **out, const char *type, unsigned int bits,
   return pkjwt__key_wrap(out, pkey, err);
 }
 
+/* The sizes and curves keys are made with (loaded keys may be more). */
+static int rsa_bits_ok(unsigned int *bits, pkjwt_error *err) {
+  if (*bits == 0)
+    *bits = PKJWT_RSA_DEFAULT_BITS;
+  if (*bits < PKJWT__RSA_MIN_BITS)
+    return pkjwt__fail(err, PKJWT_ERR_WEAK_KEY, "%s", weak_rsa_msg);
+  if (*bits != 2048 && *bits != 3072 && *bits != 4096)
+    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "RSA keys of %u bits are not made; use 2048, 3072 or "
+                       "4096",
+                       *bits);
+  return PKJWT_OK;
+}
+
+static int ec_curve_ok(const pkjwt__alg_info **row, const char *curve,
+                       pkjwt_error *err) {
+  *row = pkjwt__alg_curve_by_name(curve ? curve : PKJWT_EC_DEFAULT_CURVE);
+  if (!*row)
+    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
+                       "EC curve %.64s is not supported; use %s", curve,
+                       pkjwt__alg_curve_list(1));
+  return PKJWT_OK;
+}
+
 int pkjwt_key_generate_rsa(pkjwt_key **out, unsigned int bits,
                            pkjwt_error *err) {
   PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
-  if (bits == 0)
-    bits = PKJWT_RSA_DEFAULT_BITS;
-  if (bits < PKJWT__RSA_MIN_BITS)
-    return pkjwt__fail(err, PKJWT_ERR_WEAK_KEY, "%s", weak_rsa_msg);
-  if (bits != 2048 && bits != 3072 && bits != 4096)
-    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
-                       "RSA keys of %u bits are not made; use 2048, 3072 or "
-                       "4096",
-                       bits);
+  int rc = rsa_bits_ok(&bits, err);
+  if (rc != PKJWT_OK)
+    return rc;
   return generate(out, "RSA", bits, NULL, err);
 }
 
@@ -265,12 +284,10 @@ int pkjwt_key_generate_ec(pkjwt_key **out, const char *curve,
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
-  const pkjwt__alg_info *row =
-      pkjwt__alg_curve_by_name(curve ? curve : PKJWT_EC_DEFAULT_CURVE);
-  if (!row)
-    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE,
-                       "EC curve %.64s is not supported; use %s", curve,
-                       pkjwt__alg_curve_list(1));
+  const pkjwt__alg_info *row = NULL;
+  int rc = ec_curve_ok(&row, curve, err);
+  if (rc != PKJWT_OK)
+    return rc;
   return generate(out, "EC", 0, row->group, err);
 }
 
@@ -648,12 +665,102 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
   return pkjwt__key_wrap(out, pkey, err);
 }
 
+/* A key in a PKCS#11 token: the handle holds its public half as an
+ * ordinary key (the key rules apply to it) and the token key that signs. */
+static int load_pkcs11(pkjwt_key **out, const char *uri,
+                       const pkjwt_key_uri_options *opts, pkjwt_error *err) {
+  struct pkjwt__p11 *p11 = NULL;
+  EVP_PKEY *pub = NULL;
+  int rc = pkjwt__pkcs11_load(&p11, &pub, uri, opts ? opts->pkcs11_module : NULL,
+                              opts ? opts->pin_file : NULL, err);
+  if (rc != PKJWT_OK)
+    return rc;
+  rc = pkjwt__key_wrap(out, pub, err);
+  if (rc != PKJWT_OK) {
+    pkjwt__pkcs11_free(p11);
+    return rc;
+  }
+  (*out)->p11 = p11;
+  (*out)->has_private = 1;
+  return PKJWT_OK;
+}
+
+int pkjwt_key_load_uri(pkjwt_key **out, const char *uri,
+                       const pkjwt_key_uri_options *opts, pkjwt_error *err) {
+  PKJWT__ERROR_BEGIN(err);
+  if (!out)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
+  *out = NULL;
+  if (!uri || !*uri)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key URI given");
+  if (opts) {
+    int vrc = pkjwt__options_version_ok(
+        opts->version, PKJWT_KEY_URI_OPTIONS_VERSION, "key URI options", err);
+    if (vrc != PKJWT_OK)
+      return vrc;
+  }
+  if (pkjwt__pkcs11_is_uri(uri))
+    return load_pkcs11(out, uri, opts, err);
+  return pkjwt_key_load_file(out, uri, NULL, err);
+}
+
+int pkjwt_key_generate_uri(pkjwt_key **out, const char *uri,
+                           pkjwt_key_type type, unsigned int bits,
+                           const char *curve,
+                           const pkjwt_key_uri_options *opts,
+                           pkjwt_error *err) {
+  PKJWT__ERROR_BEGIN(err);
+  if (!out)
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
+  *out = NULL;
+  if (!pkjwt__pkcs11_is_uri(uri))
+    return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
+                       "a key made in a token is named by a pkcs11: URI");
+  if (opts) {
+    int vrc = pkjwt__options_version_ok(
+        opts->version, PKJWT_KEY_URI_OPTIONS_VERSION, "key URI options", err);
+    if (vrc != PKJWT_OK)
+      return vrc;
+  }
+  struct pkjwt__p11_gen g = {type == PKJWT_KEY_EC, NULL, bits};
+  int rc;
+  if (type == PKJWT_KEY_EC) {
+    const pkjwt__alg_info *row = NULL;
+    if ((rc = ec_curve_ok(&row, curve, err)) != PKJWT_OK)
+      return rc;
+    g.group = row->group;
+  } else if (type == PKJWT_KEY_RSA) {
+    if ((rc = rsa_bits_ok(&g.bits, err)) != PKJWT_OK)
+      return rc;
+  } else {
+    return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE, "unknown key type %d",
+                       (int)type);
+  }
+  struct pkjwt__p11 *p11 = NULL;
+  EVP_PKEY *pub = NULL;
+  rc = pkjwt__pkcs11_generate(&p11, &pub, uri, &g,
+                              opts ? opts->pkcs11_module : NULL,
+                              opts ? opts->pin_file : NULL, err);
+  if (rc != PKJWT_OK)
+    return rc;
+  rc = pkjwt__key_wrap(out, pub, err);
+  if (rc != PKJWT_OK) {
+    pkjwt__pkcs11_free(p11);
+    return rc;
+  }
+  (*out)->p11 = p11;
+  (*out)->has_private = 1;
+  return PKJWT_OK;
+}
+
 int pkjwt_key_load_file(pkjwt_key **out, const char *path,
                         const char *passphrase, pkjwt_error *err) {
   PKJWT__ERROR_BEGIN(err);
   if (!out)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
+  if (pkjwt__pkcs11_is_uri(path))
+    return load_pkcs11(out, path, NULL, err);
   unsigned char *buf = NULL;
   size_t len = 0;
   mode_t mode = 0;
@@ -767,6 +874,10 @@ int pkjwt_key_write_private(const pkjwt_key *key, const char *path,
   if (!key->has_private)
     return pkjwt__fail(err, PKJWT_ERR_NO_PRIVATE_KEY,
                        "the key has no private half to write");
+  if (key->p11)
+    return pkjwt__fail(err, PKJWT_ERR_NO_PRIVATE_KEY,
+                       "the private key lives in a PKCS#11 token and cannot "
+                       "be written out");
   int encrypt = opts->passphrase && *opts->passphrase;
   if (encrypt) {
     if (opts->kdf != PKJWT_KDF_SCRYPT && opts->kdf != PKJWT_KDF_PBKDF2)

@@ -185,11 +185,15 @@ static int parse_entry(struct entry *e, const json_t *o, size_t i,
     return pkjwt__fail(err, PKJWT_ERR_JSON,
                        PKJWT_KEYSET_MANIFEST ": key %zu has no %s string", i,
                        missing ? missing : "object");
-  if (!kid_ok(kid) || !name_ok(key) || !name_ok(cert))
+  /* key may also be a key in a PKCS#11 token: a pkcs11: URI with its
+   * module-path and pin-source (docs/hardware-keys.md) */
+  if (!kid_ok(kid) || !(name_ok(key) || pkjwt__pkcs11_is_uri(key)) ||
+      !name_ok(cert))
     return pkjwt__fail(err, PKJWT_ERR_JSON,
                        PKJWT_KEYSET_MANIFEST
                        ": key %zu: kid or file name "
-                       "unusable (base64url kid, plain file names)",
+                       "unusable (base64url kid, plain file names or a "
+                       "pkcs11: URI)",
                        i);
   if (state_from_name(&e->state, state) != 0)
     return pkjwt__fail(err, PKJWT_ERR_JSON,
@@ -214,7 +218,10 @@ static int parse_entry(struct entry *e, const json_t *o, size_t i,
 /* Load and check the files of a key that is not retired. */
 static int load_entry_files(struct entry *e, const char *dir, pkjwt_error *err,
                             pkjwt_error *warn) {
-  char *kp = path_join(dir, e->key_file), *cp = path_join(dir, e->cert_file);
+  char *kp = pkjwt__pkcs11_is_uri(e->key_file)
+                 ? pkjwt__strdup(e->key_file)
+                 : path_join(dir, e->key_file),
+       *cp = path_join(dir, e->cert_file);
   int rc = !kp || !cp ? pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory")
                       : PKJWT_OK;
   if (rc == PKJWT_OK &&

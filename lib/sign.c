@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <openssl/rsa.h>
 
 /* ---- jti --------------------------------------------------------------- */
 
@@ -321,10 +322,12 @@ bad:
                      coord_len);
 }
 
+/* p11: the token key when pkey signs in a PKCS#11 token (its failures are
+ * told from the token's answer), else NULL. */
 static int sign_input(unsigned char *sig, size_t *sig_len,
                       const pkjwt__alg_info *info, EVP_PKEY *pkey,
-                      const unsigned char *input, size_t input_len,
-                      pkjwt_error *err) {
+                      struct pkjwt__p11 *p11, const unsigned char *input,
+                      size_t input_len, pkjwt_error *err) {
   const EVP_MD *md = pkjwt__alg_md(info);
   if (!md)
     return pkjwt__fail(err, PKJWT_ERR_CRYPTO, "OpenSSL has no %s",
@@ -354,8 +357,12 @@ static int sign_input(unsigned char *sig, size_t *sig_len,
   unsigned char *dst = info->key_type == PKJWT_KEY_EC ? der : sig;
   size_t *dst_len = info->key_type == PKJWT_KEY_EC ? &der_len : sig_len;
   if (EVP_DigestSign(ctx, dst, dst_len, input, input_len) != 1) {
-    rc =
-        pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "%s signing failed", info->name);
+    if (p11)
+      rc = pkjwt__pkcs11_sign_failed(err, info->name, info->key_type,
+                                     info->padding == RSA_PKCS1_PSS_PADDING);
+    else
+      rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "%s signing failed",
+                           info->name);
     goto done;
   }
   if (info->key_type == PKJWT_KEY_EC) {
@@ -567,8 +574,16 @@ int pkjwt_assertion_sign(char **out, const pkjwt_key *key,
 
   unsigned char sig[SIG_MAX];
   size_t sig_len = sizeof(sig);
-  rc = sign_input(sig, &sig_len, info, key->pkey, (const unsigned char *)jws,
-                  pos, err);
+  if (key->p11) {
+    /* The token signs; its lock is held for the one signature. */
+    EVP_PKEY *signer = pkjwt__pkcs11_signer(key->p11);
+    rc = sign_input(sig, &sig_len, info, signer, key->p11,
+                    (const unsigned char *)jws, pos, err);
+    pkjwt__pkcs11_done(key->p11);
+  } else {
+    rc = sign_input(sig, &sig_len, info, key->pkey, NULL,
+                    (const unsigned char *)jws, pos, err);
+  }
   if (rc != PKJWT_OK) {
     pkjwt__cleanse_free(jws, pos);
     return rc;

@@ -10,10 +10,12 @@ START_TEST(strerror_covers_every_code) {
   ck_assert_str_eq(pkjwt_strerror(PKJWT_OK), "success");
   ck_assert_str_eq(pkjwt_strerror(PKJWT_ERR_WEAK_KEY), "key too weak");
   ck_assert_str_eq(pkjwt_strerror(PKJWT_ERR_INTERNAL), "internal error");
-  ck_assert_str_eq(pkjwt_strerror((pkjwt_code)(PKJWT_ERR_INTERNAL + 1)),
+  ck_assert_str_eq(pkjwt_strerror(PKJWT_ERR_PKCS11),
+                   "PKCS#11 module, token or key object unusable");
+  ck_assert_str_eq(pkjwt_strerror((pkjwt_code)(PKJWT_ERR_PKCS11 + 1)),
                    "unknown error");
   ck_assert_str_eq(pkjwt_strerror((pkjwt_code)-1), "unknown error");
-  for (int c = PKJWT_OK; c <= PKJWT_ERR_INTERNAL; c++)
+  for (int c = PKJWT_OK; c <= PKJWT_ERR_PKCS11; c++)
     ck_assert_int_gt((int)strlen(pkjwt_strerror(c)), 3);
 }
 END_TEST
@@ -69,6 +71,9 @@ static int call_with(const char *which, pkjwt_error *e) {
   CALL(pkjwt_key_generate_ec, &k, "P-192", e)
   CALL(pkjwt_key_load_mem, &k, "x", 1, NULL, e)
   CALL(pkjwt_key_load_file, &k, "/nonexistent", NULL, e)
+  CALL(pkjwt_key_load_uri, &k, "pkcs11:object=x", NULL, e)
+  CALL(pkjwt_key_generate_uri, &k, "pkcs11:object=x", PKJWT_KEY_EC, 0, NULL,
+       NULL, e)
   CALL(pkjwt_key_write_private, NULL, "/nonexistent", NULL, e)
   CALL(pkjwt_key_public_pem, &s, NULL, e)
   CALL(pkjwt_cert_self_signed, &c, NULL, NULL, e)
@@ -110,6 +115,7 @@ static int call_with(const char *which, pkjwt_error *e) {
 static const char *const err_takers[] = {
     "pkjwt_key_generate_rsa",   "pkjwt_key_generate_ec",
     "pkjwt_key_load_mem",       "pkjwt_key_load_file",
+    "pkjwt_key_load_uri",       "pkjwt_key_generate_uri",
     "pkjwt_key_write_private",  "pkjwt_key_public_pem",
     "pkjwt_cert_self_signed",   "pkjwt_cert_load_mem",
     "pkjwt_cert_load_file",     "pkjwt_cert_write",

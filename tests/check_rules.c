@@ -293,6 +293,19 @@ START_TEST(every_options_struct_takes_1_to_current) {
     ck_assert_int_eq(access(path, F_OK) == 0, ok);
     free(path);
 
+    pkjwt_key_uri_options uo = PKJWT_KEY_URI_OPTIONS_INIT;
+    uo.version = ok ? uo.version : bumps[i] ? uo.version + 1 : 0;
+    char *kp = test_path(dir, "uri.pem");
+    if (i == 0)
+      ck_assert_int_eq(pkjwt_key_write_private(k, kp, NULL, &e), PKJWT_OK);
+    pkjwt_key *uk = NULL;
+    rc = pkjwt_key_load_uri(&uk, kp, &uo, &e);
+    ck_assert_msg(ok ? rc == PKJWT_OK : version_refused(rc, &e),
+                  "key URI options version %u: %d %s", uo.version, rc,
+                  e.message);
+    pkjwt_key_free(uk);
+    free(kp);
+
     pkjwt_cert_options cto = PKJWT_CERT_OPTIONS_INIT;
     cto.version = ok ? cto.version : bumps[i] ? cto.version + 1 : 0;
     pkjwt_cert *cert = NULL;

@@ -157,7 +157,7 @@ done
 
 # The comparison can fail: a copy of pkjwt-keygen's script that forgets
 # info's --json, and one that forgets a --type value, must both be caught.
-sed "s/ --json --passphrase-file --help'/ --passphrase-file --help'/" \
+sed "s/ --json --passphrase-file --pkcs11-module --pin-file --help'/ --passphrase-file --pkcs11-module --pin-file --help'/" \
   "$builddir/completion/pkjwt-keygen" >"$T/broken1"
 sed "s/'ec rsa'/'ec'/" "$builddir/completion/pkjwt-keygen" >"$T/broken2"
 for b in broken1 broken2; do

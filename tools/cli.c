@@ -51,6 +51,16 @@ int cli_pkjwt_error(int exit_code, const char *subject,
   return cli_error(exit_code, subject, "%s%s", msg, flag_hint(err));
 }
 
+int cli_key_load(pkjwt_key **out, const char *key, const char *pass,
+                 const char *module, const char *pin_file, pkjwt_error *err) {
+  if (strncmp(key, "pkcs11:", 7) != 0)
+    return pkjwt_key_load_file(out, key, pass, err);
+  pkjwt_key_uri_options o = PKJWT_KEY_URI_OPTIONS_INIT;
+  o.pkcs11_module = module;
+  o.pin_file = pin_file;
+  return pkjwt_key_load_uri(out, key, &o, err);
+}
+
 int cli_exit_for(int code) {
   switch (code) {
   case PKJWT_OK:
@@ -68,6 +78,7 @@ int cli_exit_for(int code) {
   case PKJWT_ERR_NO_PRIVATE_KEY:
   case PKJWT_ERR_CERT:
   case PKJWT_ERR_JSON:
+  case PKJWT_ERR_PKCS11:
     return CLI_EXIT_INPUT;
   case PKJWT_ERR_NETWORK:
   case PKJWT_ERR_TIMEOUT:

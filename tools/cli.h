@@ -53,6 +53,12 @@ void cli_warning(const char *subject, const pkjwt_error *err);
 /* Map a library code to the tool exit code (input, network, refused...). */
 int cli_exit_for(int pkjwt_code);
 
+/* Load the key a --key value names: a "pkcs11:" URI (module and pin_file
+ * from --pkcs11-module and --pin-file, each may be NULL) or a key file
+ * (pass may be NULL). Returns the library's code. */
+int cli_key_load(pkjwt_key **out, const char *key, const char *pass,
+                 const char *module, const char *pin_file, pkjwt_error *err);
+
 /*
  * Read a passphrase (or other secret) from path ("-" = stdin): the first
  * line, without its newline. Returns a malloc'd string to be released with

@@ -146,7 +146,7 @@ static int load_key_mem(pkjwt_key **out, const char *buf, size_t len,
  * printing the error line.
  */
 static int load_key(pkjwt_key **out, int *encrypted, const char *path,
-                    const char *pass) {
+                    const char *pass, const cli_args *a) {
   pkjwt_error err = PKJWT_ERROR_INIT;
   int rc;
   char *buf = NULL;
@@ -166,6 +166,11 @@ static int load_key(pkjwt_key **out, int *encrypted, const char *path,
       rc = load_key_mem(out, buf, len, pass, &err);
       *encrypted = rc == PKJWT_OK;
     }
+  } else if (strncmp(path, "pkcs11:", 7) == 0) {
+    /* a key in a token: --pkcs11-module and --pin-file, never a
+     * passphrase */
+    rc = cli_key_load(out, path, NULL, a->val[KG_O_PKCS11_MODULE],
+                      a->val[KG_O_PIN_FILE], &err);
   } else {
     rc = pkjwt_key_load_file(out, path, NULL, &err);
     if (rc == PKJWT_ERR_PASSPHRASE && pass) {
@@ -275,7 +280,12 @@ static void print_note(const char *key_path, const pkjwt_key *key,
   char desc[32], until[32];
   flush_warnings();
   describe_key(desc, sizeof(desc), key);
-  if (key_path)
+  if (key_path && strncmp(key_path, "pkcs11:", 7) == 0)
+    fprintf(stderr,
+            "Private key:  %s (%s, in the PKCS#11 token: sensitive, never "
+            "extractable)\n",
+            key_path, desc);
+  else if (key_path)
     fprintf(stderr, "Private key:  %s (%s, PKCS#8 PEM, mode 0600, %s)\n",
             key_path, desc, encrypted ? "encrypted" : "not encrypted");
   if (cert_path) {
@@ -408,8 +418,31 @@ int kg_cmd_new(const cli_args *a) {
   char *paste = NULL;
   pkjwt_error err = PKJWT_ERROR_INIT;
 
-  if ((rc = generate_key(&key, &n, a, out)) != 0)
+  const int in_token = strncmp(out, "pkcs11:", 7) == 0;
+  if (in_token && (pass || a->seen[KG_O_KDF])) {
+    rc = cli_error(CLI_EXIT_USAGE, pass ? "--passphrase-file" : "--kdf",
+                   "does not apply to a key made in a PKCS#11 token (it "
+                   "never leaves the token)");
     goto done;
+  }
+  if (in_token) {
+    /* made inside the token: sensitive, never extractable, sign only */
+    pkjwt_key_uri_options uo = PKJWT_KEY_URI_OPTIONS_INIT;
+    uo.pkcs11_module = a->val[KG_O_PKCS11_MODULE];
+    uo.pin_file = a->val[KG_O_PIN_FILE];
+    rc = pkjwt_key_generate_uri(
+        &key, out, n.is_rsa ? PKJWT_KEY_RSA : PKJWT_KEY_EC,
+        (unsigned int)n.bits, a->val[KG_O_CURVE], &uo, &err);
+    if (rc != PKJWT_OK) {
+      rc = fail_with(rc == PKJWT_ERR_WEAK_KEY || rc == PKJWT_ERR_KEY_TYPE
+                         ? CLI_EXIT_USAGE
+                         : cli_exit_for(rc),
+                     out, &err);
+      goto done;
+    }
+  } else if ((rc = generate_key(&key, &n, a, out)) != 0) {
+    goto done;
+  }
   if (cert_path) {
     rc = pkjwt_cert_self_signed(&cert, key, &n.copts, &err);
     if (rc == PKJWT_OK)
@@ -438,7 +471,8 @@ int kg_cmd_new(const cli_args *a) {
   }
   n.wopts.passphrase = pass;
   n.wopts.force = force;
-  rc = pkjwt_key_write_private(key, out, &n.wopts, &err);
+  rc = in_token ? PKJWT_OK
+                : pkjwt_key_write_private(key, out, &n.wopts, &err);
   if (rc != PKJWT_OK) {
     if (cert_path)
       unlink(cert_path); /* nothing left behind */
@@ -449,7 +483,8 @@ int kg_cmd_new(const cli_args *a) {
     print_note(out, key, pass != NULL, cert_path, cert);
   rc = print_result(paste);
   if (rc != 0) {
-    unlink(out);
+    if (!in_token)
+      unlink(out);
     if (cert_path)
       unlink(cert_path);
   }
@@ -494,7 +529,7 @@ int kg_cmd_cert(const cli_args *a) {
   char *text = NULL;
   pkjwt_error err = PKJWT_ERROR_INIT;
 
-  if ((rc = load_key(&key, &encrypted, key_path, pass)) != 0)
+  if ((rc = load_key(&key, &encrypted, key_path, pass, a)) != 0)
     goto done;
   if (!pkjwt_key_has_private(key)) {
     rc = cli_error(CLI_EXIT_INPUT, key_path,
@@ -580,10 +615,10 @@ static int pair_entries(kg_entry *e, size_t *n, const cli_args *a) {
 }
 
 /* Load an entry's files; with both, the certificate must fit the key. */
-static int load_entry(kg_entry *e, const char *pass) {
+static int load_entry(kg_entry *e, const char *pass, const cli_args *a) {
   int rc, encrypted;
   pkjwt_error err = PKJWT_ERROR_INIT;
-  if (e->key_path && (rc = load_key(&e->key, &encrypted, e->key_path, pass)))
+  if (e->key_path && (rc = load_key(&e->key, &encrypted, e->key_path, pass, a)))
     return rc;
   if (e->cert_path && (rc = load_cert(&e->cert, e->cert_path)))
     return rc;
@@ -663,7 +698,7 @@ int kg_cmd_export(const cli_args *a) {
   const char *subject = e[0].key_path ? e[0].key_path : e[0].cert_path;
 
   for (size_t i = 0; i < n; i++)
-    if ((rc = load_entry(&e[i], pass)) != 0)
+    if ((rc = load_entry(&e[i], pass, a)) != 0)
       goto done;
 
   switch (fmt) {
@@ -770,7 +805,7 @@ int kg_cmd_info(const cli_args *a) {
   pkjwt_error err = PKJWT_ERROR_INIT;
 
   if (key_path) {
-    if ((rc = load_key(&key, &encrypted, key_path, pass)) != 0)
+    if ((rc = load_key(&key, &encrypted, key_path, pass, a)) != 0)
       goto done;
     fact_str(&x, "file", key_path);
     key_facts(&x, key, 1, encrypted);

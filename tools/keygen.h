@@ -34,6 +34,8 @@ enum kg_opt_id {
   KG_O_JSON,
   KG_O_DIR,
   KG_O_WITHIN,
+  KG_O_PKCS11_MODULE,
+  KG_O_PIN_FILE,
   KG_O__COUNT
 };
 _Static_assert(KG_O__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");

@@ -30,6 +30,17 @@ static const char *const kdf_values[] = {"scrypt", "pbkdf2", NULL};
     KG_O_PASSFILE, "passphrase-file", 0, "FILE", FILE_IN,                      \
         what " (first line of FILE; - reads standard input)", NULL, NULL       \
   }
+/* A key in a PKCS#11 token (--key 'pkcs11:token=..;object=..'). */
+#define OPT_PKCS11                                                             \
+  {KG_O_PKCS11_MODULE, "pkcs11-module", 0, "SO", CLI_OPT_FILE,                 \
+   "PKCS#11 module for a pkcs11: KEY, when the URI has no module-path "        \
+   "(default $PKJWT_PKCS11_MODULE)",                                           \
+   NULL, NULL},                                                                \
+  {                                                                            \
+    KG_O_PIN_FILE, "pin-file", 0, "FILE", CLI_OPT_FILE,                        \
+        "the token's PIN for a pkcs11: KEY, first line of FILE (tried once)",  \
+        NULL, NULL                                                             \
+  }
 #define OPT_SUBJECT                                                            \
   {                                                                            \
     KG_O_SUBJECT, "subject", 0, "DN", 0,                                       \
@@ -85,8 +96,9 @@ static const cli_opt new_opts[] = {
     OPT_CURVE,
     OPT_BITS,
     {KG_O_OUT, "out", 'o', "KEY", CLI_OPT_FILE,
-     "write the private key to KEY, PKCS#8 PEM, mode 0600 (required)", NULL,
-     NULL},
+     "write the private key to KEY, PKCS#8 PEM, mode 0600, or make it in a "
+     "PKCS#11 token: 'pkcs11:token=T;object=LABEL' (required)",
+     NULL, NULL},
     {KG_O_CERT, "cert", 'c', "CRT", CLI_OPT_FILE,
      "also write a self-signed certificate (PEM) to CRT", NULL, NULL},
     OPT_SUBJECT,
@@ -99,6 +111,7 @@ static const cli_opt new_opts[] = {
      NULL, NULL},
     {KG_O_QUIET, "quiet", 'q', NULL, 0,
      "do not print the note on standard error", NULL, NULL},
+    OPT_PKCS11,
     OPT_HELP,
     OPT_END,
 };
@@ -116,6 +129,7 @@ static const cli_opt cert_opts[] = {
     {KG_O_FORCE, "force", 'f', NULL, 0, "replace CRT if it exists", NULL, NULL},
     {KG_O_QUIET, "quiet", 'q', NULL, 0,
      "do not print the note on standard error", NULL, NULL},
+    OPT_PKCS11,
     OPT_HELP,
     OPT_END,
 };
@@ -141,6 +155,7 @@ static const cli_opt export_opts[] = {
      cli_alg_values, NULL},
     OPT_PASS("passphrase of an encrypted KEY"),
     OPT_DIR("; with --format jwks, its next and active keys"),
+    OPT_PKCS11,
     OPT_HELP,
     OPT_END,
 };
@@ -153,6 +168,7 @@ static const cli_opt info_opts[] = {
     {KG_O_JSON, "json", 0, NULL, 0, "print one JSON object instead of text",
      NULL, NULL},
     OPT_PASS("passphrase of an encrypted KEY"),
+    OPT_PKCS11,
     OPT_HELP,
     OPT_END,
 };
@@ -211,22 +227,26 @@ static const cli_cmd cmds[] = {
     {"new",
      "[--type ec|rsa] [--curve CURVE | --bits N] --out KEY [--cert CRT] "
      "[--subject DN] [--days N] [--passphrase-file FILE] [--kdf KDF] "
-     "[--force] [--quiet]",
+     "[--pkcs11-module SO] [--pin-file FILE] [--force] [--quiet]",
      "Make a new private key and, with --cert, its self-signed certificate; "
      "print what to upload",
      new_opts, kg_cmd_new},
     {"cert",
      "--key KEY --out CRT [--subject DN] [--days N] "
-     "[--passphrase-file FILE] [--force] [--quiet]",
+     "[--passphrase-file FILE] [--pkcs11-module SO] [--pin-file FILE] "
+     "[--force] [--quiet]",
      "Make a self-signed certificate for an existing key; print its base64",
      cert_opts, kg_cmd_cert},
     {"export",
      "--format FORMAT (--key KEY [--cert CRT] ... | --cert CRT ... | "
-     "--dir DIR) [--x5c] [--kid KID] [--alg ALG] [--passphrase-file FILE]",
+     "--dir DIR) [--x5c] [--kid KID] [--alg ALG] [--passphrase-file FILE] "
+     "[--pkcs11-module SO] [--pin-file FILE]",
      "Print the public half of keys or certificates: base64 certificate, "
      "PEM, JWK or JWKS",
      export_opts, kg_cmd_export},
-    {"info", "(--key KEY | --cert CRT) [--json] [--passphrase-file FILE]",
+    {"info",
+     "(--key KEY | --cert CRT) [--json] [--passphrase-file FILE] "
+     "[--pkcs11-module SO] [--pin-file FILE]",
      "Describe a key or certificate: type, size, kid, validity", info_opts,
      kg_cmd_info},
     {"rotate",

@@ -48,6 +48,8 @@ enum opt_id {
   O_JSON,
   O_NOW,
   O_KEYSET,
+  O_PKCS11_MODULE,
+  O_PIN_FILE,
   O__COUNT
 };
 _Static_assert(O__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");
@@ -58,12 +60,28 @@ _Static_assert(O__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");
     O_HELP, "help", 0, NULL, CLI_OPT_HELP, "show this help and exit", NULL,    \
         NULL                                                                   \
   }
+/* A key in a PKCS#11 token (--key 'pkcs11:token=..;object=..'). */
+#define OPT_PKCS11_MODULE                                                      \
+  {                                                                            \
+    O_PKCS11_MODULE, "pkcs11-module", 0, "SO", CLI_OPT_FILE,                   \
+        "PKCS#11 module for a pkcs11: KEY, when the URI has no module-path "   \
+        "(default $PKJWT_PKCS11_MODULE)",                                      \
+        NULL, NULL                                                             \
+  }
+#define OPT_PIN_FILE                                                           \
+  {                                                                            \
+    O_PIN_FILE, "pin-file", 0, "F", CLI_OPT_FILE,                              \
+        "the token's PIN for a pkcs11: KEY, first line of F (tried once)",     \
+        NULL, NULL                                                             \
+  }
 #define OPT_END                                                                \
   { 0, NULL, 0, NULL, 0, NULL, NULL, NULL }
 
 static const cli_opt sign_opts[] = {
     {O_KEY, "key", 0, "KEY", CLI_OPT_FILE,
-     "private key file (PEM or DER, PKCS#8/SEC1/PKCS#1)", NULL, NULL},
+     "private key file (PEM or DER, PKCS#8/SEC1/PKCS#1), or a key in a "
+     "PKCS#11 token: 'pkcs11:token=T;object=LABEL'",
+     NULL, NULL},
     {O_KEYSET, "keyset", 0, "DIR", CLI_OPT_FILE,
      "instead of --key: the active key of this key set (pkjwt-keygen rotate)",
      NULL, NULL},
@@ -94,6 +112,8 @@ static const cli_opt sign_opts[] = {
     {O_PASSFILE, "passphrase-file", 0, "F", FILE_IN,
      "read the key's passphrase from the first line of F (- = stdin)", NULL,
      NULL},
+    OPT_PKCS11_MODULE,
+    OPT_PIN_FILE,
     {O_NOW, "now", 0, "EPOCH", 0, "sign as of this time (testing)", NULL, NULL},
     OPT_HELP,
     OPT_END};
@@ -141,7 +161,7 @@ static const cli_cmd cmds[] = {
      "[--lifetime SECONDS] "
      "[--allow-long-lifetime] [--kid KID | --no-kid] [--typ TYP] "
      "[--cert CRT [--x5t]] [--nbf] [--claims JSON] [--passphrase-file F] "
-     "[--now EPOCH]",
+     "[--pkcs11-module SO] [--pin-file F] [--now EPOCH]",
      "Sign a client assertion and print it as one line", sign_opts, run_sign},
     {"verify",
      "--assertion JWT|- (--key KEY | --cert CRT | --jwk FILE) "
@@ -181,7 +201,8 @@ static int load_key(pkjwt_key **key, const args *a) {
   if (a->seen[O_PASSFILE] && !(pass = cli_read_secret_file(a->val[O_PASSFILE])))
     return CLI_EXIT_INPUT;
   pkjwt_error err = PKJWT_ERROR_INIT;
-  int rc = pkjwt_key_load_file(key, a->val[O_KEY], pass, &err);
+  int rc = cli_key_load(key, a->val[O_KEY], pass, a->val[O_PKCS11_MODULE],
+                        a->val[O_PIN_FILE], &err);
   cli_secret_free(pass);
   if (rc != PKJWT_OK)
     return cli_pkjwt_error(cli_exit_for(rc), a->val[O_KEY], &err);

@@ -63,6 +63,8 @@ enum {
   OPT_HELP,
   OPT_VERSION,
   OPT_KEYSET,
+  OPT_PKCS11_MODULE,
+  OPT_PIN_FILE,
   OPT__COUNT
 };
 _Static_assert(OPT__COUNT <= CLI_MAX_OPTS, "raise CLI_MAX_OPTS");
@@ -144,6 +146,13 @@ static const cli_opt tool_options[] = {
      CLI_OPT_FILE | CLI_OPT_STDIN,
      "passphrase of an encrypted key: first line of FILE (- = stdin)", NULL,
      NULL},
+    {OPT_PKCS11_MODULE, "pkcs11-module", 0, "SO", CLI_OPT_FILE,
+     "PKCS#11 module for a pkcs11: KEY, when the URI has no module-path "
+     "(default $PKJWT_PKCS11_MODULE)",
+     NULL, NULL},
+    {OPT_PIN_FILE, "pin-file", 0, "FILE", CLI_OPT_FILE,
+     "the token's PIN for a pkcs11: KEY, first line of FILE (tried once)",
+     NULL, NULL},
     {OPT_USER_AGENT, "user-agent", 0, "UA", 0, "User-Agent header", NULL, NULL},
     {OPT_VERBOSE, "verbose", 0, NULL, 0,
      "one line on stderr per event (never a token)", NULL, NULL},
@@ -196,6 +205,7 @@ struct settings {
   const char *audience;
   const char *cacert;
   const char *passphrase_file;
+  const char *pkcs11_module, *pin_file; /* for a pkcs11: key */
   const char *user_agent;
   long timeout;
   long connect_timeout;
@@ -359,6 +369,8 @@ static int settings_from_args(struct settings *s, const cli_args *a) {
   s->audience = v[OPT_AUDIENCE];
   s->cacert = v[OPT_CACERT];
   s->passphrase_file = v[OPT_PASSPHRASE_FILE];
+  s->pkcs11_module = v[OPT_PKCS11_MODULE];
+  s->pin_file = v[OPT_PIN_FILE];
   s->user_agent = v[OPT_USER_AGENT];
   s->json = a->seen[OPT_JSON] > 0;
   s->check = a->seen[OPT_CHECK] > 0;
@@ -451,7 +463,8 @@ static int load_key(pkjwt_key **key, const struct settings *s,
     rc = pkjwt_key_load_mem(key, pem, len, pass, &err);
     cli_wipe_free(pem, len);
   } else {
-    rc = pkjwt_key_load_file(key, s->key_path, pass, &err);
+    rc = cli_key_load(key, s->key_path, pass, s->pkcs11_module, s->pin_file,
+                      &err);
   }
   cli_secret_free(pass);
   if (rc != PKJWT_OK) {

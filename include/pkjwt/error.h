@@ -33,7 +33,8 @@ PKJWT_BEGIN_DECLS
   X(PKJWT_ERR_HTTP, "unexpected HTTP response")                                  \
   X(PKJWT_ERR_OAUTH, "the server refused the request")                           \
   X(PKJWT_ERR_RESPONSE, "the server's response is malformed")                    \
-  X(PKJWT_ERR_INTERNAL, "internal error")
+  X(PKJWT_ERR_INTERNAL, "internal error")                                       \
+  X(PKJWT_ERR_PKCS11, "PKCS#11 module, token or key object unusable")
 
 #define PKJWT__ERROR_ENUM(name, text) name,
 /** Every pkjwt function that can fail returns one of these. */

@@ -61,7 +61,9 @@ pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
                    const char *passphrase, pkjwt_error *err);
 
 /**
- * Load a key from a file, as pkjwt_key_load_mem(). The file must be a
+ * Load a key from a file, as pkjwt_key_load_mem(). A path that begins with
+ * "pkcs11:" is a PKCS#11 URI, loaded as pkjwt_key_load_uri() with default
+ * options (passphrase unused). The file must be a
  * regular file (symlinks are followed) of at most 1 MiB, else PKJWT_ERR_IO;
  * its bytes are wiped after parsing. When the file holds a private key and
  * group or others have any permission on it, the key still loads and
@@ -71,6 +73,76 @@ pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_key_load_file(pkjwt_key **out, const char *path, const char *passphrase,
                     pkjwt_error *err);
+
+/* ---- keys in PKCS#11 tokens (HSMs, smart cards, TPMs) ------------------ */
+
+/** Options of pkjwt_key_load_uri(); declare with PKJWT_KEY_URI_OPTIONS_INIT. */
+#define PKJWT_KEY_URI_OPTIONS_VERSION 1
+typedef struct pkjwt_key_uri_options {
+  unsigned int version;      /**< PKJWT_KEY_URI_OPTIONS_VERSION */
+  /** The PKCS#11 module (a .so path) when the URI has no module-path;
+   * NULL: the environment's PKJWT_PKCS11_MODULE. */
+  const char *pkcs11_module;
+  /** A file holding the token's user PIN (one line; a final newline is
+   * dropped) when the URI has no pin-source; NULL: no PIN. */
+  const char *pin_file;
+} pkjwt_key_uri_options;
+#define PKJWT_KEY_URI_OPTIONS_INIT { PKJWT_KEY_URI_OPTIONS_VERSION, NULL, NULL }
+
+/**
+ * 1 when this build of the library can use keys in PKCS#11 tokens (it was
+ * built with libp11), else 0.
+ */
+PKJWT_EXPORT int pkjwt_key_pkcs11_supported(void);
+
+/**
+ * Load a key named by a URI: an RFC 7512 "pkcs11:" URI (a private key in a
+ * PKCS#11 token, which signs inside the token and never leaves it), or,
+ * for anything else, a file name as pkjwt_key_load_file() without a
+ * passphrase. opts may be NULL (defaults).
+ *
+ * The URI's path attributes token, manufacturer, model, serial, slot-id,
+ * object and id pick the token and the private key (object is its label,
+ * id its CKA_ID, percent-encoded); type, if given, must be "private".
+ * Query attributes: module-path (the module; else opts->pkcs11_module,
+ * else the environment's PKJWT_PKCS11_MODULE), pin-source ("file:/path"
+ * or "/path": a file holding the PIN; else opts->pin_file). A PIN written
+ * in the URI (pin-value) is refused: it would show in process lists and
+ * logs. The PIN is tried once (a wrong PIN is never retried, so the token
+ * is never locked by us) and wiped after use.
+ *
+ * The handle works as any key: public facts, JWK, certificates and signing
+ * (RS*, PS*, ES*, ES signatures raw R||S). Signing through one token is
+ * serialised by a lock, as PKCS#11 sessions are not safe to share between
+ * threads; the handle can still be used from any thread. The private key
+ * cannot be written out (pkjwt_key_write_private() fails with
+ * PKJWT_ERR_NO_PRIVATE_KEY).
+ *
+ * Errors: PKJWT_ERR_PKCS11 (library built without PKCS#11, no module or
+ * one that cannot be loaded, no token matching, no key matching or more
+ * than one), PKJWT_ERR_PASSPHRASE (no PIN when the token needs one, wrong
+ * PIN, PIN locked), PKJWT_ERR_INVALID_ARG (a malformed URI), the key rules
+ * of pkjwt_key_load_mem(). On failure *out is NULL.
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_key_load_uri(pkjwt_key **out, const char *uri,
+                   const pkjwt_key_uri_options *opts, pkjwt_error *err);
+
+/**
+ * Make a key pair inside the PKCS#11 token that uri names (as
+ * pkjwt_key_load_uri(): token, module, PIN) and return it loaded: EC on
+ * curve (NULL: P-256) or RSA of bits (0: 3072), as the generators above.
+ * The private key is made sensitive and never extractable, may only sign,
+ * and gets the URI's object= as its label (required) and id= as its CKA_ID
+ * (when absent, 8 random bytes). A private key with that label already on
+ * the token, or a token that cannot make the key (the message names the
+ * mechanism it lacks), fails with PKJWT_ERR_PKCS11; nothing is replaced. Other errors as
+ * pkjwt_key_load_uri(). On failure *out is NULL.
+ */
+PKJWT_EXPORT PKJWT_WARN_UNUSED int
+pkjwt_key_generate_uri(pkjwt_key **out, const char *uri, pkjwt_key_type type,
+                       unsigned int bits, const char *curve,
+                       const pkjwt_key_uri_options *opts, pkjwt_error *err);
 
 /** Free a key handle; its private part is wiped by OpenSSL. NULL is a no-op. */
 PKJWT_EXPORT void pkjwt_key_free(pkjwt_key *key);

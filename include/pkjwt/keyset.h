@@ -104,7 +104,7 @@ PKJWT_EXPORT const char *pkjwt_keyset_dir(const pkjwt_keyset *ks);
  * cert are NULL. */
 typedef struct pkjwt_keyset_entry {
   const char *kid;
-  const char *key_file;  /**< name inside the folder */
+  const char *key_file;  /**< name inside the folder, or a pkcs11: URI */
   const char *cert_file; /**< name inside the folder */
   pkjwt_key_state state;
   int64_t created;       /**< epoch seconds */

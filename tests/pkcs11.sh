@@ -1,0 +1,236 @@
+#!/bin/sh
+# tests/pkcs11.sh: the tools with keys in a PKCS#11 token (issue 13).
+#
+# Makes a SoftHSM2 token in a temporary folder (tests/pkcs11-setup.sh),
+# then: pkjwt-sign signs every algorithm the token's keys allow and
+# python3-jwcrypto and the openssl CLI verify each signature; pkjwt-keygen
+# info, export (JWK, public PEM) and cert (base64 certificate, checked by
+# openssl) work on a token key; pkjwt-token gets a token from the test
+# endpoint (tests/endpoint/puzzel_endpoint.py) with a token key; and every
+# failure is one line on stderr, nothing on stdout, no file left: wrong
+# PIN, no PIN, token absent, module missing, object not found, two objects
+# matching, a key that may not sign, a PIN in the URI.
+# A build without libp11 must say so in --version and refuse pkcs11: keys
+# with one line. Skips (77) without SoftHSM2 or opensc.
+# shellcheck disable=SC2086
+set -u
+srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+builddir=${top_builddir:-$(pwd)}
+PYTHON3=${PYTHON3:-/usr/bin/python3}
+[ -n "$PYTHON3" ] || PYTHON3=/usr/bin/python3
+OPENSSL=${OPENSSL_CLI:-openssl}
+[ -n "$OPENSSL" ] || OPENSSL=openssl
+SIGN=$builddir/tools/pkjwt-sign
+KEYGEN=$builddir/tools/pkjwt-keygen
+TOKEN=$builddir/tools/pkjwt-token
+. "$srcdir/tests/tool-lib.sh"
+. "$srcdir/tests/endpoint/start.sh"
+unset PKJWT_PKCS11_MODULE PKJWT_KEY PKJWT_CLIENT_ID PKJWT_SCOPE PKJWT_BASE_URL
+
+tl_begin
+cd "$TL_DIR" || exit 99
+
+# ---- a build without libp11 -------------------------------------------------
+if ! "$SIGN" --version | grep -q '^PKCS#11 keys: yes'; then
+  tl_run "$SIGN" --version
+  tl_check "--version: PKCS#11 keys: no" grep -q '^PKCS#11 keys: no' "$TL_OUT"
+  tl_expect_fail "a pkcs11: key is refused with one line" 3 'without libp11' \
+    "$SIGN" --key 'pkcs11:object=a' --client-id c --aud https://as.example
+  tl_end
+fi
+
+H=$(mktemp -d "${TMPDIR:-/tmp}/pkjwt-hsm-XXXXXX") || exit 99
+EP_PID=
+trap '[ -n "$EP_PID" ] && kill "$EP_PID" 2>/dev/null; rm -rf "$H"; _tl_cleanup' EXIT
+MOD=$(top_builddir=$builddir sh "$srcdir/tests/pkcs11-setup.sh" "$H")
+rc=$?
+[ "$rc" -eq 77 ] && exit 77
+[ "$rc" -eq 0 ] || { echo "FAIL: SoftHSM2 token setup"; exit 99; }
+SOFTHSM2_CONF=$H/softhsm2.conf
+export SOFTHSM2_CONF
+P11="--pkcs11-module $MOD --pin-file $H/pin"
+uri() { echo "pkcs11:token=pkjwt-test;object=$1"; }
+AUD=https://as.example/token
+
+tl_run "$SIGN" --version
+tl_check "--version: PKCS#11 keys: yes" grep -q '^PKCS#11 keys: yes' "$TL_OUT"
+
+have_jwcrypto=0
+"$PYTHON3" -c 'import jwcrypto, cryptography' 2>/dev/null && have_jwcrypto=1
+have_openssl=0
+tl_have "$OPENSSL" && have_openssl=1
+
+# judge.py jwcrypto JWS JWK | der JWS: the signature checked by jwcrypto,
+# or the signing input and signature (ES: R||S made DER) written for
+# openssl dgst -verify.
+cat >"$H/judge.py" <<'EOF'
+import base64, sys
+def b64d(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+jws = open(sys.argv[2]).read().strip()
+if sys.argv[1] == "jwcrypto":
+    from jwcrypto import jwk, jws as J
+    key = jwk.JWK.from_json(open(sys.argv[3]).read())
+    t = J.JWS()
+    t.deserialize(jws)
+    t.verify(key)
+    sys.exit(0)
+h, p, s = jws.split(".")
+open(sys.argv[3] + ".in", "wb").write((h + "." + p).encode())
+sig = b64d(s)
+if sys.argv[4].startswith("ES"):
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+    n = len(sig) // 2
+    sig = encode_dss_signature(int.from_bytes(sig[:n], "big"),
+                               int.from_bytes(sig[n:], "big"))
+open(sys.argv[3] + ".sig", "wb").write(sig)
+EOF
+
+# ---- every algorithm the token's keys allow, judged by others ----------------
+for spec in "ec256 ES256" "ec384 ES384" "ec521 ES512" \
+  "rsa2048 RS256 RS384 RS512 PS256 PS384 PS512"; do
+  set -- $spec
+  obj=$1
+  shift
+  tl_expect_ok "keygen export --format jwk of token key $obj" \
+    "$KEYGEN" export --format jwk --key "$(uri $obj)" $P11
+  cp "$TL_OUT" "$H/$obj.jwk"
+  tl_expect_ok "keygen export --format public-pem of token key $obj" \
+    "$KEYGEN" export --format public-pem --key "$(uri $obj)" $P11
+  cp "$TL_OUT" "$H/$obj.pub"
+  for alg in "$@"; do
+    tl_expect_ok "$obj signs $alg in the token" \
+      "$SIGN" --key "$(uri $obj)" $P11 --client-id c --aud "$AUD" --alg "$alg"
+    cp "$TL_OUT" "$H/$obj.$alg.jws"
+    tl_check "$obj $alg: stderr empty" test ! -s "$TL_ERR"
+    if [ $have_jwcrypto = 1 ]; then
+      tl_check "$obj $alg: jwcrypto verifies" \
+        "$PYTHON3" "$H/judge.py" jwcrypto "$H/$obj.$alg.jws" "$H/$obj.jwk"
+    else
+      tl_skip "$obj $alg: jwcrypto verifies" "no python3-jwcrypto"
+    fi
+    if [ $have_openssl = 1 ] && [ $have_jwcrypto = 1 ]; then
+      "$PYTHON3" "$H/judge.py" der "$H/$obj.$alg.jws" "$H/$obj.$alg" "$alg"
+      md=sha$(echo "$alg" | cut -c3-)
+      case $alg in
+      PS*) sigopt="-sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest" ;;
+      *) sigopt= ;;
+      esac
+      tl_check "$obj $alg: openssl dgst -verify accepts it" \
+        "$OPENSSL" dgst -"$md" -verify "$H/$obj.pub" $sigopt \
+        -signature "$H/$obj.$alg.sig" "$H/$obj.$alg.in"
+    else
+      tl_skip "$obj $alg: openssl verifies" "no openssl CLI or cryptography"
+    fi
+  done
+done
+
+# ---- info and cert on a token key ---------------------------------------------
+tl_expect_ok "keygen info on a token key" \
+  "$KEYGEN" info --key "$(uri ec384)" $P11 --json
+tl_check "info: EC P-384, private" \
+  grep -q '"curve":"P-384".*"private":true' "$TL_OUT"
+tl_expect_ok "keygen cert on a token key prints the base64 certificate" \
+  "$KEYGEN" cert --key "$(uri ec256)" $P11 --out "$H/ec256.crt" --quiet
+cp "$TL_OUT" "$H/ec256.b64"
+tl_check "the base64 is the certificate's DER" sh -c \
+  "\"$OPENSSL\" x509 -in \"$H/ec256.crt\" -outform DER | base64 -w0 | cmp -s - \"$H/ec256.b64\" ||
+   [ \"\$(\"$OPENSSL\" x509 -in \"$H/ec256.crt\" -outform DER | base64 -w0)\" = \"\$(tr -d '\n' <\"$H/ec256.b64\")\" ]"
+tl_check "openssl: the certificate is signed by the token key" \
+  "$OPENSSL" verify -CAfile "$H/ec256.crt" -check_ss_sig "$H/ec256.crt"
+tl_check "openssl: the certificate holds the token key" sh -c \
+  "\"$OPENSSL\" x509 -in \"$H/ec256.crt\" -noout -pubkey | cmp -s - \"$H/ec256.pub\""
+
+# ---- keygen new: a key pair made inside the token -----------------------------
+tl_expect_ok "keygen new --out pkcs11: makes an EC key in the token" \
+  "$KEYGEN" new --type ec --out "$(uri made-ec)" --cert "$H/made-ec.crt" $P11
+cp "$TL_OUT" "$H/made-ec.b64"
+tl_check "keygen new: the note says the key stays in the token" \
+  grep -q 'in the PKCS#11 token: sensitive, never extractable' "$TL_ERR"
+tl_check "keygen new: no key file written" test ! -e "pkcs11:token=pkjwt-test;object=made-ec"
+tl_check "keygen new: openssl accepts the certificate made with the token key" \
+  "$OPENSSL" verify -CAfile "$H/made-ec.crt" -check_ss_sig "$H/made-ec.crt"
+tl_check "keygen new: the base64 on stdout is that certificate" sh -c \
+  "[ \"\$(\"$OPENSSL\" x509 -in \"$H/made-ec.crt\" -outform DER | base64 -w0)\" = \"\$(tr -d '\n' <\"$H/made-ec.b64\")\" ]"
+tl_expect_ok "keygen new --type rsa --out pkcs11: prints the JWK" \
+  "$KEYGEN" new --type rsa --bits 2048 --out "$(uri made-rsa);id=%0b" $P11 --quiet
+cp "$TL_OUT" "$H/made-rsa.jwk"
+tl_expect_ok "the new RSA token key signs PS256" \
+  "$SIGN" --key "$(uri made-rsa)" $P11 --client-id c --aud "$AUD" --alg PS256
+cp "$TL_OUT" "$H/made-rsa.jws"
+if [ $have_jwcrypto = 1 ]; then
+  tl_check "jwcrypto verifies it with the printed JWK" \
+    "$PYTHON3" "$H/judge.py" jwcrypto "$H/made-rsa.jws" "$H/made-rsa.jwk"
+fi
+tl_run pkcs11-tool --module "$MOD" --token-label pkjwt-test --login --pin 1234 \
+  -O --type privkey
+tl_check "the token lists the new keys as sensitive and never extractable" \
+  sh -c "grep -A3 'label: *made-ec' \"$TL_OUT\" | grep -q 'sensitive, always sensitive, never extractable' &&
+         grep -A3 'label: *made-rsa' \"$TL_OUT\" | grep -q 'never extractable'"
+tl_expect_fail "keygen new: a label already on the token" 3 'already has a private key labelled "made-ec"' \
+  "$KEYGEN" new --out "$(uri made-ec)" $P11
+tl_expect_fail "keygen new: a passphrase does not apply to a token key" 2 'passphrase-file: does not apply' \
+  "$KEYGEN" new --out "$(uri made-x)" $P11 --passphrase-file "$H/pin"
+
+# ---- a token from the project endpoint, signed in the token -------------------
+if [ $have_jwcrypto = 1 ]; then
+  SCOPE=contact-centre:1234:5678
+  if ep_start "$PYTHON3" "$srcdir/tests/endpoint/puzzel_endpoint.py" \
+    "$H/ep.port" "$H/ep.log" --max-seconds 300 \
+    --client "cid-hsm:$SCOPE:$H/ec256.b64" --client "cid-rsa:$SCOPE:$H/rsa2048.jwk"; then
+    BASE=http://127.0.0.1:$EP_PORT
+    tl_expect_ok "pkjwt-token: a token with an EC key in the token" \
+      "$TOKEN" --key "$(uri ec256)" $P11 --client-id cid-hsm --scope "$SCOPE" \
+      --base-url "$BASE"
+    tl_check "the token alone on one line" test "$(tl_lines "$TL_OUT")" = 1
+    tl_expect_ok "pkjwt-token: a token with an RSA key in the token (PS256)" \
+      "$TOKEN" --key "$(uri rsa2048)" $P11 --client-id cid-rsa --scope "$SCOPE" \
+      --base-url "$BASE" --alg PS256
+    kill "$EP_PID" 2>/dev/null
+    wait "$EP_PID" 2>/dev/null
+    EP_PID=
+  else
+    tl_fail "the test endpoint starts"
+    sed 's/^/  /' "$H/ep.log"
+  fi
+else
+  tl_skip "pkjwt-token with a token key" "no python3-jwcrypto for the endpoint"
+fi
+
+# ---- failures: one line, nothing on stdout, nothing written ------------------
+S="--client-id c --aud $AUD"
+tl_expect_fail "wrong PIN: one try, one line" 3 'wrong PIN.*tried once' \
+  "$SIGN" --key "$(uri ec256)" --pkcs11-module "$MOD" --pin-file "$H/bad-pin" $S
+tl_expect_ok "after one wrong PIN the token still signs" \
+  "$SIGN" --key "$(uri ec256)" $P11 $S
+tl_expect_fail "no PIN" 3 'needs a PIN' \
+  "$SIGN" --key "$(uri ec256)" --pkcs11-module "$MOD" $S
+tl_expect_fail "token absent" 3 'no PKCS#11 token \(token="absent"\) is present' \
+  "$SIGN" --key "pkcs11:token=absent;object=ec256" $P11 $S
+tl_expect_fail "module missing" 3 'module .*none\.so does not exist' \
+  "$SIGN" --key "$(uri ec256)" --pkcs11-module "$H/none.so" --pin-file "$H/pin" $S
+tl_expect_fail "no module named anywhere" 3 'no PKCS#11 module named' \
+  "$SIGN" --key "$(uri ec256)" --pin-file "$H/pin" $S
+tl_expect_fail "object not found" 3 'no private key with object="nothere"' \
+  "$SIGN" --key "$(uri nothere)" $P11 $S
+tl_expect_fail "two objects match" 3 '2 private keys match object="twin".*id=' \
+  "$SIGN" --key "$(uri twin)" $P11 $S
+tl_expect_ok "id= picks one of the two" \
+  "$SIGN" --key "$(uri twin);id=%06" $P11 $S
+if [ -f "$H/nosign-set" ]; then
+  tl_expect_fail "a key that may not sign" 3 'may not sign \(its CKA_SIGN is false\)' \
+    "$SIGN" --key "$(uri nosign)" $P11 $S
+else
+  tl_skip "a key that may not sign" "tests/p11_nosign not built (no p11-kit header)"
+fi
+tl_expect_fail "a PIN in the URI is refused" 2 'pin-value.*refused' \
+  "$SIGN" --key "$(uri ec256)?pin-value=1234" --pkcs11-module "$MOD" $S
+tl_expect_fail "PS256 on an EC token key" 2 'PS256' \
+  "$SIGN" --key "$(uri ec256)" $P11 $S --alg PS256
+tl_expect_fail "pkjwt-token: wrong PIN" 3 'wrong PIN' \
+  "$TOKEN" --key "$(uri ec256)" --pkcs11-module "$MOD" --pin-file "$H/bad-pin" \
+  --client-id c --scope s --base-url http://127.0.0.1:9
+tl_expect_fail "pkjwt-keygen info: object not found" 3 'no private key' \
+  "$KEYGEN" info --key "$(uri nothere)" $P11
+
+tl_end
