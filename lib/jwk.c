@@ -368,6 +368,8 @@ int pkjwt_key_from_jwk(pkjwt_key **out, const char *json, size_t len,
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no JWK");
   json_error_t jerr;
   json_t *jwk = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!jwk && pkjwt__json_nomem(&jerr))
+    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory reading the JWK");
   if (!jwk)
     return pkjwt__fail(err, PKJWT_ERR_JSON, "JWK is not valid JSON: %s",
                        jerr.text);
