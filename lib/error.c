@@ -68,6 +68,8 @@ void pkjwt__error_copy(pkjwt_error *dst, const pkjwt_error *src) {
 }
 
 static void set_message(pkjwt_error *err, int code, const char *fmt,
+                        va_list ap) PKJWT__PRINTF(3, 0);
+static void set_message(pkjwt_error *err, int code, const char *fmt,
                         va_list ap) {
   err->code = (pkjwt_code)code;
   vsnprintf(err->message, sizeof(err->message), fmt, ap);

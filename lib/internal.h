@@ -285,6 +285,11 @@ char *pkjwt__strndup(const char *s, size_t n);
  * Jansson's allocator; NULL when out of memory. */
 typedef struct json_t json_t;
 char *pkjwt__json_string(const json_t *j);
+/* 1 when json_loadb failed for lack of memory, not for bad input: Jansson
+ * says so (json_error_out_of_memory), or says nothing at all (its lexer's
+ * set-up fails before any error is set). */
+struct json_error_t;
+int pkjwt__json_nomem(const struct json_error_t *je);
 /* Thread-safe strerror: the text of errno value e, in buf or static. */
 const char *pkjwt__strerror(int e, char *buf, size_t n);
 /* Buffer size for pkjwt__strerror. */

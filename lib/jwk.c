@@ -110,9 +110,13 @@ static int build_jwk(json_t **out, const pkjwt_key *key,
     bad = !x5c || !arr;
     if (!bad) {
       pkjwt__b64_encode(x5c, cert->der, cert->der_len);
-      bad = json_array_append_new(arr, json_string(x5c)) ||
-            json_object_set_new(jwk, "x5c", arr);
-      arr = NULL; /* owned by jwk, or freed by the failed set_new */
+      /* A failed append leaves arr ours (freed below); set_new takes it
+       * whatever happens (found by tests/check_nomem.c). */
+      bad = json_array_append_new(arr, json_string(x5c)) != 0;
+      if (!bad) {
+        bad = json_object_set_new(jwk, "x5c", arr) != 0;
+        arr = NULL;
+      }
     }
     json_decref(arr);
     if (!bad)
@@ -364,6 +368,8 @@ int pkjwt_key_from_jwk(pkjwt_key **out, const char *json, size_t len,
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no JWK");
   json_error_t jerr;
   json_t *jwk = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+  if (!jwk && pkjwt__json_nomem(&jerr))
+    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory reading the JWK");
   if (!jwk)
     return pkjwt__fail(err, PKJWT_ERR_JSON, "JWK is not valid JSON: %s",
                        jerr.text);

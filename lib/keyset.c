@@ -294,7 +294,10 @@ static int load_gen(struct gen **out, json_t **doc, const char *dir,
     j = json_loadb((const char *)bytes, len, JSON_REJECT_DUPLICATES, &je);
     json_t *keys = j ? json_object_get(j, "keys") : NULL;
     json_t *ver = j ? json_object_get(j, "version") : NULL;
-    if (!j)
+    if (!j && pkjwt__json_nomem(&je))
+      rc = pkjwt__fail(err, PKJWT_ERR_NOMEM,
+                       PKJWT_KEYSET_MANIFEST ": out of memory reading it");
+    else if (!j)
       rc = pkjwt__fail(err, PKJWT_ERR_JSON,
                        PKJWT_KEYSET_MANIFEST ": not JSON (line %d: %s)",
                        je.line, je.text);

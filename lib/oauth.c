@@ -355,6 +355,9 @@ static int judge_200(pkjwt_token **out, const pkjwt__profile *prof,
                        "token endpoint: the answer is gzip-compressed and "
                        "was not decoded (the server sent no or a wrong "
                        "Content-Encoding)");
+    else if (!j && pkjwt__json_nomem(je))
+      rc = pkjwt__fail(err, PKJWT_ERR_NOMEM,
+                       "token endpoint: out of memory reading the answer");
     else if (!j && strstr(je->text, "duplicate"))
       rc = pkjwt__fail(err, PKJWT_ERR_RESPONSE,
                        "token endpoint: the answer repeats a member");
@@ -446,7 +449,10 @@ int pkjwt__oauth_check_response(char **out_json, const pkjwt__profile *prof,
   json_t *j = load_body(r, &body, &je);
   int rc = PKJWT_OK;
   if (r->status == 200) {
-    if (!j) {
+    if (!j && pkjwt__json_nomem(&je)) {
+      rc = pkjwt__fail(err, PKJWT_ERR_NOMEM,
+                       "check endpoint: out of memory reading the answer");
+    } else if (!j) {
       rc = pkjwt__fail(err, PKJWT_ERR_RESPONSE,
                        "check endpoint: the answer is not JSON (line %d, "
                        "column %d)",

@@ -60,6 +60,11 @@ char *pkjwt__strdup(const char *s) {
   return s ? pkjwt__strndup(s, strlen(s)) : NULL;
 }
 
+int pkjwt__json_nomem(const json_error_t *je) {
+  return json_error_code(je) == json_error_out_of_memory ||
+         je->text[0] == '\0';
+}
+
 char *pkjwt__json_string(const json_t *j) {
   /* json_dumpb writes into our buffer, so Jansson's allocator (which the
    * application may have replaced with json_set_alloc_funcs) never owns

@@ -76,6 +76,9 @@ static int decode_object(json_t **out, const char *b64, size_t n,
   json_t *obj =
       json_loadb((const char *)raw, raw_len, JSON_REJECT_DUPLICATES, &jerr);
   free(raw);
+  if (!obj && pkjwt__json_nomem(&jerr))
+    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory reading the %s",
+                       what);
   if (!obj)
     return pkjwt__fail(err, PKJWT_ERR_JSON, "the %s is not valid JSON: %s",
                        what, jerr.text);

@@ -21,6 +21,18 @@
 #              checks (static archives included).
 #   valgrind   the plain build's unit suites under valgrind (memcheck).
 #   tsan       the concurrency tests under TSan (only they are built).
+#   nomem      CI only: the allocation-failure sweeps (make check-nomem,
+#              tests/check_nomem.c) under ASan+UBSan in _build-nomem/
+#              (only that program is built).
+#   fuzz       CI only: every fuzz target under libFuzzer (clang,
+#              ASan+UBSan) for FUZZ_SECONDS=60 each (make fuzz in
+#              _build-fuzz/); one result per target.
+# nomem and fuzz run when PKJWT_DEBIAN=1 is set, as .ci/run does; the
+# README's plain `sh scripts/setup.sh test` skips them (`make check` still
+# replays the fuzz seeds). Measured 2026-12-03 on the shared 2-core machine
+# at load average 11: nomem 258 s (133 CPU seconds) for make check-nomem
+# after its ASan build of lib/ and one program; fuzz 7 targets x 60 s = 420 s after its
+# clang build (a test run with PKJWT_FUZZ_SECONDS=3: 61 s, cpu 27 s).
 #
 # The decision (issue 7, "the test command is faster"): the suite used to
 # run twice in full, plainly inside distcheck and again in an ASan+UBSan
@@ -81,6 +93,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
 # the package tools and a throwaway root.
 if [ "${PKJWT_DEBIAN:-}" = 1 ] && [ "${1:-}" = test ]; then
   PKGS="$PKGS debhelper lintian debootstrap"
+  # the fuzz stage: clang and its libFuzzer runtime
+  PKGS="$PKGS clang libclang-rt-14-dev"
 fi
 missing=
 for p in $PKGS; do
@@ -224,11 +238,14 @@ show_failures() {
 # check_in DIR [MAKE ARG...]: `make check` in DIR from clean results, then
 # tally its summary and show its failures. With $build_only set, only those
 # programs are built and run (make check-TESTS, which skips `make all`).
+# With $check_target set, `make $check_target` (e.g. check-nomem) instead.
 check_in() {
   _dir=$1
   shift
   clean_results "$_dir"
-  if [ -n "$build_only" ]; then
+  if [ -n "${check_target:-}" ]; then
+    set -- "$check_target" "$@"
+  elif [ -n "$build_only" ]; then
     set -- check-TESTS check_PROGRAMS="$build_only" TESTS="$build_only" "$@"
   else
     set -- check "$@"
@@ -325,6 +342,47 @@ stage_check() {
   check_in "$build"
 }
 
+# The allocation-failure sweeps (tests/check_nomem.c): the Nth allocation
+# of lib/, OpenSSL and Jansson fails for every N; under ASan+UBSan, so a
+# leak or a bad free on an error path is a failure. Only that program is
+# built (make check-nomem runs it through tests/nomem.sh).
+stage_nomem() {
+  nomem=$top/_build-nomem
+  build_only=tests/check_nomem
+  if build_for nomem "$nomem" --disable-static "$SAN_ASAN"; then
+    check_target=check-nomem ASAN_OPTIONS=$ASAN_OPTS \
+      UBSAN_OPTIONS=$UBSAN_OPTS check_in "$nomem"
+  fi
+  # (a shell may keep an assignment made for a function call)
+  check_target=
+  build_only=
+}
+
+# Every fuzz target under libFuzzer for FUZZ_SECONDS each (60; set
+# PKJWT_FUZZ_SECONDS for a shorter run while developing). make fuzz stops at
+# the first finding and names its input (fuzz-findings/TARGET/ in
+# _build-fuzz/); each target that ran clean is one pass.
+stage_fuzz() {
+  fz=$top/_build-fuzz
+  build_only=$(cd "$build" && make -s print-fuzz-targets)
+  if build_for fuzz "$fz" --disable-static CC=clang --enable-fuzzing; then
+    out=$fz/fuzz.out
+    rc=0
+    (cd "$fz" && make fuzz FUZZ_SECONDS="${PKJWT_FUZZ_SECONDS:-60}") \
+      >"$out" 2>&1 || rc=$?
+    grep -E '^== |^stat::number_of_executed_units' "$out" | sed 's/^/   /'
+    p=$(grep -c '^stat::number_of_executed_units' "$out" || true)
+    f=$(grep -c '^== .*: FINDING' "$out" || true)
+    [ "$rc" = 0 ] || [ "$f" -gt 0 ] || f=1
+    count "$p" "$f" 0
+    if [ "$f" -gt 0 ]; then
+      echo "---- FAIL: make fuzz in $fz (output: $out)"
+      excerpt "$out"
+    fi
+  fi
+  build_only=
+}
+
 # The Debian packages: build, lintian, install into a fresh Debian 12 root
 # and run the README's "Using it" there (tests/debian.sh; needs root and
 # about 10 minutes, 5 more for the first debootstrap on a machine). Its
@@ -372,7 +430,8 @@ LANE2="distcheck"
 # CI (.ci/run) adds the Debian packaging stage; the README command leaves it
 # to `make deb-test`, which takes longer than the rest together.
 if [ "${PKJWT_DEBIAN:-}" = 1 ]; then
-  LANE1="$LANE1 debian"
+  LANE1="$LANE1 debian nomem"
+  LANE2="$LANE2 fuzz"
 fi
 if [ "${PKJWT_QUICK:-}" = 1 ]; then
   echo "== PKJWT_QUICK=1: make check in _build/ only (the README command runs every stage)"
