@@ -271,6 +271,43 @@ START_TEST(corrupt_value_never_served) {
 }
 END_TEST
 
+START_TEST(valid_token_served_while_another_refreshes) {
+  pkjwt_store *s = file_store();
+  pkjwt_client_options o = opts(s);
+  o.store_lock_ms = 5000;
+  pkjwt_client *c = client(&o);
+  char *id = NULL;
+  pkjwt_error e = PKJWT_ERROR_INIT;
+  ck_assert_int_eq(pkjwt_client_cache_id(&id, c, &e), PKJWT_OK);
+  /* due for refresh (50 s of 900 left), not expired */
+  int64_t now = time(NULL);
+  pkjwt_token *t =
+      pkjwt__token_make("stored.tok", "Bearer", NULL, "{}", 900, now + 50);
+  char *rec = NULL;
+  size_t len = 0;
+  ck_assert_int_eq(pkjwt__store_record(&rec, &len, t, now - 850), 0);
+  ck_assert_int_eq(s->put(s->ctx, id, rec, len, 0, 200), PKJWT_STORE_OK);
+  /* another process holds the lock: it is refreshing */
+  void *h = NULL;
+  ck_assert_int_eq(s->lock(s->ctx, id, 5000, 200, &h), PKJWT_STORE_OK);
+  char *got = get(c, &e);
+  ck_assert_str_eq(got, "stored.tok");
+  ck_assert_int_eq(atomic_load(&srv.requests), 0);
+  s->unlock(s->ctx, id, h, 200);
+  /* with the lock free, the next get refreshes */
+  free(got);
+  got = get(c, &e);
+  ck_assert_str_eq(got, "tok-A.b_c");
+  ck_assert_int_eq(atomic_load(&srv.requests), 1);
+  free(got);
+  pkjwt__cleanse_free(rec, len + 1);
+  pkjwt_token_free(t);
+  pkjwt_str_free(id);
+  pkjwt_client_free(c);
+  pkjwt_store_free(s);
+}
+END_TEST
+
 typedef struct th_arg {
   const pkjwt_store *s;
   pthread_barrier_t *bar;
@@ -606,6 +643,7 @@ static Suite *suite(void) {
   tcase_add_test(t, file_store_values_and_lock);
   tcase_add_test(t, second_client_served_from_store);
   tcase_add_test(t, corrupt_value_never_served);
+  tcase_add_test(t, valid_token_served_while_another_refreshes);
   tcase_add_test(t, threads_with_own_clients_one_request);
   tcase_add_test(t, processes_one_request);
   tcase_add_test(t, processes_and_threads_over_two_lifetimes);
