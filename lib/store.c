@@ -170,8 +170,11 @@ static int64_t mono_ms(void) {
 }
 
 /* What the store holds for the key: 1 a token to use now (*out), 0 none
- * (absent, stale, or not ours), -1 the store failed. */
-static int look(pkjwt_token **out, const pkjwt__store_use *u) {
+ * (absent, stale, or not ours), -1 the store failed. A token due for
+ * refresh but not expired replaces *valid (the caller frees it): while
+ * another process refreshes, it is good enough. */
+static int look(pkjwt_token **out, pkjwt_token **valid,
+                const pkjwt__store_use *u) {
   *out = NULL;
   const pkjwt_store *s = u->store;
   char *buf = malloc(PKJWT_STORE_VALUE_MAX);
@@ -183,9 +186,13 @@ static int look(pkjwt_token **out, const pkjwt__store_use *u) {
   int res = r == PKJWT_STORE_OK ? 0 : r == PKJWT_STORE_MISS ? 0 : -1;
   if (r == PKJWT_STORE_OK && len <= PKJWT_STORE_VALUE_MAX) {
     pkjwt_token *t = pkjwt__store_parse(buf, len);
-    if (t && u->now(u->now_ud) < u->refresh_at(t)) {
+    int64_t now = u->now(u->now_ud);
+    if (t && now < u->refresh_at(t)) {
       *out = t;
       res = 1;
+    } else if (t && now < t->expires_at) {
+      pkjwt_token_free(*valid);
+      *valid = t;
     } else {
       pkjwt_token_free(t);
     }
@@ -216,8 +223,10 @@ int pkjwt__store_fetch(pkjwt_token **out, int *from_store,
   *out = NULL;
   *from_store = 0;
   const pkjwt_store *s = u->store;
-  int r = look(out, u);
+  pkjwt_token *valid = NULL; /* due for refresh, not expired */
+  int r = look(out, &valid, u);
   if (r == 1) {
+    pkjwt_token_free(valid);
     *from_store = 1;
     return PKJWT_OK;
   }
@@ -231,8 +240,9 @@ int pkjwt__store_fetch(pkjwt_token **out, int *from_store,
     if (l == PKJWT_STORE_OK) {
       locked = 1;
       /* Another process may have put a token since we looked. */
-      r = look(out, u);
+      r = look(out, &valid, u);
       if (r == 1) {
+        pkjwt_token_free(valid);
         s->unlock(s->ctx, u->key, handle, u->timeout_ms);
         *from_store = 1;
         return PKJWT_OK;
@@ -243,6 +253,13 @@ int pkjwt__store_fetch(pkjwt_token **out, int *from_store,
       why = "the token store's lock failed";
       break;
     }
+    /* Another process refreshes: a token still valid serves meanwhile,
+     * as in memory (nobody waits on a refresh they do not need). */
+    if (valid) {
+      *out = valid;
+      *from_store = 1;
+      return PKJWT_OK;
+    }
     int64_t left = deadline - mono_ms();
     if (left <= 0) {
       why = "the token store's lock was held past store_lock_ms";
@@ -250,12 +267,14 @@ int pkjwt__store_fetch(pkjwt_token **out, int *from_store,
     }
     u->sleep_ms(u->sleep_ud, delay < left ? delay : (long)left);
     delay = delay * 2 > POLL_CAP_MS ? POLL_CAP_MS : delay * 2;
-    r = look(out, u);
+    r = look(out, &valid, u);
     if (r == 1) {
+      pkjwt_token_free(valid);
       *from_store = 1;
       return PKJWT_OK;
     }
   }
+  pkjwt_token_free(valid);
   if (r < 0)
     why = "the token store failed";
   int rc = fetch(out, fetch_ud, err);

@@ -103,6 +103,10 @@ urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/_test/" + sys.argv
 cp "$top_srcdir/keys-example/ec-p256.key" k.key && chmod 600 k.key || exit 99
 set -- --key k.key --client-id cid --scope "$SCOPE" --base-url "$BASE"
 URL=redis://127.0.0.1:$R_PORT
+# A busy test machine (make -j, other builds) can take longer than the
+# default 200 ms per store call, which would only cost warnings and extra
+# requests; the fallback has its own tests below.
+set -- "$@" --store-timeout-ms 3000
 # par N ARGS...: N runs at once; par.I and par.err.I.
 par() {
   _n=$1
@@ -130,7 +134,7 @@ par 50 "$@" --store "$URL"
 tl_check "50 parallel --store runs: all succeed" [ $? = 0 ]
 tl_check "... one token request" [ "$(requests)" = 1 ]
 tl_check "... one token, nothing on stderr" sh -c '
-  for f in par.err.*; do [ ! -s "$f" ] || exit 1; done'
+  for f in par.err.*; do [ ! -s "$f" ] || { head -n3 "$f"; exit 1; }; done'
 tl_check "... the same token everywhere" same_tokens
 KEY=$(rcli --scan --pattern 'pkjwt:token:*')
 tl_check "one key, pkjwt:token:<cache id>" \

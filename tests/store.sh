@@ -129,6 +129,8 @@ tl_expect_fail "--store-password-file without --store" 2 'needs --store' \
   "$T" "$@" --store-password-file /dev/null
 tl_expect_fail "--store-lock-ms that is not a number" 2 'store-lock-ms' \
   "$T" "$@" --cache --store-lock-ms soon
+tl_expect_fail "--store-timeout-ms out of range" 2 'store-timeout-ms' \
+  "$T" "$@" --cache --store-timeout-ms 0
 tl_expect_fail "--store with a password in the URL" 2 '' \
   "$T" "$@" --store redis://u:secret@127.0.0.1:1
 tl_check "... the password is not repeated" sh -c "! grep -q secret '$TL_ERR'"

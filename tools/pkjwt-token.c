@@ -57,6 +57,7 @@ enum {
   OPT_STORE,
   OPT_STORE_PASSWORD_FILE,
   OPT_STORE_LOCK_MS,
+  OPT_STORE_TIMEOUT_MS,
   OPT_PASSPHRASE_FILE,
   OPT_USER_AGENT,
   OPT_VERBOSE,
@@ -142,6 +143,8 @@ static const cli_opt tool_options[] = {
     {OPT_STORE_LOCK_MS, "store-lock-ms", 0, "MS", 0,
      "lifetime of the store's fetch lock (default: the timeout + 5 s)", NULL,
      NULL},
+    {OPT_STORE_TIMEOUT_MS, "store-timeout-ms", 0, "MS", 0,
+     "the longest one store call may take (default 200)", NULL, NULL},
     {OPT_PASSPHRASE_FILE, "passphrase-file", 0, "FILE",
      CLI_OPT_FILE | CLI_OPT_STDIN,
      "passphrase of an encrypted key: first line of FILE (- = stdin)", NULL,
@@ -214,6 +217,7 @@ struct settings {
   const char *store_url;           /* --store URL (Redis) */
   const char *store_password_file; /* its AUTH password */
   long store_lock_ms;              /* 0 = the library's default */
+  long store_timeout_ms;           /* 0 = the library's default */
   /* --param: NAME, VALUE, ..., NULL; the names are malloc'd (names[]) */
   const char *params[2 * CLI_MAX_ITEMS + 1];
   char *names[CLI_MAX_ITEMS];
@@ -382,6 +386,11 @@ static int settings_from_args(struct settings *s, const cli_args *a) {
     return usage_error("--store-lock-ms: '%s' is not a number of "
                        "milliseconds from 1 to 3600000",
                        v[OPT_STORE_LOCK_MS]);
+  if (v[OPT_STORE_TIMEOUT_MS] &&
+      cli_parse_long(v[OPT_STORE_TIMEOUT_MS], 1, 60000, &s->store_timeout_ms))
+    return usage_error("--store-timeout-ms: '%s' is not a number of "
+                       "milliseconds from 1 to 60000",
+                       v[OPT_STORE_TIMEOUT_MS]);
   if (s->cache && s->store_url)
     return usage_error("%s: choose --cache or --store, not both", "--store");
   if (s->store_password_file && !s->store_url)
@@ -507,8 +516,8 @@ static int open_store(pkjwt_store **store, const struct settings *s) {
       !(pass = cli_read_secret_file(s->store_password_file)))
     return CLI_EXIT_INPUT;
   const char *pw = pass ? pass : getenv("PKJWT_STORE_PASSWORD");
-  int rc = pkjwt_store_redis_new(store, s->store_url, pw && *pw ? pw : NULL, 0,
-                                 &err);
+  int rc = pkjwt_store_redis_new(store, s->store_url, pw && *pw ? pw : NULL,
+                                 s->store_timeout_ms, &err);
   cli_secret_free(pass);
   if (rc != PKJWT_OK)
     return cli_pkjwt_error(CLI_EXIT_USAGE, "--store", &err);
@@ -532,6 +541,7 @@ static int make_client(pkjwt_client **client, const struct settings *s,
   o.keyset = keyset;
   o.store = store;
   o.store_lock_ms = s->store_lock_ms;
+  o.store_timeout_ms = s->store_timeout_ms;
   if (s->verbose)
     o.on_event = on_event;
   /* The URLs go to the library as given: it joins them, and derives the
