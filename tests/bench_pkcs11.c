@@ -90,6 +90,10 @@ int main(void) {
     return 0;
   }
   const char *src = getenv("top_srcdir");
+#ifdef PKJWT_TOP_SRCDIR
+  if (!src || !*src)
+    src = PKJWT_TOP_SRCDIR;
+#endif
   char dir[] = "/tmp/pkjwt-bench-p11-XXXXXX";
   if (!mkdtemp(dir))
     return 1;
