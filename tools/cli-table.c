@@ -16,7 +16,6 @@
 #define MAX_ALGS 31
 const char *cli_alg_values[MAX_ALGS + 1];
 
-
 /* --version: the version, and whether this build can use keys in PKCS#11
  * tokens (libpkjwt was built with or without libp11). */
 static void print_version(void) {
