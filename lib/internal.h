@@ -109,9 +109,9 @@ void pkjwt__pkcs11_uri_clear(struct pkjwt__pkcs11_uri *u);
  * (the caller owns it). module and pin_file are the options' (may be
  * NULL); the URI's module-path and pin-source come first.
  */
-int pkjwt__pkcs11_load(struct pkjwt__p11 **out, EVP_PKEY **pub,
-                       const char *uri, const char *module,
-                       const char *pin_file, pkjwt_error *err);
+int pkjwt__pkcs11_load(struct pkjwt__p11 **out, EVP_PKEY **pub, const char *uri,
+                       const char *module, const char *pin_file,
+                       pkjwt_error *err);
 /* What key pkjwt__pkcs11_generate makes: EC on group (an OpenSSL group
  * name, "prime256v1") or RSA of bits. */
 struct pkjwt__p11_gen {

@@ -671,8 +671,9 @@ static int load_pkcs11(pkjwt_key **out, const char *uri,
                        const pkjwt_key_uri_options *opts, pkjwt_error *err) {
   struct pkjwt__p11 *p11 = NULL;
   EVP_PKEY *pub = NULL;
-  int rc = pkjwt__pkcs11_load(&p11, &pub, uri, opts ? opts->pkcs11_module : NULL,
-                              opts ? opts->pin_file : NULL, err);
+  int rc =
+      pkjwt__pkcs11_load(&p11, &pub, uri, opts ? opts->pkcs11_module : NULL,
+                         opts ? opts->pin_file : NULL, err);
   if (rc != PKJWT_OK)
     return rc;
   rc = pkjwt__key_wrap(out, pub, err);
@@ -706,8 +707,7 @@ int pkjwt_key_load_uri(pkjwt_key **out, const char *uri,
 
 int pkjwt_key_generate_uri(pkjwt_key **out, const char *uri,
                            pkjwt_key_type type, unsigned int bits,
-                           const char *curve,
-                           const pkjwt_key_uri_options *opts,
+                           const char *curve, const pkjwt_key_uri_options *opts,
                            pkjwt_error *err) {
   PKJWT__ERROR_BEGIN(err);
   if (!out)

@@ -218,9 +218,8 @@ static int parse_entry(struct entry *e, const json_t *o, size_t i,
 /* Load and check the files of a key that is not retired. */
 static int load_entry_files(struct entry *e, const char *dir, pkjwt_error *err,
                             pkjwt_error *warn) {
-  char *kp = pkjwt__pkcs11_is_uri(e->key_file)
-                 ? pkjwt__strdup(e->key_file)
-                 : path_join(dir, e->key_file),
+  char *kp = pkjwt__pkcs11_is_uri(e->key_file) ? pkjwt__strdup(e->key_file)
+                                               : path_join(dir, e->key_file),
        *cp = path_join(dir, e->cert_file);
   int rc = !kp || !cp ? pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory")
                       : PKJWT_OK;

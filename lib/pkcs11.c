@@ -12,8 +12,8 @@
  * is the library's only global state, behind one mutex.
  */
 #define _GNU_SOURCE 1 /* strnlen */
-#include "internal.h"
 #include "bounds.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -25,8 +25,8 @@
 #include <openssl/err.h>
 
 int pkjwt__pkcs11_is_uri(const char *s) {
-  return s && strncmp(s, PKJWT__PKCS11_SCHEME, strlen(PKJWT__PKCS11_SCHEME)) ==
-                  0;
+  return s &&
+         strncmp(s, PKJWT__PKCS11_SCHEME, strlen(PKJWT__PKCS11_SCHEME)) == 0;
 }
 
 /* ---- RFC 7512 URIs ------------------------------------------------------ */
@@ -126,8 +126,9 @@ static int uri_attr(struct pkjwt__pkcs11_uri *u, const char *a, size_t n,
     int ok = strcmp((char *)val, "private") == 0;
     free(val);
     if (!ok)
-      return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
-                         "PKCS#11 URI type must be \"private\" (a signing key)");
+      return pkjwt__fail(
+          err, PKJWT_ERR_INVALID_ARG,
+          "PKCS#11 URI type must be \"private\" (a signing key)");
     return PKJWT_OK;
   }
   if (KEY_IS("slot-id")) {
@@ -248,7 +249,9 @@ static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct p11_module *modules;
 static pthread_once_t strings_once = PTHREAD_ONCE_INIT;
 
-static void load_strings(void) { ERR_load_PKCS11_strings(); }
+static void load_strings(void) {
+  ERR_load_PKCS11_strings();
+}
 
 /* PKCS#11 return values we turn into words (PKCS#11 v2.40 section 11.1;
  * libp11 queues them as the OpenSSL reason). */
@@ -291,7 +294,10 @@ static int looks_like_elf(const char *path) {
     return 0;
   size_t n = fread(magic, 1, sizeof(magic), f);
   fclose(f);
-  return n == 4 && memcmp(magic, "\x7f" "ELF", 4) == 0;
+  return n == 4 && memcmp(magic,
+                          "\x7f"
+                          "ELF",
+                          4) == 0;
 }
 
 static struct p11_module *module_get(const char *path, pkjwt_error *err,
@@ -392,7 +398,8 @@ static int field_matches(const char *want, const char *have) {
 
 /* "token=\"prod\" serial=..." of the URI's token attributes, for messages
  * (made printable: a token label is outside text). */
-static void token_words(char *buf, size_t n, const struct pkjwt__pkcs11_uri *u) {
+static void token_words(char *buf, size_t n,
+                        const struct pkjwt__pkcs11_uri *u) {
   size_t pos = 0;
   buf[0] = 0;
   const char *names[] = {"token", "manufacturer", "model", "serial"};
@@ -531,7 +538,7 @@ static int login(PKCS11_SLOT *slot, const struct pkjwt__pkcs11_uri *u,
   }
   static const unsigned long pin_reasons[] = {
       P11_CKR_PIN_INCORRECT, P11_CKR_PIN_INVALID, P11_CKR_PIN_LEN_RANGE,
-      P11_CKR_PIN_EXPIRED, P11_CKR_PIN_LOCKED, P11_CKR_TOKEN_NOT_PRESENT};
+      P11_CKR_PIN_EXPIRED,   P11_CKR_PIN_LOCKED,  P11_CKR_TOKEN_NOT_PRESENT};
   unsigned long r = queued_reason(pin_reasons, 6);
   ERR_clear_error();
   switch (r) {
@@ -711,9 +718,9 @@ fail:
   return rc;
 }
 
-int pkjwt__pkcs11_load(struct pkjwt__p11 **out, EVP_PKEY **pub,
-                       const char *uri, const char *module,
-                       const char *pin_file, pkjwt_error *err) {
+int pkjwt__pkcs11_load(struct pkjwt__p11 **out, EVP_PKEY **pub, const char *uri,
+                       const char *module, const char *pin_file,
+                       pkjwt_error *err) {
   return pkjwt__pkcs11_generate(out, pub, uri, NULL, module, pin_file, err);
 }
 
@@ -826,8 +833,7 @@ static int generate(struct p11_module *m, PKCS11_SLOT *slot,
     pub_t[npub++] = (CK_ATTRIBUTE){CKA_EC_PARAMS, params, (CK_ULONG)plen};
   } else {
     pub_t[npub++] = (CK_ATTRIBUTE){CKA_MODULUS_BITS, &bits, sizeof(bits)};
-    pub_t[npub++] =
-        (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT, e65537, sizeof(e65537)};
+    pub_t[npub++] = (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT, e65537, sizeof(e65537)};
   }
   CK_ATTRIBUTE priv_t[] = {
       {CKA_TOKEN, &yes, sizeof(yes)},
@@ -839,9 +845,8 @@ static int generate(struct p11_module *m, PKCS11_SLOT *slot,
       {CKA_LABEL, u->object, strlen(u->object)},
       {CKA_ID, u->id, u->id_len},
   };
-  CK_MECHANISM mech = {g->is_ec ? CKM_EC_KEY_PAIR_GEN
-                                : CKM_RSA_PKCS_KEY_PAIR_GEN,
-                       NULL, 0};
+  CK_MECHANISM mech = {
+      g->is_ec ? CKM_EC_KEY_PAIR_GEN : CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
   CK_OBJECT_HANDLE hpub, hpriv;
   rv = f->C_GenerateKeyPair(s, &mech, pub_t, npub, priv_t,
                             sizeof(priv_t) / sizeof(priv_t[0]), &hpub, &hpriv);
@@ -882,10 +887,9 @@ void pkjwt__pkcs11_done(struct pkjwt__p11 *h) {
 
 int pkjwt__pkcs11_sign_failed(pkjwt_error *err, const char *alg, int key_type,
                               int pss) {
-  static const unsigned long reasons[] = {P11_CKR_KEY_FUNCTION_NOT_PERMITTED,
-                                          P11_CKR_MECHANISM_INVALID,
-                                          P11_CKR_KEY_TYPE_INCONSISTENT,
-                                          P11_CKR_TOKEN_NOT_PRESENT};
+  static const unsigned long reasons[] = {
+      P11_CKR_KEY_FUNCTION_NOT_PERMITTED, P11_CKR_MECHANISM_INVALID,
+      P11_CKR_KEY_TYPE_INCONSISTENT, P11_CKR_TOKEN_NOT_PRESENT};
   unsigned long r = queued_reason(reasons, 4);
   /* The mechanism libp11 0.4 asks the token for: PSS is padded here and
    * signed as raw RSA. */
@@ -903,8 +907,7 @@ int pkjwt__pkcs11_sign_failed(pkjwt_error *err, const char *alg, int key_type,
                        "mechanism %s",
                        alg, mech);
   case P11_CKR_TOKEN_NOT_PRESENT:
-    return pkjwt__fail(err, PKJWT_ERR_PKCS11,
-                       "the PKCS#11 token was removed");
+    return pkjwt__fail(err, PKJWT_ERR_PKCS11, "the PKCS#11 token was removed");
   default:
     return pkjwt__fail_ssl(err, PKJWT_ERR_PKCS11,
                            "the PKCS#11 token failed to sign %s", alg);
@@ -917,9 +920,9 @@ int pkjwt_key_pkcs11_supported(void) {
   return 0;
 }
 
-int pkjwt__pkcs11_load(struct pkjwt__p11 **out, EVP_PKEY **pub,
-                       const char *uri, const char *module,
-                       const char *pin_file, pkjwt_error *err) {
+int pkjwt__pkcs11_load(struct pkjwt__p11 **out, EVP_PKEY **pub, const char *uri,
+                       const char *module, const char *pin_file,
+                       pkjwt_error *err) {
   (void)uri;
   (void)module;
   (void)pin_file;
@@ -938,12 +941,16 @@ int pkjwt__pkcs11_generate(struct pkjwt__p11 **out, EVP_PKEY **pub,
   return pkjwt__pkcs11_load(out, pub, uri, module, pin_file, err);
 }
 
-void pkjwt__pkcs11_free(struct pkjwt__p11 *h) { (void)h; }
+void pkjwt__pkcs11_free(struct pkjwt__p11 *h) {
+  (void)h;
+}
 EVP_PKEY *pkjwt__pkcs11_signer(struct pkjwt__p11 *h) {
   (void)h;
   return NULL;
 }
-void pkjwt__pkcs11_done(struct pkjwt__p11 *h) { (void)h; }
+void pkjwt__pkcs11_done(struct pkjwt__p11 *h) {
+  (void)h;
+}
 int pkjwt__pkcs11_sign_failed(pkjwt_error *err, const char *alg, int key_type,
                               int pss) {
   (void)key_type;

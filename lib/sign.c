@@ -22,7 +22,6 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
-#include <openssl/rsa.h>
 
 /* ---- jti --------------------------------------------------------------- */
 

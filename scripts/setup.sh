@@ -88,7 +88,13 @@ PKGS="build-essential autoconf automake libtool pkg-config
   libssl-dev libjansson-dev libcurl4-openssl-dev libjwt-dev check
   openssl ca-certificates curl python3 python3-jwcrypto python3-jwt jose
   python3-cryptography binutils valgrind man-db groff-base git bash-completion
-  systemd"
+  systemd libhiredis-dev redis-server libp11-dev libp11-kit-dev softhsm2 opensc"
+# tests/oidc.sh runs a certified provider on node: Debian's nodejs and npm,
+# unless a node and an npm are already there (a nodejs from elsewhere
+# provides npm itself, and Debian's npm would conflict with it).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PKGS="$PKGS nodejs npm"
+fi
 # The Debian packaging stage (PKJWT_DEBIAN=1, as .ci/run sets) also needs
 # the package tools and a throwaway root.
 if [ "${PKJWT_DEBIAN:-}" = 1 ] && [ "${1:-}" = test ]; then

@@ -18,9 +18,9 @@ static char module[1024]; /* SoftHSM2's module */
 static char pin[1200], bad_pin[1200];
 
 static void uri(char *buf, size_t n, const char *object, const char *pinf) {
-  int w = snprintf(buf, n, "pkcs11:token=pkjwt-test;object=%s?module-path=%s%s%s",
-                   object, module, pinf ? "&pin-source=file:" : "",
-                   pinf ? pinf : "");
+  int w = snprintf(
+      buf, n, "pkcs11:token=pkjwt-test;object=%s?module-path=%s%s%s", object,
+      module, pinf ? "&pin-source=file:" : "", pinf ? pinf : "");
   ck_assert_int_lt(w, (int)n);
 }
 
@@ -126,8 +126,7 @@ START_TEST(sign_every_alg) {
       pkjwt_verify_options vo = PKJWT_VERIFY_OPTIONS_INIT;
       vo.client_id = "c";
       vo.audience = "https://as.example/token";
-      ck_assert_msg(pkjwt_assertion_verify(&vr, jws, k, &vo, &err) ==
-                        PKJWT_OK,
+      ck_assert_msg(pkjwt_assertion_verify(&vr, jws, k, &vo, &err) == PKJWT_OK,
                     "%s %s: %s", keys[i].object, pkjwt_alg_name(*a),
                     err.message);
       pkjwt_verify_result_free(vr);
@@ -234,8 +233,7 @@ START_TEST(failures_one_line_each) {
 
   uri(u, sizeof(u), "twin", pin);
   ck_assert_int_eq(load_fails(&err, u, NULL), PKJWT_ERR_PKCS11);
-  ck_assert_msg(strstr(err.message, "2 private keys match"), "%s",
-                err.message);
+  ck_assert_msg(strstr(err.message, "2 private keys match"), "%s", err.message);
   /* id= picks one of them */
   snprintf(u, sizeof(u),
            "pkcs11:token=pkjwt-test;object=twin;id=%%06?module-path=%s&"
@@ -298,10 +296,10 @@ START_TEST(generate_in_token) {
   o.pkcs11_module = module;
   o.pin_file = pin;
   pkjwt_key *ec = NULL, *rsa = NULL, *again = NULL;
-  ck_assert_msg(pkjwt_key_generate_uri(&ec, "pkcs11:token=pkjwt-test;object=gen-ec",
-                                       PKJWT_KEY_EC, 0, "P-384", &o,
-                                       &err) == PKJWT_OK,
-                "%s", err.message);
+  ck_assert_msg(
+      pkjwt_key_generate_uri(&ec, "pkcs11:token=pkjwt-test;object=gen-ec",
+                             PKJWT_KEY_EC, 0, "P-384", &o, &err) == PKJWT_OK,
+      "%s", err.message);
   ck_assert_str_eq(pkjwt_key_get_curve(ec), "P-384");
   ck_assert_msg(pkjwt_key_generate_uri(
                     &rsa, "pkcs11:token=pkjwt-test;object=gen-rsa;id=%bb",
@@ -335,14 +333,16 @@ START_TEST(generate_in_token) {
                            "--login --pin 1234 -O --type privkey 2>/dev/null",
                            module),
                    0);
-  for (const char *label = "gen-ec"; label; label = strcmp(label, "gen-ec") ? NULL : "gen-rsa") {
+  for (const char *label = "gen-ec"; label;
+       label = strcmp(label, "gen-ec") ? NULL : "gen-rsa") {
     const char *at = strstr(out, label);
     ck_assert_msg(at != NULL, "%s not listed", label);
     const char *next = strstr(at, "Private Key Object");
     size_t n = next ? (size_t)(next - at) : strlen(at);
     char part[1024];
     snprintf(part, sizeof(part), "%.*s", (int)(n < 1023 ? n : 1023), at);
-    ck_assert_msg(strstr(part, "never extractable") && strstr(part, "sensitive"),
+    ck_assert_msg(strstr(part, "never extractable") &&
+                      strstr(part, "sensitive"),
                   "%s", part);
     ck_assert_msg(strstr(part, "Usage:      sign") != NULL, "%s", part);
     ck_assert_msg(strstr(part, "decrypt") == NULL, "%s", part);
@@ -350,10 +350,10 @@ START_TEST(generate_in_token) {
   ck_assert_ptr_nonnull(strstr(out, "ID:         bb"));
   free(out);
 
-  ck_assert_int_eq(pkjwt_key_generate_uri(
-                       &again, "pkcs11:token=pkjwt-test;object=gen-ec",
-                       PKJWT_KEY_EC, 0, NULL, &o, &err),
-                   PKJWT_ERR_PKCS11);
+  ck_assert_int_eq(
+      pkjwt_key_generate_uri(&again, "pkcs11:token=pkjwt-test;object=gen-ec",
+                             PKJWT_KEY_EC, 0, NULL, &o, &err),
+      PKJWT_ERR_PKCS11);
   ck_assert_ptr_null(again);
   ck_assert_msg(strstr(err.message, "already has a private key labelled "
                                     "\"gen-ec\""),
@@ -361,9 +361,9 @@ START_TEST(generate_in_token) {
   ck_assert_int_eq(pkjwt_key_generate_uri(&again, "pkcs11:token=pkjwt-test",
                                           PKJWT_KEY_EC, 0, NULL, &o, &err),
                    PKJWT_ERR_INVALID_ARG);
-  ck_assert_int_eq(pkjwt_key_generate_uri(
-                       &again, "pkcs11:token=pkjwt-test;object=x",
-                       PKJWT_KEY_RSA, 1024, NULL, &o, &err),
+  ck_assert_int_eq(pkjwt_key_generate_uri(&again,
+                                          "pkcs11:token=pkjwt-test;object=x",
+                                          PKJWT_KEY_RSA, 1024, NULL, &o, &err),
                    PKJWT_ERR_WEAK_KEY);
   pkjwt_key_free(ec);
   pkjwt_key_free(rsa);

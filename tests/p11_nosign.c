@@ -27,7 +27,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "p11_nosign: %s\n", dlerror());
     return 1;
   }
-  CK_C_GetFunctionList get = (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
+  CK_C_GetFunctionList get =
+      (CK_C_GetFunctionList)dlsym(h, "C_GetFunctionList");
   CK_FUNCTION_LIST_PTR f = NULL;
   CK_RV rv;
   if (!get || (rv = get(&f)) != CKR_OK)

@@ -471,8 +471,7 @@ int kg_cmd_new(const cli_args *a) {
   }
   n.wopts.passphrase = pass;
   n.wopts.force = force;
-  rc = in_token ? PKJWT_OK
-                : pkjwt_key_write_private(key, out, &n.wopts, &err);
+  rc = in_token ? PKJWT_OK : pkjwt_key_write_private(key, out, &n.wopts, &err);
   if (rc != PKJWT_OK) {
     if (cert_path)
       unlink(cert_path); /* nothing left behind */

@@ -32,10 +32,15 @@ static const char *const kdf_values[] = {"scrypt", "pbkdf2", NULL};
   }
 /* A key in a PKCS#11 token (--key 'pkcs11:token=..;object=..'). */
 #define OPT_PKCS11                                                             \
-  {KG_O_PKCS11_MODULE, "pkcs11-module", 0, "SO", CLI_OPT_FILE,                 \
+  {KG_O_PKCS11_MODULE,                                                         \
+   "pkcs11-module",                                                            \
+   0,                                                                          \
+   "SO",                                                                       \
+   CLI_OPT_FILE,                                                               \
    "PKCS#11 module for a pkcs11: KEY, when the URI has no module-path "        \
    "(default $PKJWT_PKCS11_MODULE)",                                           \
-   NULL, NULL},                                                                \
+   NULL,                                                                       \
+   NULL},                                                                      \
   {                                                                            \
     KG_O_PIN_FILE, "pin-file", 0, "FILE", CLI_OPT_FILE,                        \
         "the token's PIN for a pkcs11: KEY, first line of FILE (tried once)",  \
