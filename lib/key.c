@@ -665,6 +665,21 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
   return pkjwt__key_wrap(out, pkey, err);
 }
 
+/* A key whose private half stays in a PKCS#11 token: the public half pub
+ * goes through the key rules, and the handle signs with p11. Both are
+ * taken (freed on failure). */
+static int wrap_token_key(pkjwt_key **out, struct pkjwt__p11 *p11,
+                          EVP_PKEY *pub, pkjwt_error *err) {
+  int rc = pkjwt__key_wrap(out, pub, err);
+  if (rc != PKJWT_OK) {
+    pkjwt__pkcs11_free(p11);
+    return rc;
+  }
+  (*out)->p11 = p11;
+  (*out)->has_private = 1;
+  return PKJWT_OK;
+}
+
 /* A key in a PKCS#11 token: the handle holds its public half as an
  * ordinary key (the key rules apply to it) and the token key that signs. */
 static int load_pkcs11(pkjwt_key **out, const char *uri,
@@ -676,14 +691,7 @@ static int load_pkcs11(pkjwt_key **out, const char *uri,
                          opts ? opts->pin_file : NULL, err);
   if (rc != PKJWT_OK)
     return rc;
-  rc = pkjwt__key_wrap(out, pub, err);
-  if (rc != PKJWT_OK) {
-    pkjwt__pkcs11_free(p11);
-    return rc;
-  }
-  (*out)->p11 = p11;
-  (*out)->has_private = 1;
-  return PKJWT_OK;
+  return wrap_token_key(out, p11, pub, err);
 }
 
 int pkjwt_key_load_uri(pkjwt_key **out, const char *uri,
@@ -743,14 +751,7 @@ int pkjwt_key_generate_uri(pkjwt_key **out, const char *uri,
                               opts ? opts->pin_file : NULL, err);
   if (rc != PKJWT_OK)
     return rc;
-  rc = pkjwt__key_wrap(out, pub, err);
-  if (rc != PKJWT_OK) {
-    pkjwt__pkcs11_free(p11);
-    return rc;
-  }
-  (*out)->p11 = p11;
-  (*out)->has_private = 1;
-  return PKJWT_OK;
+  return wrap_token_key(out, p11, pub, err);
 }
 
 int pkjwt_key_load_file(pkjwt_key **out, const char *path,
