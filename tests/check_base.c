@@ -101,7 +101,7 @@ static int call_with(const char *which, pkjwt_error *e) {
   CALL(pkjwt_client_metadata_set, NULL, "{}", 2, 0, e)
   CALL(pkjwt_client_set_x5t, NULL, 0, e)
   CALL(pkjwt_store_file_new, &st, "/nonexistent/x", e)
-  CALL(pkjwt_store_redis_new, &st, "redis://127.0.0.1:1", NULL, 0, e)
+  CALL(pkjwt_store_redis_new, &st, "ftp://127.0.0.1:1", NULL, 0, e)
   CALL(pkjwt_keyset_load, &ks, "/nonexistent", e)
   CALL(pkjwt_keyset_sign, &s, NULL, NULL, e)
   CALL(pkjwt_keyset_add, &s, "/nonexistent", NULL, NULL, 0, e)
