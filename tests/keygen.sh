@@ -11,20 +11,13 @@ top_builddir=$(cd "$top_builddir" && pwd)
 PY=${PYTHON3:-/usr/bin/python3}
 OSSL=${OPENSSL_CLI:-openssl}
 JOSE=${JOSE_CLI:-jose}
-K=$top_builddir/tools/pkjwt-keygen
-# The libtool wrapper script costs a shell per run; call the real binary
-# when it runs on its own with the uninstalled library.
-if [ -x "$top_builddir/tools/.libs/pkjwt-keygen" ] &&
-  LD_LIBRARY_PATH="$top_builddir/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-    "$top_builddir/tools/.libs/pkjwt-keygen" --version >/dev/null 2>&1; then
-  K=$top_builddir/tools/.libs/pkjwt-keygen
-  LD_LIBRARY_PATH="$top_builddir/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  export LD_LIBRARY_PATH
-fi
 EX=$top_srcdir/keys-example
 MAN=$top_srcdir/docs/pkjwt-keygen.1
 
 . "$top_srcdir/tests/tool-lib.sh"
+# the real binary: the libtool wrapper costs a shell per run
+tl_direct pkjwt-keygen
+K=$TL_TOOL
 
 for need in "$PY" "$OSSL" "$JOSE"; do
   command -v "$need" >/dev/null 2>&1 || {

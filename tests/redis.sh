@@ -40,15 +40,8 @@ unset PKJWT_KEY PKJWT_KEYSET PKJWT_CLIENT_ID PKJWT_SCOPE PKJWT_BASE_URL \
   PKJWT_STORE PKJWT_STORE_PASSWORD
 
 tl_begin
-T=$top_builddir/tools/pkjwt-token
-libs=$top_builddir/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-if [ -x "$top_builddir/tools/.libs/pkjwt-token" ] &&
-  LD_LIBRARY_PATH=$libs "$top_builddir/tools/.libs/pkjwt-token" --version \
-    >/dev/null 2>&1; then
-  T=$top_builddir/tools/.libs/pkjwt-token
-  LD_LIBRARY_PATH=$libs
-  export LD_LIBRARY_PATH
-fi
+tl_direct pkjwt-token
+T=$TL_TOOL
 "$T" --version | grep -q '^token stores:.* redis' || {
   echo "SKIP: this build has no Redis store (configure found no hiredis)"
   exit 77

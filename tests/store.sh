@@ -27,17 +27,9 @@ unset PKJWT_KEY PKJWT_KEYSET PKJWT_CLIENT_ID PKJWT_SCOPE PKJWT_BASE_URL \
   PKJWT_STORE PKJWT_STORE_PASSWORD
 
 tl_begin
-# The real binary when it runs alone: 50 libtool wrapper shells would
-# measure the shell, not the store.
-T=$top_builddir/tools/pkjwt-token
-libs=$top_builddir/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-if [ -x "$top_builddir/tools/.libs/pkjwt-token" ] &&
-  LD_LIBRARY_PATH=$libs "$top_builddir/tools/.libs/pkjwt-token" --version \
-    >/dev/null 2>&1; then
-  T=$top_builddir/tools/.libs/pkjwt-token
-  LD_LIBRARY_PATH=$libs
-  export LD_LIBRARY_PATH
-fi
+# The real binary: 50 libtool wrapper shells would measure the shell.
+tl_direct pkjwt-token
+T=$TL_TOOL
 cd "$TL_DIR" || exit 99
 EP_PID=
 trap '[ -n "$EP_PID" ] && kill "$EP_PID" 2>/dev/null; _tl_cleanup' EXIT

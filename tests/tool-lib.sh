@@ -245,3 +245,19 @@ tl_end() {
   [ "$tl_failed" -eq 0 ] && [ "$tl_passed" -gt 0 ]
   exit $?
 }
+
+# tl_direct NAME: sets TL_TOOL to the build's tool NAME: the real binary in
+# tools/.libs when it runs on its own with the uninstalled libraries (then
+# LD_LIBRARY_PATH is exported for it), else libtool's wrapper script, which
+# costs a shell a run (50 parallel runs would measure the shell).
+tl_direct() {
+  TL_TOOL=${top_builddir:-.}/tools/$1
+  _tl_libs=${top_builddir:-.}/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  if [ -x "${top_builddir:-.}/tools/.libs/$1" ] &&
+    LD_LIBRARY_PATH=$_tl_libs "${top_builddir:-.}/tools/.libs/$1" --version \
+      >/dev/null 2>&1; then
+    TL_TOOL=${top_builddir:-.}/tools/.libs/$1
+    LD_LIBRARY_PATH=$_tl_libs
+    export LD_LIBRARY_PATH
+  fi
+}
