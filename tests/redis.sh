@@ -18,22 +18,17 @@ top_builddir=$(cd "$top_builddir" && pwd)
 PY=${PYTHON3:-/usr/bin/python3}
 [ -n "$PY" ] || PY=/usr/bin/python3
 EP=$top_srcdir/tests/endpoint/puzzel_endpoint.py
-REDIS_SERVER=${REDIS_SERVER:-redis-server}
-[ -n "$REDIS_SERVER" ] || REDIS_SERVER=redis-server
 
 . "$top_srcdir/tests/tool-lib.sh"
 . "$top_srcdir/tests/endpoint/start.sh"
+. "$top_srcdir/tests/redis-lib.sh"
 
 "$PY" -c 'import jwcrypto, cryptography' 2>/dev/null || {
   echo "SKIP: $PY lacks jwcrypto or cryptography (the endpoint's judge)"
   exit 77
 }
-command -v "$REDIS_SERVER" >/dev/null 2>&1 || {
-  echo "SKIP: no redis-server (Debian: redis-server)"
-  exit 77
-}
-command -v redis-cli >/dev/null 2>&1 || {
-  echo "SKIP: no redis-cli (Debian: redis-tools)"
+why=$(redis_usable) || {
+  echo "SKIP: $why"
   exit 77
 }
 unset PKJWT_KEY PKJWT_KEYSET PKJWT_CLIENT_ID PKJWT_SCOPE PKJWT_BASE_URL \
@@ -51,29 +46,6 @@ EP_PID= R_PID= A_PID=
 trap 'for p in $EP_PID $R_PID $A_PID; do kill "$p" 2>/dev/null; done
   _tl_cleanup' EXIT
 
-freeport() {
-  "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-# redis_start VAR ARGS...: a redis-server on a free port, its pid in VAR_PID
-# and its port in VAR_PORT; waits (bounded) until it answers PING.
-redis_start() {
-  _v=$1
-  shift
-  _port=$(freeport)
-  "$REDIS_SERVER" --port "$_port" --bind 127.0.0.1 --save '' \
-    --appendonly no --daemonize no --dir "$TL_DIR" "$@" \
-    >"redis-$_port.log" 2>&1 &
-  eval "${_v}_PID=\$! ${_v}_PORT=$_port"
-  _i=0
-  while [ $_i -lt 100 ]; do
-    redis-cli -p "$_port" PING 2>/dev/null | grep -q PONG && return 0
-    redis-cli -p "$_port" PING 2>/dev/null | grep -q NOAUTH && return 0
-    sleep 0.1
-    _i=$((_i + 1))
-  done
-  sed 's/^/# /' "redis-$_port.log"
-  return 1
-}
 rcli() { redis-cli -p "$R_PORT" "$@"; }
 
 SCOPE=contact-centre:1234:5678

@@ -5,7 +5,7 @@
 # is never served and is replaced; a folder others can write is refused
 # (a warning, the token still comes, nothing written there); --store
 # mistakes are one-line usage errors; --version names the stores.
-# (8 processes x 8 threads over two token lifetimes: tests/check_store.c.)
+# (8 processes x 8 threads over two token lifetimes: tests/fleet.sh.)
 # shellcheck disable=SC2016
 set -u
 : "${top_srcdir:=.}"
