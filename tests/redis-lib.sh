@@ -43,9 +43,26 @@ redis_start() {
   _v=$1
   shift
   _port=$(freeport)
-  "$REDIS_SERVER" --port "$_port" --bind 127.0.0.1 --save '' \
-    --appendonly no --daemonize no --dir "$TL_DIR" "$@" \
-    >"$TL_DIR/redis-$_port.log" 2>&1 &
+  _redis_run "$_v" "$_port" --port "$_port" "$@" && _redis_wait "$_port"
+}
+
+# redis_start_tls VAR DIR ARGS...: as redis_start, but TLS only (no plain
+# port), with DIR's server.pem and server.key (tests/endpoint/make-test-ca.sh)
+# and no client certificate asked for.
+redis_start_tls() {
+  _v=$1 _d=$2
+  shift 2
+  _port=$(freeport)
+  _redis_run "$_v" "$_port" --port 0 --tls-port "$_port" \
+    --tls-cert-file "$_d/server.pem" --tls-key-file "$_d/server.key" \
+    --tls-ca-cert-file "$_d/ca.pem" --tls-auth-clients no "$@" &&
+    _redis_wait "$_port" --tls --cacert "$_d/ca.pem"
+}
+
+_redis_run() {
+  _v=$1 _port=$2
+  shift 2
+  "$REDIS_SERVER" --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize no --dir "$TL_DIR" "$@" >"$TL_DIR/redis-$_port.log" 2>&1 &
   eval "${_v}_PID=\$! ${_v}_PORT=$_port"
-  _redis_wait "$_port"
 }

@@ -6,9 +6,10 @@
 # expires with the token (PX); a lock holder killed with SIGKILL costs one
 # more request after the lock's lifetime, no more; Redis stopped mid-run:
 # every run still gets its token, at most one request per run; AUTH with a
-# password file (and PKJWT_STORE_PASSWORD); rediss:// refused with its
-# reason. Skips (77) without redis-server, redis-cli or a build with the
-# Redis store.
+# password file (and PKJWT_STORE_PASSWORD); rediss:// (TLS, AUTH over it)
+# with a test CA, another CA and the system's trust store refused (a
+# warning, the token fetched). Skips (77) without redis-server, redis-cli
+# or a build with the Redis store.
 # shellcheck disable=SC2016
 set -u
 : "${top_srcdir:=.}"
@@ -42,8 +43,8 @@ T=$TL_TOOL
   exit 77
 }
 cd "$TL_DIR" || exit 99
-EP_PID= R_PID= A_PID=
-trap 'for p in $EP_PID $R_PID $A_PID; do kill "$p" 2>/dev/null; done
+EP_PID= R_PID= A_PID= S_PID=
+trap 'for p in $EP_PID $R_PID $A_PID $S_PID; do kill "$p" 2>/dev/null; done
   _tl_cleanup' EXIT
 
 rcli() { redis-cli -p "$R_PORT" "$@"; }
@@ -166,7 +167,7 @@ tl_check "... a run without the store says so in one warning line" sh -c '
   for f in mid.err.*; do [ "$(wc -l <"$f")" -le 1 ] || exit 1; done
   cat mid.err.* | grep -q "warning: .*token store"'
 tl_check "... and no warning shows a token" sh -c '
-  for f in mid.[0-9]*; do ! grep -qF "$(cat "$f")" mid.err.* || exit 1; done'
+  for f in mid.[0-9]*; do ! grep -qF -e "$(cat "$f")" mid.err.* || exit 1; done'
 tl_expect_ok "Redis down before the run: a token, one warning line" \
   "$T" "$@" --store "$URL"
 tl_check "... the warning names the store" \
@@ -195,10 +196,55 @@ tl_check "... the password shows nowhere" sh -c '! grep -rq s3cret-pw par.* env.
 tl_expect_fail "a password file that cannot be read" 3 'nope' \
   "$T" "$@" --store "$AURL" --store-password-file nope
 
+# ---- rediss:// (TLS) -------------------------------------------------------
+
+# A test CA from the openssl CLI; the server's certificate names 127.0.0.1
+# and localhost. AUTH goes over the TLS connection.
+if ! sh "$top_srcdir/tests/endpoint/make-test-ca.sh" tls >tls.log 2>&1; then
+  tl_skip "rediss://" "no test CA (openssl CLI): $(tail -n1 tls.log)"
+elif ! redis_start_tls S tls --requirepass s3cret-pw; then
+  tl_skip "rediss://" "this redis-server does not speak TLS"
+else
+  ctl reset
+  SURL="rediss://127.0.0.1:$S_PORT/3?cacert=$TL_DIR/tls/ca.pem"
+  par 10 "$@" --store "$SURL" --store-password-file pw
+  tl_check "rediss:// with the test CA and AUTH: 10 runs, one request" \
+    sh -c "[ $? = 0 ] && [ $(requests) = 1 ]"
+  tl_check "... one token, nothing on stderr" sh -c '
+    for f in par.err.*; do [ ! -s "$f" ] || { head -n3 "$f"; exit 1; }; done'
+  tl_check "... the token is in database 3 of the TLS server" sh -c "
+    [ \"\$(redis-cli --tls --cacert tls/ca.pem -p $S_PORT -a s3cret-pw -n 3 \
+      --no-auth-warning --scan --pattern 'pkjwt:token:*')\" = '$KEY' ]"
+  PKJWT_STORE_PASSWORD=s3cret-pw "$T" "$@" \
+    --store "rediss://localhost:$S_PORT/3?cacert=$TL_DIR/tls/ca.pem" \
+    >env.out 2>env.err
+  tl_check "rediss://localhost (a DNS name checked): the stored token" \
+    sh -c "[ ! -s env.err ] && cmp -s env.out par.0 && [ $(requests) = 1 ]"
+  tl_run "$T" "$@" --store-password-file pw \
+    --store "rediss://127.0.0.1:$S_PORT/3?cacert=$TL_DIR/tls/untrusted.pem"
+  tl_check "another CA: refused, a warning, the token fetched without it" \
+    sh -c "[ $TL_RC = 0 ] && [ -s '$TL_OUT' ] && ! cmp -s '$TL_OUT' par.0 &&
+      grep -q 'token store' '$TL_ERR' && [ $(requests) = 2 ]"
+  tl_run "$T" "$@" --store-password-file pw \
+    --store "rediss://127.0.0.1:$S_PORT/3"
+  tl_check "the system's trust store, without the test CA: refused too" \
+    sh -c "[ $TL_RC = 0 ] && grep -q 'token store' '$TL_ERR' &&
+      [ $(requests) = 3 ]"
+  tl_run "$T" "$@" --store-password-file pw \
+    --store "redis://127.0.0.1:$S_PORT/3"
+  tl_check "redis:// (no TLS) to the TLS port: a warning, fetched" \
+    sh -c "[ $TL_RC = 0 ] && grep -q 'token store' '$TL_ERR' &&
+      [ $(requests) = 4 ]"
+  tl_check "... the password shows nowhere" \
+    sh -c '! grep -rq s3cret-pw par.* env.* "$1"' _ "$TL_ERR"
+fi
+
 # ---- refusals -------------------------------------------------------------------
 
-tl_expect_fail "rediss:// refused: hiredis without TLS" 2 'TLS' \
-  "$T" "$@" --store "rediss://127.0.0.1:$A_PORT"
+tl_expect_fail "?cacert= in a redis:// URL (no TLS) refused" 2 'rediss' \
+  "$T" "$@" --store "redis://127.0.0.1:$A_PORT?cacert=/etc/hostname"
+tl_expect_fail "rediss:// with a CA file that cannot be read" 2 'nope' \
+  "$T" "$@" --store "rediss://127.0.0.1:$A_PORT?cacert=$TL_DIR/nope"
 tl_expect_fail "a store URL with a port out of range" 2 'port' \
   "$T" "$@" --store "redis://127.0.0.1:99999"
 tl_expect_fail "unix: without an absolute path" 2 'absolute' \

@@ -133,7 +133,7 @@ static const cli_opt tool_options[] = {
      NULL, NULL},
     {OPT_STORE, "store", 0, "URL", 0,
      "share the token through Redis or Valkey: redis://[USER@]HOST[:PORT][/DB] "
-     "or unix:/PATH",
+     "(rediss:// for TLS, ?cacert=FILE for its CA) or unix:/PATH",
      NULL, "PKJWT_STORE"},
     {OPT_STORE_PASSWORD_FILE, "store-password-file", 0, "FILE",
      CLI_OPT_FILE | CLI_OPT_STDIN,

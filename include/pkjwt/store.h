@@ -96,16 +96,21 @@ pkjwt_store_file_new(pkjwt_store **out, const char *dir, pkjwt_error *err);
 
 /**
  * The Redis (or Valkey) store, through hiredis: url is
- * redis://[USER@]HOST[:PORT][/DB] or unix:/PATH[?db=DB]. password (NULL =
- * none) is sent with AUTH; it never belongs in the URL (a URL with one is
- * PKJWT_ERR_INVALID_ARG). timeout_ms (0 = 200) bounds connecting. Values
- * are SET with PX = the token's lifetime; the lock is SET NX PX with a
- * random owner value, released by a Lua script that compares the owner.
- * No connection is made here: the first use connects, and a store that is
- * down only makes the client fetch itself. rediss:// (TLS) is
- * PKJWT_ERR_INSECURE when the library was built with a hiredis without
- * TLS, and every URL is PKJWT_ERR_INVALID_ARG when it was built without
- * hiredis (see pkjwt_store_kinds()). Thread-safe (one connection, locked).
+ * redis://[USER@]HOST[:PORT][/DB], rediss://[USER@]HOST[:PORT][/DB]
+ * [?cacert=FILE] (TLS) or unix:/PATH[?db=DB]. rediss:// verifies the
+ * server's certificate as the token client does: against the CA
+ * certificates in FILE (PEM), else the system's trust store, for HOST (a
+ * name or an address), TLS 1.2 or later; a server that fails it is a
+ * failing store (a warning, the token fetched without it). A CA file that
+ * cannot be read is PKJWT_ERR_IO here. No client certificate is sent.
+ * password (NULL = none) is sent with AUTH; it never belongs in the URL
+ * (a URL with one is PKJWT_ERR_INVALID_ARG). timeout_ms (0 = 200) bounds
+ * connecting. Values are SET with PX = the token's lifetime; the lock is
+ * SET NX PX with a random owner value, released by a Lua script that
+ * compares the owner. No connection is made here: the first use connects,
+ * and a store that is down only makes the client fetch itself. Every URL
+ * is PKJWT_ERR_INVALID_ARG when the library was built without hiredis
+ * (see pkjwt_store_kinds()). Thread-safe (one connection, locked).
  */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_store_redis_new(pkjwt_store **out, const char *url,
