@@ -4,7 +4,7 @@
  * clients sharing one token through the store across threads and forked
  * processes (the canned server counts the requests); a corrupt value never
  * served; a failing or stuck store costing a warning, never a token; the
- * old options version without a store.
+ * old options version without a store; rediss:// URLs taken and refused.
  */
 #define _GNU_SOURCE 1
 #include "canned_server.h"
@@ -657,6 +657,38 @@ START_TEST(store_kinds_named) {
 }
 END_TEST
 
+#ifdef HAVE_HIREDIS
+/* rediss:// URLs: what the constructor takes and refuses (no connection is
+ * made; tests/redis.sh speaks TLS to a real server). */
+START_TEST(rediss_urls) {
+  static const struct {
+    const char *url;
+    int code;
+  } cases[] = {
+      {"rediss://127.0.0.1:6380/2", PKJWT_OK},
+      {"rediss://u@localhost", PKJWT_OK},
+      {"rediss://[::1]:6380", PKJWT_OK},
+      {"rediss://127.0.0.1?cacert=/nonexistent/ca.pem", PKJWT_ERR_IO},
+      {"rediss://127.0.0.1?cacert=", PKJWT_ERR_INVALID_ARG},
+      {"rediss://127.0.0.1?db=1", PKJWT_ERR_INVALID_ARG},
+      {"redis://127.0.0.1?cacert=/etc/hostname", PKJWT_ERR_INVALID_ARG},
+      {"rediss://u:s3cret@127.0.0.1", PKJWT_ERR_INVALID_ARG},
+      {"rediss://", PKJWT_ERR_INVALID_ARG},
+  };
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    pkjwt_store *st = NULL;
+    pkjwt_error e = PKJWT_ERROR_INIT;
+    int rc = pkjwt_store_redis_new(&st, cases[i].url, NULL, 0, &e);
+    ck_assert_msg(rc == cases[i].code, "%s: %d (%s)", cases[i].url, rc,
+                  e.message);
+    ck_assert_msg((st != NULL) == (rc == PKJWT_OK), "%s", cases[i].url);
+    ck_assert_ptr_null(strstr(e.message, "s3cret"));
+    pkjwt_store_free(st);
+  }
+}
+END_TEST
+#endif
+
 static Suite *suite(void) {
   Suite *s = suite_create("store");
   TCase *t = tcase_create("store");
@@ -675,6 +707,9 @@ static Suite *suite(void) {
   tcase_add_test(t, lock_held_too_long_fetch_without_it);
   tcase_add_test(t, options_versions_and_store_checks);
   tcase_add_test(t, store_kinds_named);
+#ifdef HAVE_HIREDIS
+  tcase_add_test(t, rediss_urls);
+#endif
   suite_add_tcase(s, t);
   return s;
 }
