@@ -13,18 +13,33 @@ ratio to the baseline:
   pkjwt-token --cache    vs  pkjwt-sign      (a cache hit; the cache is filled
                                               once from the test endpoint)
 
+and the token requests that the test endpoint counts per 1,000 starts of
+pkjwt-token, one after another (as cron would start it), with a store
+beside the same starts without one:
+
+  --cache (file store)   vs  no store
+  --store redis://...    vs  no store        (a redis-server of its own on
+                                              127.0.0.1; left out without
+                                              redis-server or hiredis)
+
+BENCH_STARTS (1000) scales the starts down; the row gives "starts", and a
+scaled row says so in "scaled" (its counts are per BENCH_STARTS starts: a
+store's one request does not scale). The baseline is counted once for both.
+
 The tools run as the real binaries in tools/.libs with LD_LIBRARY_PATH on
 the build's .libs, not through libtool's wrapper scripts (a shell each).
 A figure whose baseline or judge is missing is left out with a note on
 stderr. Never a test: nothing is asserted.
 
 Environment: top_builddir, top_srcdir (default .), PYTHON3 (an interpreter
-with jwcrypto, for the JWK and the endpoint), JOSE_CLI, BENCH_RUNS (21).
+with jwcrypto, for the JWK and the endpoint), JOSE_CLI, BENCH_RUNS (21),
+BENCH_STARTS (1000), REDIS_SERVER (redis-server).
 """
 import json
 import os
 import resource
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +51,7 @@ SRC = os.path.abspath(os.environ.get("top_srcdir", "."))
 PY = os.environ.get("PYTHON3") or sys.executable
 JOSE = os.environ.get("JOSE_CLI") or shutil.which("jose")
 RUNS = int(os.environ.get("BENCH_RUNS", "21"))
+STARTS = int(os.environ.get("BENCH_STARTS", "1000"))
 ENV = dict(os.environ, LD_LIBRARY_PATH=os.path.join(BUILD, ".libs"))
 for v in ("PKJWT_KEY", "PKJWT_CLIENT_ID", "PKJWT_SCOPE", "PKJWT_BASE_URL"):
     ENV.pop(v, None)
@@ -101,12 +117,14 @@ def figure(name, a_label, a_cmd, b_label, b_cmd):
         separators=(",", ":")), flush=True)
 
 
-def start_endpoint(tmp, client_id, scope, cert_b64):
+def start_endpoint(tmp, client_id, scope, cert_b64, max_seconds=120):
     port_file = os.path.join(tmp, "port")
-    log = open(os.path.join(tmp, "endpoint.log"), "wb")
+    if os.path.exists(port_file):
+        os.unlink(port_file)
+    log = open(os.path.join(tmp, "endpoint.log"), "ab")
     p = subprocess.Popen(
         [PY, os.path.join(SRC, "tests", "endpoint", "puzzel_endpoint.py"),
-         "--port-file", port_file, "--max-seconds", "120",
+         "--port-file", port_file, "--max-seconds", str(max_seconds),
          "--client", "%s:%s:%s" % (client_id, scope, cert_b64)],
         stdout=subprocess.DEVNULL, stderr=log)
     for _ in range(300):
@@ -119,6 +137,112 @@ def start_endpoint(tmp, client_id, scope, cert_b64):
     p.kill()
     p.wait()
     return None, None
+
+
+def endpoint_call(port, what, body=None):
+    """GET /_test/stats, or POST /_test/WHAT; the answer's JSON."""
+    import urllib.request
+    url = "http://127.0.0.1:%d/_test/%s" % (port, what)
+    req = urllib.request.Request(url, body.encode(), {
+        "Content-Type": "application/json"}) if body is not None else url
+    with urllib.request.urlopen(req, timeout=20) as r:
+        return json.load(r)
+
+
+def start_redis(tmp):
+    """A redis-server of its own on a free 127.0.0.1 port: (process, URL),
+    or (None, why)."""
+    server = shutil.which(os.environ.get("REDIS_SERVER") or "redis-server")
+    if not server:
+        return None, "no redis-server"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    p = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1",
+                          "--save", "", "--appendonly", "no", "--dir", tmp],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), 1) as c:
+                c.sendall(b"PING\r\n")
+                if c.recv(16).startswith(b"+PONG"):
+                    return p, "redis://127.0.0.1:%d" % port
+        except OSError:
+            pass
+        if p.poll() is not None:
+            break
+        time.sleep(0.1)
+    p.kill()
+    p.wait()
+    return None, "redis-server did not start"
+
+
+def count_requests(port, cmd):
+    """Token requests the endpoint counts for STARTS runs of cmd, one after
+    another; raises when a run fails."""
+    endpoint_call(port, "reset", "{}")
+    for _ in range(STARTS):
+        run_once(cmd)
+    return endpoint_call(port, "stats")["token_requests"]
+
+
+def requests_per_starts(port, name, cmd, label, baseline):
+    """One JSON line: the requests of STARTS runs of cmd beside baseline's
+    (the same runs without a store)."""
+    try:
+        n = count_requests(port, cmd)
+    except (RuntimeError, OSError, ValueError) as e:
+        note("%s left out: %s" % (name, e))
+        return
+    row = {"bench": "process", "figure": name, "starts": STARTS,
+           "cmd": label, "requests": n,
+           "baseline": "pkjwt-token (no store)", "baseline_requests": baseline}
+    if STARTS != 1000:
+        row["scaled"] = "BENCH_STARTS=%d: requests per %d starts, not per " \
+            "1000 (a store's count does not scale)" % (STARTS, STARTS)
+    print(json.dumps(row, separators=(",", ":")), flush=True)
+
+
+def store_requests(tmp, base, client_id, scope, b64):
+    """The requests-per-1,000-starts figures, on an endpoint of their own
+    (one that lives long enough for the starts without a store)."""
+    endpoint, port = start_endpoint(tmp, client_id, scope, b64,
+                                    max_seconds=60 + STARTS)
+    if not endpoint:
+        note("the test endpoint did not start: the requests per start "
+             "figures are left out")
+        return
+    redis = None
+    try:
+        plain = base + ["--base-url", "http://127.0.0.1:%d" % port]
+        ENV["XDG_CACHE_HOME"] = os.path.join(tmp, "cache-starts")
+        try:
+            baseline = count_requests(port, plain)
+        except (RuntimeError, OSError, ValueError) as e:
+            note("requests per start figures left out: %s" % e)
+            return
+        requests_per_starts(port, "token-requests-per-1000-starts-file",
+                            plain + ["--cache"], "pkjwt-token --cache",
+                            baseline)
+        version = subprocess.run([tool("pkjwt-token"), "--version"], env=ENV,
+                                 stdout=subprocess.PIPE).stdout.decode()
+        if " redis" not in version:
+            note("this build has no Redis store: the Redis requests per "
+                 "start figure is left out")
+            return
+        redis, url = start_redis(tmp)
+        if not redis:
+            note("%s: the Redis requests per start figure is left out" % url)
+            return
+        requests_per_starts(port, "token-requests-per-1000-starts-redis",
+                            plain + ["--store", url],
+                            "pkjwt-token --store redis://", baseline)
+    finally:
+        endpoint.terminate()
+        endpoint.wait()
+        if redis:
+            redis.terminate()
+            redis.wait()
 
 
 def main():
@@ -197,6 +321,7 @@ def main():
         endpoint = None
         figure("token-cache-hit", "pkjwt-token --cache (hit)", token,
                "pkjwt-sign", sign)
+        store_requests(tmp, token[:-3], client_id, scope, b64)
         return 0
     finally:
         if endpoint:
