@@ -43,8 +43,8 @@ T=$TL_TOOL
   exit 77
 }
 cd "$TL_DIR" || exit 99
-EP_PID= R_PID= A_PID= S_PID=
-trap 'for p in $EP_PID $R_PID $A_PID $S_PID; do kill "$p" 2>/dev/null; done
+EP_PID= R_PID= A_PID= S_PID= SILENT_PID=
+trap 'for p in $EP_PID $R_PID $A_PID $S_PID $SILENT_PID; do kill "$p" 2>/dev/null; done
   _tl_cleanup' EXIT
 
 rcli() { redis-cli -p "$R_PORT" "$@"; }
@@ -238,6 +238,24 @@ else
   tl_check "... the password shows nowhere" \
     sh -c '! grep -rq s3cret-pw par.* env.* "$1"' _ "$TL_ERR"
 fi
+# A server that takes the connection and never answers the handshake: the
+# store call ends at its timeout, and the token still comes.
+"$PY" -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+with open(sys.argv[1], "w") as f: f.write(str(s.getsockname()[1]))
+conns = []
+while True: conns.append(s.accept()); time.sleep(0.01)' silent.port &
+SILENT_PID=$!
+i=0
+while [ ! -s silent.port ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+start=$(date +%s%N)
+tl_run "$T" --key k.key --client-id cid --scope "$SCOPE" --base-url "$BASE" \
+  --store-timeout-ms 500 --store "rediss://127.0.0.1:$(cat silent.port)"
+ms=$((($(date +%s%N) - start) / 1000000))
+kill "$SILENT_PID" 2>/dev/null
+tl_check "rediss:// to a server that never does TLS: a token, a warning, in ${ms} ms" \
+  sh -c "[ $TL_RC = 0 ] && [ -s '$TL_OUT' ] && grep -q 'token store' '$TL_ERR' &&
+    [ $ms -lt 8000 ]"
 
 # ---- refusals -------------------------------------------------------------------
 
