@@ -248,8 +248,8 @@ static redisReply *tls_command(struct redis_store *r, long long deadline,
     rc = SSL_read(r->ssl, buf, sizeof(buf));
     if (rc > 0) {
       got += (size_t)rc;
-      if (got > TLS_REPLY_MAX || redisReaderFeed(r->rd, buf, (size_t)rc) !=
-                                     REDIS_OK)
+      if (got > TLS_REPLY_MAX ||
+          redisReaderFeed(r->rd, buf, (size_t)rc) != REDIS_OK)
         rc = 0;
     } else if (tls_again(r, rc, deadline)) {
       rc = 1;
