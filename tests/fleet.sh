@@ -95,8 +95,11 @@ fleet() {
     END { n = 1; while (p > 0 && (f + p) * 1000 < u) { n++; f += p }; print n }' fleet.tokens)
   tl_check "$_name: $_n token requests over two $LIFE s lifetimes, one per refresh (every ${_p} s): $_want" \
     [ "$_n" = "$_want" ]
+  # (one second of slack: a fetch that starts on time may end in the next
+  # second on a loaded machine, and the fetch time counts whole seconds)
   tl_check "$_name: as many tokens given as fetched, each fetched one period after the last" \
-    awk -v p="$_p" -v n="$_n" 'NR == 1 { f = $1 } NR > 1 && $1 != f + p { exit 1 }
+    awk -v p="$_p" -v n="$_n" 'NR == 1 { f = $1 }
+      NR > 1 && ($1 < f + p || $1 > f + p + 1) { exit 1 }
       NR > 1 { f = $1 } END { exit NR != n }' fleet.tokens
   tl_check "$_name: every process was given every token from the first it saw" \
     sh -c 'for f in fleet.[0-9]*; do
