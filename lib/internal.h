@@ -290,6 +290,20 @@ char *pkjwt__json_string(const json_t *j);
  * set-up fails before any error is set). */
 struct json_error_t;
 int pkjwt__json_nomem(const struct json_error_t *je);
+/* lib/dl.c: one function of a library loaded on first use, and where its
+ * pointer goes in the caller's table (offsetof). */
+struct pkjwt__dl_sym {
+  const char *name;
+  size_t offset;
+};
+/* dlopen soname and fill table with syms[0..n); 0, or -1 with one line in
+ * why naming the file and the Debian package to install. Never unloads.
+ * Not thread-safe by itself: call it under the caller's pthread_once. */
+int pkjwt__dl_load(void *table, const char *soname, const char *package,
+                   const struct pkjwt__dl_sym *syms, size_t n, char *why,
+                   size_t why_len);
+/* Size for the why of pkjwt__dl_load. */
+#define PKJWT__DL_WHY_LEN 160
 /* Thread-safe strerror: the text of errno value e, in buf or static. */
 const char *pkjwt__strerror(int e, char *buf, size_t n);
 /* Buffer size for pkjwt__strerror. */

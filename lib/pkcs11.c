@@ -1,6 +1,7 @@
 /*
  * lib/pkcs11.c: private keys in PKCS#11 tokens (HSMs, smart cards, TPMs),
- * named by RFC 7512 "pkcs11:" URIs and reached through libp11. The private
+ * named by RFC 7512 "pkcs11:" URIs and reached through libp11 (loaded on
+ * first use, lib/dl.c). The private
  * key becomes an EVP_PKEY whose RSA or EC method calls C_Sign in the token,
  * so the signing path of lib/sign.c and lib/cert.c stays the same; the
  * public half is copied into an ordinary OpenSSL key for everything else
@@ -221,8 +222,69 @@ int pkjwt__pkcs11_uri_parse(struct pkjwt__pkcs11_uri *u, const char *uri,
 #include <p11-kit/pkcs11.h>
 #endif
 
+/* ---- libp11, loaded on first use ---------------------------------------
+ * libpkjwt does not link libp11: only a process that opens a pkcs11: URI
+ * (or asks pkjwt_key_pkcs11_supported) loads it, so pkjwt-sign with a key
+ * file starts without it (docs/performance.md). <libp11.h> gives the types
+ * (__typeof__ keeps every call checked against its prototype). */
+static struct {
+  __typeof__(ERR_load_PKCS11_strings) *load_strings;
+  __typeof__(PKCS11_CTX_new) *CTX_new;
+  __typeof__(PKCS11_CTX_free) *CTX_free;
+  __typeof__(PKCS11_CTX_load) *CTX_load;
+  __typeof__(PKCS11_CTX_unload) *CTX_unload;
+  __typeof__(PKCS11_enumerate_slots) *enumerate_slots;
+  __typeof__(PKCS11_release_all_slots) *release_all_slots;
+  __typeof__(PKCS11_get_slotid_from_slot) *get_slotid_from_slot;
+  __typeof__(PKCS11_is_logged_in) *is_logged_in;
+  __typeof__(PKCS11_login) *login;
+  __typeof__(PKCS11_enumerate_keys) *enumerate_keys;
+  __typeof__(PKCS11_get_private_key) *get_private_key;
+  __typeof__(PKCS11_get_public_key) *get_public_key;
+  __typeof__(PKCS11_find_certificate) *find_certificate;
+} p11;
+
+#define P11_SYM(name, field) {#name, offsetof(__typeof__(p11), field)}
+static const struct pkjwt__dl_sym p11_syms[] = {
+    P11_SYM(ERR_load_PKCS11_strings, load_strings),
+    P11_SYM(PKCS11_CTX_new, CTX_new),
+    P11_SYM(PKCS11_CTX_free, CTX_free),
+    P11_SYM(PKCS11_CTX_load, CTX_load),
+    P11_SYM(PKCS11_CTX_unload, CTX_unload),
+    P11_SYM(PKCS11_enumerate_slots, enumerate_slots),
+    P11_SYM(PKCS11_release_all_slots, release_all_slots),
+    P11_SYM(PKCS11_get_slotid_from_slot, get_slotid_from_slot),
+    P11_SYM(PKCS11_is_logged_in, is_logged_in),
+    P11_SYM(PKCS11_login, login),
+    P11_SYM(PKCS11_enumerate_keys, enumerate_keys),
+    P11_SYM(PKCS11_get_private_key, get_private_key),
+    P11_SYM(PKCS11_get_public_key, get_public_key),
+    P11_SYM(PKCS11_find_certificate, find_certificate),
+};
+#undef P11_SYM
+
+static pthread_once_t p11_once = PTHREAD_ONCE_INIT;
+static int p11_loaded;
+static char p11_why[PKJWT__DL_WHY_LEN];
+
+static void p11_load(void) {
+  p11_loaded = pkjwt__dl_load(&p11, PKJWT_LIBP11_SONAME, PKJWT_LIBP11_PACKAGE,
+                              p11_syms, sizeof(p11_syms) / sizeof(p11_syms[0]),
+                              p11_why, sizeof(p11_why)) == 0;
+  if (p11_loaded)
+    p11.load_strings();
+}
+
+/* 0 when libp11 is there, else fails err with the one line saying why. */
+static int p11_ready(pkjwt_error *err) {
+  pthread_once(&p11_once, p11_load);
+  return p11_loaded ? PKJWT_OK
+                    : pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                                  "PKCS#11 keys need libp11: %s", p11_why);
+}
+
 int pkjwt_key_pkcs11_supported(void) {
-  return 1;
+  return p11_ready(NULL) == PKJWT_OK;
 }
 
 /* ---- loaded modules: one per path, shared, never unloaded twice ---- */
@@ -247,11 +309,6 @@ struct pkjwt__p11 {
 
 static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct p11_module *modules;
-static pthread_once_t strings_once = PTHREAD_ONCE_INIT;
-
-static void load_strings(void) {
-  ERR_load_PKCS11_strings();
-}
 
 /* PKCS#11 return values we turn into words (PKCS#11 v2.40 section 11.1;
  * libp11 queues them as the OpenSSL reason). */
@@ -302,7 +359,6 @@ static int looks_like_elf(const char *path) {
 
 static struct p11_module *module_get(const char *path, pkjwt_error *err,
                                      int *rc) {
-  pthread_once(&strings_once, load_strings);
   pthread_mutex_lock(&modules_lock);
   struct p11_module *m;
   for (m = modules; m; m = m->next)
@@ -312,7 +368,7 @@ static struct p11_module *module_get(const char *path, pkjwt_error *err,
       return m;
     }
   m = calloc(1, sizeof(*m));
-  if (!m || !(m->path = pkjwt__strdup(path)) || !(m->ctx = PKCS11_CTX_new())) {
+  if (!m || !(m->path = pkjwt__strdup(path)) || !(m->ctx = p11.CTX_new())) {
     *rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
     goto fail;
   }
@@ -322,33 +378,33 @@ static struct p11_module *module_get(const char *path, pkjwt_error *err,
     *rc = pkjwt__fail(err, PKJWT_ERR_PKCS11,
                       "the PKCS#11 module %s does not exist or is not a file",
                       path);
-    PKCS11_CTX_free(m->ctx);
+    p11.CTX_free(m->ctx);
     m->ctx = NULL;
     goto fail;
   }
   if (!looks_like_elf(path)) {
     *rc = pkjwt__fail(err, PKJWT_ERR_PKCS11,
                       "the PKCS#11 module %s is not a shared library", path);
-    PKCS11_CTX_free(m->ctx);
+    p11.CTX_free(m->ctx);
     m->ctx = NULL;
     goto fail;
   }
   ERR_clear_error();
-  if (PKCS11_CTX_load(m->ctx, path) != 0) {
+  if (p11.CTX_load(m->ctx, path) != 0) {
     ERR_clear_error();
     *rc = pkjwt__fail(err, PKJWT_ERR_PKCS11,
                       "cannot load the PKCS#11 module %s (missing, not a "
                       "PKCS#11 module, or it failed to start)",
                       path);
-    PKCS11_CTX_free(m->ctx);
+    p11.CTX_free(m->ctx);
     m->ctx = NULL;
     goto fail;
   }
-  if (PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) != 0) {
+  if (p11.enumerate_slots(m->ctx, &m->slots, &m->nslots) != 0) {
     *rc = pkjwt__fail_ssl(err, PKJWT_ERR_PKCS11,
                           "the PKCS#11 module %s cannot list its slots", path);
-    PKCS11_CTX_unload(m->ctx);
-    PKCS11_CTX_free(m->ctx);
+    p11.CTX_unload(m->ctx);
+    p11.CTX_free(m->ctx);
     m->ctx = NULL;
     goto fail;
   }
@@ -381,9 +437,9 @@ static void module_put(struct p11_module *m) {
       break;
     }
   pthread_mutex_unlock(&modules_lock);
-  PKCS11_release_all_slots(m->ctx, m->slots, m->nslots);
-  PKCS11_CTX_unload(m->ctx);
-  PKCS11_CTX_free(m->ctx);
+  p11.release_all_slots(m->ctx, m->slots, m->nslots);
+  p11.CTX_unload(m->ctx);
+  p11.CTX_free(m->ctx);
   pthread_mutex_destroy(&m->sign_lock);
   free(m->path);
   free(m);
@@ -429,7 +485,7 @@ static int find_slot(PKCS11_SLOT **out, struct p11_module *m,
   unsigned int matches = 0, absent = 0;
   for (unsigned int i = 0; i < m->nslots; i++) {
     PKCS11_SLOT *s = &m->slots[i];
-    if (u->has_slot_id && PKCS11_get_slotid_from_slot(s) != u->slot_id)
+    if (u->has_slot_id && p11.get_slotid_from_slot(s) != u->slot_id)
       continue;
     if (!s->token || !s->token->initialized) {
       absent++;
@@ -508,7 +564,7 @@ static int login(PKCS11_SLOT *slot, const struct pkjwt__pkcs11_uri *u,
   if (!t->loginRequired)
     return PKJWT_OK;
   int logged_in = 0;
-  if (PKCS11_is_logged_in(slot, 0, &logged_in) == 0 && logged_in)
+  if (p11.is_logged_in(slot, 0, &logged_in) == 0 && logged_in)
     return PKJWT_OK;
   char *pin = NULL;
   size_t pin_len = 0;
@@ -530,7 +586,7 @@ static int login(PKCS11_SLOT *slot, const struct pkjwt__pkcs11_uri *u,
   /* One attempt only: a wrong PIN is never retried, so that we never use
    * up the token's tries and lock it. */
   ERR_clear_error();
-  int ok = PKCS11_login(slot, 0, pin) == 0;
+  int ok = p11.login(slot, 0, pin) == 0;
   pkjwt__cleanse_free(pin, pin_len + 1);
   if (ok) {
     ERR_clear_error();
@@ -593,7 +649,7 @@ static int find_key(PKCS11_KEY **out, PKCS11_SLOT *slot,
   unsigned int n = 0;
   char kw[256];
   key_words(kw, sizeof(kw), u);
-  if (PKCS11_enumerate_keys(slot->token, &keys, &n) != 0)
+  if (p11.enumerate_keys(slot->token, &keys, &n) != 0)
     return pkjwt__fail_ssl(err, PKJWT_ERR_PKCS11,
                            "cannot list the private keys of the PKCS#11 "
                            "token %s",
@@ -648,7 +704,9 @@ static int open_key(struct pkjwt__p11 **out, EVP_PKEY **pub,
                     struct pkjwt__pkcs11_uri *u, const char *module,
                     const char *pin_file, const struct pkjwt__p11_gen *g,
                     pkjwt_error *err) {
-  int rc;
+  int rc = p11_ready(err);
+  if (rc != PKJWT_OK)
+    return rc;
   const char *path = u->module_path ? u->module_path : module;
   if (!path || !*path)
     path = getenv(PKJWT__PKCS11_MODULE_ENV);
@@ -684,10 +742,10 @@ static int open_key(struct pkjwt__p11 **out, EVP_PKEY **pub,
   }
   if ((rc = find_key(&key, slot, u, words, err)) != PKJWT_OK)
     goto fail;
-  h->priv = PKCS11_get_private_key(key);
-  EVP_PKEY *p11pub = PKCS11_get_public_key(key);
+  h->priv = p11.get_private_key(key);
+  EVP_PKEY *p11pub = p11.get_public_key(key);
   if (!p11pub) {
-    PKCS11_CERT *c = PKCS11_find_certificate(key);
+    PKCS11_CERT *c = p11.find_certificate(key);
     if (c && c->x509) {
       p11pub = X509_get_pubkey(c->x509);
     }
@@ -764,7 +822,7 @@ static int generate(struct p11_module *m, PKCS11_SLOT *slot,
     return pkjwt__fail(err, PKJWT_ERR_PKCS11,
                        "the PKCS#11 module %s has no function list", m->path);
   }
-  CK_SLOT_ID sid = PKCS11_get_slotid_from_slot(slot);
+  CK_SLOT_ID sid = p11.get_slotid_from_slot(slot);
   CK_SESSION_HANDLE s;
   CK_RV rv = f->C_OpenSession(sid, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
                               NULL, &s);
