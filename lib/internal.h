@@ -302,6 +302,10 @@ struct pkjwt__dl_sym {
 int pkjwt__dl_load(void *table, const char *soname, const char *package,
                    const struct pkjwt__dl_sym *syms, size_t n, char *why,
                    size_t why_len);
+/* The files lib/pkcs11.c and lib/verify.c load (configure's sonames); tests
+ * point them at a missing file, before the first use, to see the error. */
+extern const char *pkjwt__libp11_soname;
+extern const char *pkjwt__libjwt_soname;
 /* Size for the why of pkjwt__dl_load. */
 #define PKJWT__DL_WHY_LEN 160
 /* Thread-safe strerror: the text of errno value e, in buf or static. */

@@ -267,8 +267,10 @@ static pthread_once_t p11_once = PTHREAD_ONCE_INIT;
 static int p11_loaded;
 static char p11_why[PKJWT__DL_WHY_LEN];
 
+const char *pkjwt__libp11_soname = PKJWT_LIBP11_SONAME;
+
 static void p11_load(void) {
-  p11_loaded = pkjwt__dl_load(&p11, PKJWT_LIBP11_SONAME, PKJWT_LIBP11_PACKAGE,
+  p11_loaded = pkjwt__dl_load(&p11, pkjwt__libp11_soname, PKJWT_LIBP11_PACKAGE,
                               p11_syms, sizeof(p11_syms) / sizeof(p11_syms[0]),
                               p11_why, sizeof(p11_why)) == 0;
   if (p11_loaded)
@@ -973,6 +975,8 @@ int pkjwt__pkcs11_sign_failed(pkjwt_error *err, const char *alg, int key_type,
 }
 
 #else /* !HAVE_PKCS11 */
+
+const char *pkjwt__libp11_soname = NULL; /* nothing is loaded */
 
 int pkjwt_key_pkcs11_supported(void) {
   return 0;

@@ -229,8 +229,10 @@ static char jwt_why[PKJWT__DL_WHY_LEN];
 int (*pkjwt__jwt_decode_hook)(struct jwt **jwt, const char *token,
                               const unsigned char *key, int key_len);
 
+const char *pkjwt__libjwt_soname = PKJWT_LIBJWT_SONAME;
+
 static void jwt_load(void) {
-  jwt_loaded = pkjwt__dl_load(&jwt, PKJWT_LIBJWT_SONAME, PKJWT_LIBJWT_PACKAGE,
+  jwt_loaded = pkjwt__dl_load(&jwt, pkjwt__libjwt_soname, PKJWT_LIBJWT_PACKAGE,
                               jwt_syms, sizeof(jwt_syms) / sizeof(jwt_syms[0]),
                               jwt_why, sizeof(jwt_why)) == 0;
 }
