@@ -132,6 +132,21 @@ void pkjwt__pkcs11_free(struct pkjwt__p11 *h);
  * at once. NULL h gives NULL and takes no lock. */
 EVP_PKEY *pkjwt__pkcs11_signer(struct pkjwt__p11 *h);
 void pkjwt__pkcs11_done(struct pkjwt__p11 *h);
+#ifdef HAVE_PKCS11_KEYGEN
+/* PS* in the token with CKM_RSA_PKCS_PSS (C_Sign through the module's own
+ * functions, on the hash; MGF1 with the same hash, salt as long as it):
+ * libp11 0.4's key would have OpenSSL pad and the token sign raw RSA
+ * (CKM_RSA_X_509), which many HSMs refuse. Called with the lock that
+ * pkjwt__pkcs11_signer() takes; sig holds *sig_len bytes, set to the
+ * signature's length. A token without the mechanism: one line naming it. */
+int pkjwt__pkcs11_sign_pss(struct pkjwt__p11 *h, const char *alg,
+                           const EVP_MD *md, const unsigned char *in,
+                           size_t in_len, unsigned char *sig, size_t *sig_len,
+                           pkjwt_error *err);
+#define PKJWT__P11_PSS_MECH "CKM_RSA_PKCS_PSS"
+#else
+#define PKJWT__P11_PSS_MECH "CKM_RSA_X_509" /* libp11 pads, the token signs */
+#endif
 /* After a failed signature with a token key: one line naming the cause
  * (CKA_SIGN false, the mechanism alg needs, token removed); returns the
  * code. Empties OpenSSL's error queue. */

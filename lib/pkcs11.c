@@ -307,6 +307,20 @@ struct p11_module {
 struct pkjwt__p11 {
   struct p11_module *mod;
   EVP_PKEY *priv; /* libp11's key: signs in the token */
+#ifdef HAVE_PKCS11_KEYGEN
+  /* PS* through CKM_RSA_PKCS_PSS (pkjwt__pkcs11_sign_pss): the key's slot,
+   * CKA_ID and label, and a session of our own with the key's handle,
+   * opened on the first PS signature and used under the module's lock. */
+  unsigned long slot_id;
+  unsigned char *id;
+  size_t id_len;
+  char *label;
+  void *dl; /* the module, held open while the session lives */
+  CK_FUNCTION_LIST_PTR fl;
+  CK_SESSION_HANDLE session;
+  CK_OBJECT_HANDLE key;
+  int session_open;
+#endif
 };
 
 static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -317,6 +331,8 @@ static struct p11_module *modules;
 #define P11_CKR_KEY_TYPE_INCONSISTENT 0x63UL
 #define P11_CKR_KEY_FUNCTION_NOT_PERMITTED 0x68UL
 #define P11_CKR_MECHANISM_INVALID 0x70UL
+#define P11_CKR_MECHANISM_PARAM_INVALID 0x71UL
+#define P11_CKR_DEVICE_REMOVED 0x32UL
 #define P11_CKR_PIN_INCORRECT 0xA0UL
 #define P11_CKR_PIN_INVALID 0xA1UL
 #define P11_CKR_PIN_LEN_RANGE 0xA2UL
@@ -744,6 +760,17 @@ static int open_key(struct pkjwt__p11 **out, EVP_PKEY **pub,
   }
   if ((rc = find_key(&key, slot, u, words, err)) != PKJWT_OK)
     goto fail;
+#ifdef HAVE_PKCS11_KEYGEN
+  h->slot_id = p11.get_slotid_from_slot(slot);
+  if ((key->id_len && !(h->id = malloc(key->id_len))) ||
+      (key->label && !(h->label = pkjwt__strdup(key->label)))) {
+    rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  if (key->id_len)
+    memcpy(h->id, key->id, key->id_len);
+  h->id_len = key->id_len;
+#endif
   h->priv = p11.get_private_key(key);
   EVP_PKEY *p11pub = p11.get_public_key(key);
   if (!p11pub) {
@@ -929,6 +956,14 @@ done:
 void pkjwt__pkcs11_free(struct pkjwt__p11 *h) {
   if (!h)
     return;
+#ifdef HAVE_PKCS11_KEYGEN
+  if (h->session_open)
+    h->fl->C_CloseSession(h->session);
+  if (h->dl)
+    dlclose(h->dl);
+  free(h->id);
+  free(h->label);
+#endif
   EVP_PKEY_free(h->priv);
   module_put(h->mod);
   free(h);
@@ -945,33 +980,143 @@ void pkjwt__pkcs11_done(struct pkjwt__p11 *h) {
     pthread_mutex_unlock(&h->mod->sign_lock);
 }
 
-int pkjwt__pkcs11_sign_failed(pkjwt_error *err, const char *alg, int key_type,
-                              int pss) {
-  static const unsigned long reasons[] = {
-      P11_CKR_KEY_FUNCTION_NOT_PERMITTED, P11_CKR_MECHANISM_INVALID,
-      P11_CKR_KEY_TYPE_INCONSISTENT, P11_CKR_TOKEN_NOT_PRESENT};
-  unsigned long r = queued_reason(reasons, 4);
-  /* The mechanism libp11 0.4 asks the token for: PSS is padded here and
-   * signed as raw RSA. */
-  const char *mech = key_type == PKJWT_KEY_EC ? "CKM_ECDSA"
-                     : pss                    ? "CKM_RSA_X_509"
-                                              : "CKM_RSA_PKCS";
-  switch (r) {
+/* One line for a signature the token refused with ckr (a CKR_ value, 0
+ * when unknown), the mechanism it was asked for named; with ssl, OpenSSL's
+ * reason ends an unknown refusal. */
+static int sign_refused(pkjwt_error *err, const char *alg, const char *mech,
+                        unsigned long ckr, int ssl) {
+  switch (ckr) {
   case P11_CKR_KEY_FUNCTION_NOT_PERMITTED:
     return pkjwt__fail(err, PKJWT_ERR_PKCS11,
                        "the PKCS#11 key may not sign (its CKA_SIGN is false)");
   case P11_CKR_MECHANISM_INVALID:
+  case P11_CKR_MECHANISM_PARAM_INVALID:
   case P11_CKR_KEY_TYPE_INCONSISTENT:
     return pkjwt__fail(err, PKJWT_ERR_PKCS11,
                        "the PKCS#11 token cannot sign %s: it lacks the "
                        "mechanism %s",
                        alg, mech);
   case P11_CKR_TOKEN_NOT_PRESENT:
+  case P11_CKR_DEVICE_REMOVED:
     return pkjwt__fail(err, PKJWT_ERR_PKCS11, "the PKCS#11 token was removed");
   default:
-    return pkjwt__fail_ssl(err, PKJWT_ERR_PKCS11,
-                           "the PKCS#11 token failed to sign %s", alg);
+    return ssl ? pkjwt__fail_ssl(err, PKJWT_ERR_PKCS11,
+                                 "the PKCS#11 token failed to sign %s", alg)
+               : pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                             "the PKCS#11 token failed to sign %s (CKR 0x%lx)",
+                             alg, ckr);
   }
+}
+
+#ifdef HAVE_PKCS11_KEYGEN
+/* Our own session on the key's slot and the key's handle (by class,
+ * CKA_ID and label, as libp11 found it). The token's login is shared by
+ * every session of the process, so the new session is logged in. */
+static int pss_session(struct pkjwt__p11 *h, const char *alg,
+                       pkjwt_error *err) {
+  if (h->session_open)
+    return PKJWT_OK;
+  if (!h->fl) {
+    void *dl = dlopen(h->mod->path, RTLD_NOW | RTLD_NOLOAD);
+    CK_C_GetFunctionList get =
+        dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
+    CK_FUNCTION_LIST_PTR f = NULL;
+    if (!get || get(&f) != CKR_OK || !f) {
+      if (dl)
+        dlclose(dl);
+      return pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                         "the PKCS#11 module %s has no function list",
+                         h->mod->path);
+    }
+    h->dl = dl;
+    h->fl = f;
+  }
+  CK_RV rv = h->fl->C_OpenSession(h->slot_id, CKF_SERIAL_SESSION, NULL, NULL,
+                                  &h->session);
+  if (rv != CKR_OK)
+    return pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                       "cannot open a session on the PKCS#11 token to sign "
+                       "%s (CKR 0x%lx)",
+                       alg, (unsigned long)rv);
+  CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+  CK_ATTRIBUTE find[3] = {{CKA_CLASS, &cls, sizeof(cls)}};
+  CK_ULONG nfind = 1;
+  if (h->id_len)
+    find[nfind++] = (CK_ATTRIBUTE){CKA_ID, h->id, h->id_len};
+  if (h->label)
+    find[nfind++] = (CK_ATTRIBUTE){CKA_LABEL, h->label, strlen(h->label)};
+  CK_ULONG n = 0;
+  if (h->fl->C_FindObjectsInit(h->session, find, nfind) == CKR_OK) {
+    (void)h->fl->C_FindObjects(h->session, &h->key, 1, &n);
+    (void)h->fl->C_FindObjectsFinal(h->session);
+  }
+  if (n != 1) {
+    h->fl->C_CloseSession(h->session);
+    return pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                       "the private key is no longer on the PKCS#11 token");
+  }
+  h->session_open = 1;
+  return PKJWT_OK;
+}
+
+int pkjwt__pkcs11_sign_pss(struct pkjwt__p11 *h, const char *alg,
+                           const EVP_MD *md, const unsigned char *in,
+                           size_t in_len, unsigned char *sig, size_t *sig_len,
+                           pkjwt_error *err) {
+  unsigned char dgst[EVP_MAX_MD_SIZE];
+  unsigned int dlen = 0;
+  CK_RSA_PKCS_PSS_PARAMS params;
+  switch (EVP_MD_get_type(md)) {
+  case NID_sha256:
+    params = (CK_RSA_PKCS_PSS_PARAMS){CKM_SHA256, CKG_MGF1_SHA256, 32};
+    break;
+  case NID_sha384:
+    params = (CK_RSA_PKCS_PSS_PARAMS){CKM_SHA384, CKG_MGF1_SHA384, 48};
+    break;
+  case NID_sha512:
+    params = (CK_RSA_PKCS_PSS_PARAMS){CKM_SHA512, CKG_MGF1_SHA512, 64};
+    break;
+  default:
+    return pkjwt__fail(err, PKJWT_ERR_CRYPTO, "no PSS parameters for %s",
+                       alg);
+  }
+  if (EVP_Digest(in, in_len, dgst, &dlen, md, NULL) != 1 ||
+      dlen != params.s_len)
+    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "cannot hash for %s", alg);
+  int rc = pss_session(h, alg, err);
+  if (rc != PKJWT_OK)
+    return rc;
+  /* RFC 7518 section 3.5: MGF1 with the same hash, salt as long as it */
+  CK_MECHANISM mech = {CKM_RSA_PKCS_PSS, &params, sizeof(params)};
+  CK_ULONG len = *sig_len;
+  CK_RV rv = h->fl->C_SignInit(h->session, &mech, h->key);
+  if (rv == CKR_OK)
+    rv = h->fl->C_Sign(h->session, dgst, dlen, sig, &len);
+  OPENSSL_cleanse(dgst, sizeof(dgst));
+  if (rv == CKR_OK) {
+    *sig_len = len;
+    return PKJWT_OK;
+  }
+  /* a new session next time: this one may be gone with the token */
+  h->fl->C_CloseSession(h->session);
+  h->session_open = 0;
+  return sign_refused(err, alg, PKJWT__P11_PSS_MECH, (unsigned long)rv, 0);
+}
+#endif
+
+int pkjwt__pkcs11_sign_failed(pkjwt_error *err, const char *alg, int key_type,
+                              int pss) {
+  static const unsigned long reasons[] = {
+      P11_CKR_KEY_FUNCTION_NOT_PERMITTED, P11_CKR_MECHANISM_INVALID,
+      P11_CKR_KEY_TYPE_INCONSISTENT, P11_CKR_TOKEN_NOT_PRESENT};
+  unsigned long r = queued_reason(reasons, 4);
+  /* The mechanism the token is asked for (PS*: pkjwt__pkcs11_sign_pss). */
+  const char *mech = key_type == PKJWT_KEY_EC ? "CKM_ECDSA"
+                     : pss                    ? PKJWT__P11_PSS_MECH
+                                              : "CKM_RSA_PKCS";
+  int rc = sign_refused(err, alg, mech, r, 1);
+  ERR_clear_error();
+  return rc;
 }
 
 #else /* !HAVE_PKCS11 */

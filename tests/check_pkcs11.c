@@ -282,7 +282,7 @@ START_TEST(missing_mechanism_is_named) {
   ck_assert_int_eq(pkjwt__pkcs11_sign_failed(&err, "PS256", PKJWT_KEY_RSA, 1),
                    PKJWT_ERR_PKCS11);
   ck_assert_str_eq(err.message, "the PKCS#11 token cannot sign PS256: it "
-                                "lacks the mechanism CKM_RSA_X_509");
+                                "lacks the mechanism " PKJWT__P11_PSS_MECH);
   ERR_raise(ERR_LIB_USER, 0x70);
   pkjwt__pkcs11_sign_failed(&err, "ES384", PKJWT_KEY_EC, 0);
   ck_assert_ptr_nonnull(strstr(err.message, "CKM_ECDSA"));

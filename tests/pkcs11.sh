@@ -125,6 +125,33 @@ for spec in "ec256 ES256" "ec384 ES384" "ec521 ES512" \
   done
 done
 
+# ---- PS* asks the token for CKM_RSA_PKCS_PSS ----------------------------------
+# opensc's pkcs11-spy sits between pkjwt and SoftHSM2 and logs each call:
+# PS256 must reach the token as CKM_RSA_PKCS_PSS with SHA-256 and MGF1
+# (built without p11-kit's pkcs11.h, libp11 pads and the token signs raw
+# RSA, CKM_RSA_X_509).
+SPY=
+for f in /usr/lib/*-linux-gnu/pkcs11-spy.so /usr/lib/*-linux-gnu/pkcs11/pkcs11-spy.so; do
+  [ -f "$f" ] && { SPY=$f; break; }
+done
+if [ -n "$SPY" ]; then
+  mech=CKM_RSA_PKCS_PSS
+  [ -x "$builddir/tests/p11_nosign" ] || mech=CKM_RSA_X_509
+  tl_expect_ok "PS256 through pkcs11-spy" env PKCS11SPY="$MOD" \
+    PKCS11SPY_OUTPUT="$H/spy.log" "$SIGN" --key "$(uri rsa2048)" \
+    --pkcs11-module "$SPY" --pin-file "$H/pin" --client-id c --aud "$AUD" \
+    --alg PS256
+  cp "$TL_OUT" "$H/spy.PS256.jws"
+  tl_check "PS256 reached the token as $mech" \
+    grep -q "pMechanism->type = $mech " "$H/spy.log"
+  if [ $have_jwcrypto = 1 ]; then
+    tl_check "PS256 through the spy: jwcrypto verifies" \
+      "$PYTHON3" "$H/judge.py" jwcrypto "$H/spy.PS256.jws" "$H/rsa2048.jwk"
+  fi
+else
+  tl_skip "PS256 reached the token as CKM_RSA_PKCS_PSS" "no pkcs11-spy.so (opensc)"
+fi
+
 # ---- info and cert on a token key ---------------------------------------------
 tl_expect_ok "keygen info on a token key" \
   "$KEYGEN" info --key "$(uri ec384)" $P11 --json
