@@ -244,7 +244,8 @@ static struct {
   __typeof__(PKCS11_find_certificate) *find_certificate;
 } p11;
 
-#define P11_SYM(name, field) {#name, offsetof(__typeof__(p11), field)}
+#define P11_SYM(name, field)                                                   \
+  { #name, offsetof(__typeof__(p11), field) }
 static const struct pkjwt__dl_sym p11_syms[] = {
     P11_SYM(ERR_load_PKCS11_strings, load_strings),
     P11_SYM(PKCS11_CTX_new, CTX_new),
@@ -1077,8 +1078,7 @@ int pkjwt__pkcs11_sign_pss(struct pkjwt__p11 *h, const char *alg,
     params = (CK_RSA_PKCS_PSS_PARAMS){CKM_SHA512, CKG_MGF1_SHA512, 64};
     break;
   default:
-    return pkjwt__fail(err, PKJWT_ERR_CRYPTO, "no PSS parameters for %s",
-                       alg);
+    return pkjwt__fail(err, PKJWT_ERR_CRYPTO, "no PSS parameters for %s", alg);
   }
   if (EVP_Digest(in, in_len, dgst, &dlen, md, NULL) != 1 ||
       dlen != params.s_len)

@@ -213,7 +213,8 @@ static struct {
   __typeof__(jwt_free) *free;
 } jwt;
 
-#define JWT_SYM(name, field) {#name, offsetof(__typeof__(jwt), field)}
+#define JWT_SYM(name, field)                                                   \
+  { #name, offsetof(__typeof__(jwt), field) }
 static const struct pkjwt__dl_sym jwt_syms[] = {
     JWT_SYM(jwt_decode, decode),
     JWT_SYM(jwt_get_alg, get_alg),
@@ -327,9 +328,8 @@ static void check_signature(pkjwt_verify_result *r, const pkjwt__alg_info *info,
     return;
   }
   jwt_t *j = NULL;
-  int jrc =
-      (pkjwt__jwt_decode_hook ? pkjwt__jwt_decode_hook
-                              : jwt.decode)(&j, assertion, (const unsigned char *)pem, (int)strlen(pem));
+  int jrc = (pkjwt__jwt_decode_hook ? pkjwt__jwt_decode_hook : jwt.decode)(
+      &j, assertion, (const unsigned char *)pem, (int)strlen(pem));
   jwt_alg_t seen = j ? jwt.get_alg(j) : JWT_ALG_INVAL;
   jwt.free(j);
   pkjwt_str_free(pem);

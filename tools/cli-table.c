@@ -23,10 +23,11 @@ const char *cli_version_extra = NULL;
  * it), and the tool's own line (pkjwt-token: the token stores). */
 static void print_version(void) {
   printf("%s (pkjwt) %s\n", cli_progname, pkjwt_version());
-  printf("PKCS#11 keys: %s\n", pkjwt_key_pkcs11_supported()
-                                   ? "yes (pkcs11: URIs, libp11)"
-                                   : "no (built without libp11, or it cannot be "
-                                     "loaded)");
+  printf("PKCS#11 keys: %s\n",
+         pkjwt_key_pkcs11_supported()
+             ? "yes (pkcs11: URIs, libp11)"
+             : "no (built without libp11, or it cannot be "
+               "loaded)");
   if (cli_version_extra)
     printf("%s\n", cli_version_extra);
 }
