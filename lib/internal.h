@@ -132,6 +132,21 @@ void pkjwt__pkcs11_free(struct pkjwt__p11 *h);
  * at once. NULL h gives NULL and takes no lock. */
 EVP_PKEY *pkjwt__pkcs11_signer(struct pkjwt__p11 *h);
 void pkjwt__pkcs11_done(struct pkjwt__p11 *h);
+#ifdef HAVE_PKCS11_KEYGEN
+/* PS* in the token with CKM_RSA_PKCS_PSS (C_Sign through the module's own
+ * functions, on the hash; MGF1 with the same hash, salt as long as it):
+ * libp11 0.4's key would have OpenSSL pad and the token sign raw RSA
+ * (CKM_RSA_X_509), which many HSMs refuse. Called with the lock that
+ * pkjwt__pkcs11_signer() takes; sig holds *sig_len bytes, set to the
+ * signature's length. A token without the mechanism: one line naming it. */
+int pkjwt__pkcs11_sign_pss(struct pkjwt__p11 *h, const char *alg,
+                           const EVP_MD *md, const unsigned char *in,
+                           size_t in_len, unsigned char *sig, size_t *sig_len,
+                           pkjwt_error *err);
+#define PKJWT__P11_PSS_MECH "CKM_RSA_PKCS_PSS"
+#else
+#define PKJWT__P11_PSS_MECH "CKM_RSA_X_509" /* libp11 pads, the token signs */
+#endif
 /* After a failed signature with a token key: one line naming the cause
  * (CKA_SIGN false, the mechanism alg needs, token removed); returns the
  * code. Empties OpenSSL's error queue. */
@@ -290,6 +305,24 @@ char *pkjwt__json_string(const json_t *j);
  * set-up fails before any error is set). */
 struct json_error_t;
 int pkjwt__json_nomem(const struct json_error_t *je);
+/* lib/dl.c: one function of a library loaded on first use, and where its
+ * pointer goes in the caller's table (offsetof). */
+struct pkjwt__dl_sym {
+  const char *name;
+  size_t offset;
+};
+/* dlopen soname and fill table with syms[0..n); 0, or -1 with one line in
+ * why naming the file and the Debian package to install. Never unloads.
+ * Not thread-safe by itself: call it under the caller's pthread_once. */
+int pkjwt__dl_load(void *table, const char *soname, const char *package,
+                   const struct pkjwt__dl_sym *syms, size_t n, char *why,
+                   size_t why_len);
+/* The files lib/pkcs11.c and lib/verify.c load (configure's sonames); tests
+ * point them at a missing file, before the first use, to see the error. */
+extern const char *pkjwt__libp11_soname;
+extern const char *pkjwt__libjwt_soname;
+/* Size for the why of pkjwt__dl_load. */
+#define PKJWT__DL_WHY_LEN 160
 /* Thread-safe strerror: the text of errno value e, in buf or static. */
 const char *pkjwt__strerror(int e, char *buf, size_t n);
 /* Buffer size for pkjwt__strerror. */

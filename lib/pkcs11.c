@@ -1,6 +1,7 @@
 /*
  * lib/pkcs11.c: private keys in PKCS#11 tokens (HSMs, smart cards, TPMs),
- * named by RFC 7512 "pkcs11:" URIs and reached through libp11. The private
+ * named by RFC 7512 "pkcs11:" URIs and reached through libp11 (loaded on
+ * first use, lib/dl.c). The private
  * key becomes an EVP_PKEY whose RSA or EC method calls C_Sign in the token,
  * so the signing path of lib/sign.c and lib/cert.c stays the same; the
  * public half is copied into an ordinary OpenSSL key for everything else
@@ -221,8 +222,72 @@ int pkjwt__pkcs11_uri_parse(struct pkjwt__pkcs11_uri *u, const char *uri,
 #include <p11-kit/pkcs11.h>
 #endif
 
+/* ---- libp11, loaded on first use ---------------------------------------
+ * libpkjwt does not link libp11: only a process that opens a pkcs11: URI
+ * (or asks pkjwt_key_pkcs11_supported) loads it, so pkjwt-sign with a key
+ * file starts without it (docs/performance.md). <libp11.h> gives the types
+ * (__typeof__ keeps every call checked against its prototype). */
+static struct {
+  __typeof__(ERR_load_PKCS11_strings) *load_strings;
+  __typeof__(PKCS11_CTX_new) *CTX_new;
+  __typeof__(PKCS11_CTX_free) *CTX_free;
+  __typeof__(PKCS11_CTX_load) *CTX_load;
+  __typeof__(PKCS11_CTX_unload) *CTX_unload;
+  __typeof__(PKCS11_enumerate_slots) *enumerate_slots;
+  __typeof__(PKCS11_release_all_slots) *release_all_slots;
+  __typeof__(PKCS11_get_slotid_from_slot) *get_slotid_from_slot;
+  __typeof__(PKCS11_is_logged_in) *is_logged_in;
+  __typeof__(PKCS11_login) *login;
+  __typeof__(PKCS11_enumerate_keys) *enumerate_keys;
+  __typeof__(PKCS11_get_private_key) *get_private_key;
+  __typeof__(PKCS11_get_public_key) *get_public_key;
+  __typeof__(PKCS11_find_certificate) *find_certificate;
+} p11;
+
+#define P11_SYM(name, field)                                                   \
+  { #name, offsetof(__typeof__(p11), field) }
+static const struct pkjwt__dl_sym p11_syms[] = {
+    P11_SYM(ERR_load_PKCS11_strings, load_strings),
+    P11_SYM(PKCS11_CTX_new, CTX_new),
+    P11_SYM(PKCS11_CTX_free, CTX_free),
+    P11_SYM(PKCS11_CTX_load, CTX_load),
+    P11_SYM(PKCS11_CTX_unload, CTX_unload),
+    P11_SYM(PKCS11_enumerate_slots, enumerate_slots),
+    P11_SYM(PKCS11_release_all_slots, release_all_slots),
+    P11_SYM(PKCS11_get_slotid_from_slot, get_slotid_from_slot),
+    P11_SYM(PKCS11_is_logged_in, is_logged_in),
+    P11_SYM(PKCS11_login, login),
+    P11_SYM(PKCS11_enumerate_keys, enumerate_keys),
+    P11_SYM(PKCS11_get_private_key, get_private_key),
+    P11_SYM(PKCS11_get_public_key, get_public_key),
+    P11_SYM(PKCS11_find_certificate, find_certificate),
+};
+#undef P11_SYM
+
+static pthread_once_t p11_once = PTHREAD_ONCE_INIT;
+static int p11_loaded;
+static char p11_why[PKJWT__DL_WHY_LEN];
+
+const char *pkjwt__libp11_soname = PKJWT_LIBP11_SONAME;
+
+static void p11_load(void) {
+  p11_loaded = pkjwt__dl_load(&p11, pkjwt__libp11_soname, PKJWT_LIBP11_PACKAGE,
+                              p11_syms, sizeof(p11_syms) / sizeof(p11_syms[0]),
+                              p11_why, sizeof(p11_why)) == 0;
+  if (p11_loaded)
+    p11.load_strings();
+}
+
+/* 0 when libp11 is there, else fails err with the one line saying why. */
+static int p11_ready(pkjwt_error *err) {
+  pthread_once(&p11_once, p11_load);
+  return p11_loaded ? PKJWT_OK
+                    : pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                                  "PKCS#11 keys need libp11: %s", p11_why);
+}
+
 int pkjwt_key_pkcs11_supported(void) {
-  return 1;
+  return p11_ready(NULL) == PKJWT_OK;
 }
 
 /* ---- loaded modules: one per path, shared, never unloaded twice ---- */
@@ -243,21 +308,32 @@ struct p11_module {
 struct pkjwt__p11 {
   struct p11_module *mod;
   EVP_PKEY *priv; /* libp11's key: signs in the token */
+#ifdef HAVE_PKCS11_KEYGEN
+  /* PS* through CKM_RSA_PKCS_PSS (pkjwt__pkcs11_sign_pss): the key's slot,
+   * CKA_ID and label, and a session of our own with the key's handle,
+   * opened on the first PS signature and used under the module's lock. */
+  unsigned long slot_id;
+  unsigned char *id;
+  size_t id_len;
+  char *label;
+  void *dl; /* the module, held open while the session lives */
+  CK_FUNCTION_LIST_PTR fl;
+  CK_SESSION_HANDLE session;
+  CK_OBJECT_HANDLE key;
+  int session_open;
+#endif
 };
 
 static pthread_mutex_t modules_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct p11_module *modules;
-static pthread_once_t strings_once = PTHREAD_ONCE_INIT;
-
-static void load_strings(void) {
-  ERR_load_PKCS11_strings();
-}
 
 /* PKCS#11 return values we turn into words (PKCS#11 v2.40 section 11.1;
  * libp11 queues them as the OpenSSL reason). */
 #define P11_CKR_KEY_TYPE_INCONSISTENT 0x63UL
 #define P11_CKR_KEY_FUNCTION_NOT_PERMITTED 0x68UL
 #define P11_CKR_MECHANISM_INVALID 0x70UL
+#define P11_CKR_MECHANISM_PARAM_INVALID 0x71UL
+#define P11_CKR_DEVICE_REMOVED 0x32UL
 #define P11_CKR_PIN_INCORRECT 0xA0UL
 #define P11_CKR_PIN_INVALID 0xA1UL
 #define P11_CKR_PIN_LEN_RANGE 0xA2UL
@@ -302,7 +378,6 @@ static int looks_like_elf(const char *path) {
 
 static struct p11_module *module_get(const char *path, pkjwt_error *err,
                                      int *rc) {
-  pthread_once(&strings_once, load_strings);
   pthread_mutex_lock(&modules_lock);
   struct p11_module *m;
   for (m = modules; m; m = m->next)
@@ -312,7 +387,7 @@ static struct p11_module *module_get(const char *path, pkjwt_error *err,
       return m;
     }
   m = calloc(1, sizeof(*m));
-  if (!m || !(m->path = pkjwt__strdup(path)) || !(m->ctx = PKCS11_CTX_new())) {
+  if (!m || !(m->path = pkjwt__strdup(path)) || !(m->ctx = p11.CTX_new())) {
     *rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
     goto fail;
   }
@@ -322,33 +397,33 @@ static struct p11_module *module_get(const char *path, pkjwt_error *err,
     *rc = pkjwt__fail(err, PKJWT_ERR_PKCS11,
                       "the PKCS#11 module %s does not exist or is not a file",
                       path);
-    PKCS11_CTX_free(m->ctx);
+    p11.CTX_free(m->ctx);
     m->ctx = NULL;
     goto fail;
   }
   if (!looks_like_elf(path)) {
     *rc = pkjwt__fail(err, PKJWT_ERR_PKCS11,
                       "the PKCS#11 module %s is not a shared library", path);
-    PKCS11_CTX_free(m->ctx);
+    p11.CTX_free(m->ctx);
     m->ctx = NULL;
     goto fail;
   }
   ERR_clear_error();
-  if (PKCS11_CTX_load(m->ctx, path) != 0) {
+  if (p11.CTX_load(m->ctx, path) != 0) {
     ERR_clear_error();
     *rc = pkjwt__fail(err, PKJWT_ERR_PKCS11,
                       "cannot load the PKCS#11 module %s (missing, not a "
                       "PKCS#11 module, or it failed to start)",
                       path);
-    PKCS11_CTX_free(m->ctx);
+    p11.CTX_free(m->ctx);
     m->ctx = NULL;
     goto fail;
   }
-  if (PKCS11_enumerate_slots(m->ctx, &m->slots, &m->nslots) != 0) {
+  if (p11.enumerate_slots(m->ctx, &m->slots, &m->nslots) != 0) {
     *rc = pkjwt__fail_ssl(err, PKJWT_ERR_PKCS11,
                           "the PKCS#11 module %s cannot list its slots", path);
-    PKCS11_CTX_unload(m->ctx);
-    PKCS11_CTX_free(m->ctx);
+    p11.CTX_unload(m->ctx);
+    p11.CTX_free(m->ctx);
     m->ctx = NULL;
     goto fail;
   }
@@ -381,9 +456,9 @@ static void module_put(struct p11_module *m) {
       break;
     }
   pthread_mutex_unlock(&modules_lock);
-  PKCS11_release_all_slots(m->ctx, m->slots, m->nslots);
-  PKCS11_CTX_unload(m->ctx);
-  PKCS11_CTX_free(m->ctx);
+  p11.release_all_slots(m->ctx, m->slots, m->nslots);
+  p11.CTX_unload(m->ctx);
+  p11.CTX_free(m->ctx);
   pthread_mutex_destroy(&m->sign_lock);
   free(m->path);
   free(m);
@@ -429,7 +504,7 @@ static int find_slot(PKCS11_SLOT **out, struct p11_module *m,
   unsigned int matches = 0, absent = 0;
   for (unsigned int i = 0; i < m->nslots; i++) {
     PKCS11_SLOT *s = &m->slots[i];
-    if (u->has_slot_id && PKCS11_get_slotid_from_slot(s) != u->slot_id)
+    if (u->has_slot_id && p11.get_slotid_from_slot(s) != u->slot_id)
       continue;
     if (!s->token || !s->token->initialized) {
       absent++;
@@ -508,7 +583,7 @@ static int login(PKCS11_SLOT *slot, const struct pkjwt__pkcs11_uri *u,
   if (!t->loginRequired)
     return PKJWT_OK;
   int logged_in = 0;
-  if (PKCS11_is_logged_in(slot, 0, &logged_in) == 0 && logged_in)
+  if (p11.is_logged_in(slot, 0, &logged_in) == 0 && logged_in)
     return PKJWT_OK;
   char *pin = NULL;
   size_t pin_len = 0;
@@ -530,7 +605,7 @@ static int login(PKCS11_SLOT *slot, const struct pkjwt__pkcs11_uri *u,
   /* One attempt only: a wrong PIN is never retried, so that we never use
    * up the token's tries and lock it. */
   ERR_clear_error();
-  int ok = PKCS11_login(slot, 0, pin) == 0;
+  int ok = p11.login(slot, 0, pin) == 0;
   pkjwt__cleanse_free(pin, pin_len + 1);
   if (ok) {
     ERR_clear_error();
@@ -593,7 +668,7 @@ static int find_key(PKCS11_KEY **out, PKCS11_SLOT *slot,
   unsigned int n = 0;
   char kw[256];
   key_words(kw, sizeof(kw), u);
-  if (PKCS11_enumerate_keys(slot->token, &keys, &n) != 0)
+  if (p11.enumerate_keys(slot->token, &keys, &n) != 0)
     return pkjwt__fail_ssl(err, PKJWT_ERR_PKCS11,
                            "cannot list the private keys of the PKCS#11 "
                            "token %s",
@@ -648,7 +723,9 @@ static int open_key(struct pkjwt__p11 **out, EVP_PKEY **pub,
                     struct pkjwt__pkcs11_uri *u, const char *module,
                     const char *pin_file, const struct pkjwt__p11_gen *g,
                     pkjwt_error *err) {
-  int rc;
+  int rc = p11_ready(err);
+  if (rc != PKJWT_OK)
+    return rc;
   const char *path = u->module_path ? u->module_path : module;
   if (!path || !*path)
     path = getenv(PKJWT__PKCS11_MODULE_ENV);
@@ -684,10 +761,21 @@ static int open_key(struct pkjwt__p11 **out, EVP_PKEY **pub,
   }
   if ((rc = find_key(&key, slot, u, words, err)) != PKJWT_OK)
     goto fail;
-  h->priv = PKCS11_get_private_key(key);
-  EVP_PKEY *p11pub = PKCS11_get_public_key(key);
+#ifdef HAVE_PKCS11_KEYGEN
+  h->slot_id = p11.get_slotid_from_slot(slot);
+  if ((key->id_len && !(h->id = malloc(key->id_len))) ||
+      (key->label && !(h->label = pkjwt__strdup(key->label)))) {
+    rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+    goto fail;
+  }
+  if (key->id_len)
+    memcpy(h->id, key->id, key->id_len);
+  h->id_len = key->id_len;
+#endif
+  h->priv = p11.get_private_key(key);
+  EVP_PKEY *p11pub = p11.get_public_key(key);
   if (!p11pub) {
-    PKCS11_CERT *c = PKCS11_find_certificate(key);
+    PKCS11_CERT *c = p11.find_certificate(key);
     if (c && c->x509) {
       p11pub = X509_get_pubkey(c->x509);
     }
@@ -764,7 +852,7 @@ static int generate(struct p11_module *m, PKCS11_SLOT *slot,
     return pkjwt__fail(err, PKJWT_ERR_PKCS11,
                        "the PKCS#11 module %s has no function list", m->path);
   }
-  CK_SLOT_ID sid = PKCS11_get_slotid_from_slot(slot);
+  CK_SLOT_ID sid = p11.get_slotid_from_slot(slot);
   CK_SESSION_HANDLE s;
   CK_RV rv = f->C_OpenSession(sid, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
                               NULL, &s);
@@ -869,6 +957,14 @@ done:
 void pkjwt__pkcs11_free(struct pkjwt__p11 *h) {
   if (!h)
     return;
+#ifdef HAVE_PKCS11_KEYGEN
+  if (h->session_open)
+    h->fl->C_CloseSession(h->session);
+  if (h->dl)
+    dlclose(h->dl);
+  free(h->id);
+  free(h->label);
+#endif
   EVP_PKEY_free(h->priv);
   module_put(h->mod);
   free(h);
@@ -885,36 +981,147 @@ void pkjwt__pkcs11_done(struct pkjwt__p11 *h) {
     pthread_mutex_unlock(&h->mod->sign_lock);
 }
 
-int pkjwt__pkcs11_sign_failed(pkjwt_error *err, const char *alg, int key_type,
-                              int pss) {
-  static const unsigned long reasons[] = {
-      P11_CKR_KEY_FUNCTION_NOT_PERMITTED, P11_CKR_MECHANISM_INVALID,
-      P11_CKR_KEY_TYPE_INCONSISTENT, P11_CKR_TOKEN_NOT_PRESENT};
-  unsigned long r = queued_reason(reasons, 4);
-  /* The mechanism libp11 0.4 asks the token for: PSS is padded here and
-   * signed as raw RSA. */
-  const char *mech = key_type == PKJWT_KEY_EC ? "CKM_ECDSA"
-                     : pss                    ? "CKM_RSA_X_509"
-                                              : "CKM_RSA_PKCS";
-  switch (r) {
+/* One line for a signature the token refused with ckr (a CKR_ value, 0
+ * when unknown), the mechanism it was asked for named; with ssl, OpenSSL's
+ * reason ends an unknown refusal. */
+static int sign_refused(pkjwt_error *err, const char *alg, const char *mech,
+                        unsigned long ckr, int ssl) {
+  switch (ckr) {
   case P11_CKR_KEY_FUNCTION_NOT_PERMITTED:
     return pkjwt__fail(err, PKJWT_ERR_PKCS11,
                        "the PKCS#11 key may not sign (its CKA_SIGN is false)");
   case P11_CKR_MECHANISM_INVALID:
+  case P11_CKR_MECHANISM_PARAM_INVALID:
   case P11_CKR_KEY_TYPE_INCONSISTENT:
     return pkjwt__fail(err, PKJWT_ERR_PKCS11,
                        "the PKCS#11 token cannot sign %s: it lacks the "
                        "mechanism %s",
                        alg, mech);
   case P11_CKR_TOKEN_NOT_PRESENT:
+  case P11_CKR_DEVICE_REMOVED:
     return pkjwt__fail(err, PKJWT_ERR_PKCS11, "the PKCS#11 token was removed");
   default:
-    return pkjwt__fail_ssl(err, PKJWT_ERR_PKCS11,
-                           "the PKCS#11 token failed to sign %s", alg);
+    return ssl ? pkjwt__fail_ssl(err, PKJWT_ERR_PKCS11,
+                                 "the PKCS#11 token failed to sign %s", alg)
+               : pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                             "the PKCS#11 token failed to sign %s (CKR 0x%lx)",
+                             alg, ckr);
   }
 }
 
+#ifdef HAVE_PKCS11_KEYGEN
+/* Our own session on the key's slot and the key's handle (by class,
+ * CKA_ID and label, as libp11 found it). The token's login is shared by
+ * every session of the process, so the new session is logged in. */
+static int pss_session(struct pkjwt__p11 *h, const char *alg,
+                       pkjwt_error *err) {
+  if (h->session_open)
+    return PKJWT_OK;
+  if (!h->fl) {
+    void *dl = dlopen(h->mod->path, RTLD_NOW | RTLD_NOLOAD);
+    CK_C_GetFunctionList get =
+        dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
+    CK_FUNCTION_LIST_PTR f = NULL;
+    if (!get || get(&f) != CKR_OK || !f) {
+      if (dl)
+        dlclose(dl);
+      return pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                         "the PKCS#11 module %s has no function list",
+                         h->mod->path);
+    }
+    h->dl = dl;
+    h->fl = f;
+  }
+  CK_RV rv = h->fl->C_OpenSession(h->slot_id, CKF_SERIAL_SESSION, NULL, NULL,
+                                  &h->session);
+  if (rv != CKR_OK)
+    return pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                       "cannot open a session on the PKCS#11 token to sign "
+                       "%s (CKR 0x%lx)",
+                       alg, (unsigned long)rv);
+  CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+  CK_ATTRIBUTE find[3] = {{CKA_CLASS, &cls, sizeof(cls)}};
+  CK_ULONG nfind = 1;
+  if (h->id_len)
+    find[nfind++] = (CK_ATTRIBUTE){CKA_ID, h->id, h->id_len};
+  if (h->label)
+    find[nfind++] = (CK_ATTRIBUTE){CKA_LABEL, h->label, strlen(h->label)};
+  CK_ULONG n = 0;
+  if (h->fl->C_FindObjectsInit(h->session, find, nfind) == CKR_OK) {
+    (void)h->fl->C_FindObjects(h->session, &h->key, 1, &n);
+    (void)h->fl->C_FindObjectsFinal(h->session);
+  }
+  if (n != 1) {
+    h->fl->C_CloseSession(h->session);
+    return pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                       "the private key is no longer on the PKCS#11 token");
+  }
+  h->session_open = 1;
+  return PKJWT_OK;
+}
+
+int pkjwt__pkcs11_sign_pss(struct pkjwt__p11 *h, const char *alg,
+                           const EVP_MD *md, const unsigned char *in,
+                           size_t in_len, unsigned char *sig, size_t *sig_len,
+                           pkjwt_error *err) {
+  unsigned char dgst[EVP_MAX_MD_SIZE];
+  unsigned int dlen = 0;
+  CK_RSA_PKCS_PSS_PARAMS params;
+  switch (EVP_MD_get_type(md)) {
+  case NID_sha256:
+    params = (CK_RSA_PKCS_PSS_PARAMS){CKM_SHA256, CKG_MGF1_SHA256, 32};
+    break;
+  case NID_sha384:
+    params = (CK_RSA_PKCS_PSS_PARAMS){CKM_SHA384, CKG_MGF1_SHA384, 48};
+    break;
+  case NID_sha512:
+    params = (CK_RSA_PKCS_PSS_PARAMS){CKM_SHA512, CKG_MGF1_SHA512, 64};
+    break;
+  default:
+    return pkjwt__fail(err, PKJWT_ERR_CRYPTO, "no PSS parameters for %s", alg);
+  }
+  if (EVP_Digest(in, in_len, dgst, &dlen, md, NULL) != 1 ||
+      dlen != params.s_len)
+    return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "cannot hash for %s", alg);
+  int rc = pss_session(h, alg, err);
+  if (rc != PKJWT_OK)
+    return rc;
+  /* RFC 7518 section 3.5: MGF1 with the same hash, salt as long as it */
+  CK_MECHANISM mech = {CKM_RSA_PKCS_PSS, &params, sizeof(params)};
+  CK_ULONG len = *sig_len;
+  CK_RV rv = h->fl->C_SignInit(h->session, &mech, h->key);
+  if (rv == CKR_OK)
+    rv = h->fl->C_Sign(h->session, dgst, dlen, sig, &len);
+  OPENSSL_cleanse(dgst, sizeof(dgst));
+  if (rv == CKR_OK) {
+    *sig_len = len;
+    return PKJWT_OK;
+  }
+  /* a new session next time: this one may be gone with the token */
+  h->fl->C_CloseSession(h->session);
+  h->session_open = 0;
+  return sign_refused(err, alg, PKJWT__P11_PSS_MECH, (unsigned long)rv, 0);
+}
+#endif
+
+int pkjwt__pkcs11_sign_failed(pkjwt_error *err, const char *alg, int key_type,
+                              int pss) {
+  static const unsigned long reasons[] = {
+      P11_CKR_KEY_FUNCTION_NOT_PERMITTED, P11_CKR_MECHANISM_INVALID,
+      P11_CKR_KEY_TYPE_INCONSISTENT, P11_CKR_TOKEN_NOT_PRESENT};
+  unsigned long r = queued_reason(reasons, 4);
+  /* The mechanism the token is asked for (PS*: pkjwt__pkcs11_sign_pss). */
+  const char *mech = key_type == PKJWT_KEY_EC ? "CKM_ECDSA"
+                     : pss                    ? PKJWT__P11_PSS_MECH
+                                              : "CKM_RSA_PKCS";
+  int rc = sign_refused(err, alg, mech, r, 1);
+  ERR_clear_error();
+  return rc;
+}
+
 #else /* !HAVE_PKCS11 */
+
+const char *pkjwt__libp11_soname = NULL; /* nothing is loaded */
 
 int pkjwt_key_pkcs11_supported(void) {
   return 0;

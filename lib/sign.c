@@ -576,8 +576,18 @@ int pkjwt_assertion_sign(char **out, const pkjwt_key *key,
   if (key->p11) {
     /* The token signs; its lock is held for the one signature. */
     EVP_PKEY *signer = pkjwt__pkcs11_signer(key->p11);
-    rc = sign_input(sig, &sig_len, info, signer, key->p11,
-                    (const unsigned char *)jws, pos, err);
+#ifdef HAVE_PKCS11_KEYGEN
+    if (info->padding == RSA_PKCS1_PSS_PADDING) {
+      const EVP_MD *md = pkjwt__alg_md(info);
+      rc = md ? pkjwt__pkcs11_sign_pss(key->p11, info->name, md,
+                                       (const unsigned char *)jws, pos, sig,
+                                       &sig_len, err)
+              : pkjwt__fail(err, PKJWT_ERR_CRYPTO, "OpenSSL has no %s",
+                            info->md_name);
+    } else
+#endif
+      rc = sign_input(sig, &sig_len, info, signer, key->p11,
+                      (const unsigned char *)jws, pos, err);
     pkjwt__pkcs11_done(key->p11);
   } else {
     rc = sign_input(sig, &sig_len, info, key->pkey, NULL,

@@ -3,6 +3,11 @@
  * would. The signature goes to an implementation that is not ours wherever
  * one is at hand (libjwt's jwt_decode for RS* and ES*); libjwt 1.10.2 has no
  * PS*, so those are checked here with OpenSSL. The claims are judged here.
+ *
+ * libjwt is loaded on the first judgement that needs it (lib/dl.c), not
+ * linked: pkjwt-sign never judges and starts without it. Where it cannot be
+ * loaded, OpenSSL judges alone, and the signature's detail and the
+ * result's verifier ("openssl") say so.
  */
 #define _GNU_SOURCE 1
 #include "bounds.h"
@@ -10,6 +15,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +204,40 @@ static int raw_to_der(unsigned char **der, size_t *der_len,
   return 0;
 }
 
+/* ---- libjwt, loaded on first use --------------------------------------- */
+
+static struct {
+  __typeof__(jwt_decode) *decode;
+  __typeof__(jwt_get_alg) *get_alg;
+  __typeof__(jwt_str_alg) *str_alg;
+  __typeof__(jwt_free) *free;
+} jwt;
+
+#define JWT_SYM(name, field)                                                   \
+  { #name, offsetof(__typeof__(jwt), field) }
+static const struct pkjwt__dl_sym jwt_syms[] = {
+    JWT_SYM(jwt_decode, decode),
+    JWT_SYM(jwt_get_alg, get_alg),
+    JWT_SYM(jwt_str_alg, str_alg),
+    JWT_SYM(jwt_free, free),
+};
+#undef JWT_SYM
+
+static pthread_once_t jwt_once = PTHREAD_ONCE_INIT;
+static int jwt_loaded;
+static char jwt_why[PKJWT__DL_WHY_LEN];
+
+int (*pkjwt__jwt_decode_hook)(struct jwt **jwt, const char *token,
+                              const unsigned char *key, int key_len);
+
+const char *pkjwt__libjwt_soname = PKJWT_LIBJWT_SONAME;
+
+static void jwt_load(void) {
+  jwt_loaded = pkjwt__dl_load(&jwt, pkjwt__libjwt_soname, PKJWT_LIBJWT_PACKAGE,
+                              jwt_syms, sizeof(jwt_syms) / sizeof(jwt_syms[0]),
+                              jwt_why, sizeof(jwt_why)) == 0;
+}
+
 /* 1 valid, 0 not valid, -1 could not check (OpenSSL failed). */
 static int verify_openssl(const pkjwt__alg_info *info, EVP_PKEY *pkey,
                           const unsigned char *input, size_t input_len,
@@ -246,6 +286,14 @@ static void check_signature(pkjwt_verify_result *r, const pkjwt__alg_info *info,
                     : (typ && strcasecmp(typ, "JWT") != 0)
                         ? "; libjwt 1.10.2 refuses typ other than JWT"
                         : NULL;
+  char nolib[PKJWT__DL_WHY_LEN + 8];
+  if (!why) {
+    pthread_once(&jwt_once, jwt_load);
+    if (!jwt_loaded) {
+      snprintf(nolib, sizeof(nolib), "; %s", jwt_why);
+      why = nolib;
+    }
+  }
   if (why) {
     r->verifier = "openssl";
     int ok = verify_openssl(info, key->pkey, (const unsigned char *)assertion,
@@ -279,14 +327,14 @@ static void check_signature(pkjwt_verify_result *r, const pkjwt__alg_info *info,
               "the public key could not be written as PEM for libjwt");
     return;
   }
-  jwt_t *jwt = NULL;
-  int jrc =
-      jwt_decode(&jwt, assertion, (const unsigned char *)pem, (int)strlen(pem));
-  jwt_alg_t seen = jwt ? jwt_get_alg(jwt) : JWT_ALG_INVAL;
-  jwt_free(jwt);
+  jwt_t *j = NULL;
+  int jrc = (pkjwt__jwt_decode_hook ? pkjwt__jwt_decode_hook : jwt.decode)(
+      &j, assertion, (const unsigned char *)pem, (int)strlen(pem));
+  jwt_alg_t seen = j ? jwt.get_alg(j) : JWT_ALG_INVAL;
+  jwt.free(j);
   pkjwt_str_free(pem);
   ERR_clear_error(); /* libjwt leaves OpenSSL's queue as it finds it, or not */
-  if (jrc == 0 && seen == jwt_str_alg(info->name))
+  if (jrc == 0 && seen == jwt.str_alg(info->name))
     set_check(&r->signature, PKJWT_VERDICT_OK, "%s signature valid (libjwt)",
               info->name);
   else {

@@ -86,7 +86,7 @@ static double rate(const pkjwt_key *key, pkjwt_alg alg, int threads) {
 
 int main(void) {
   if (!pkjwt_key_pkcs11_supported()) {
-    printf("{\"bench\":\"pkcs11\",\"skipped\":\"built without libp11\"}\n");
+    printf("{\"bench\":\"pkcs11\",\"skipped\":\"no libp11\"}\n");
     return 0;
   }
   const char *src = getenv("top_srcdir");

@@ -12,6 +12,8 @@
 
 #include <openssl/err.h>
 #include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static char *tmp;         /* the token's folder */
 static char module[1024]; /* SoftHSM2's module */
@@ -280,7 +282,7 @@ START_TEST(missing_mechanism_is_named) {
   ck_assert_int_eq(pkjwt__pkcs11_sign_failed(&err, "PS256", PKJWT_KEY_RSA, 1),
                    PKJWT_ERR_PKCS11);
   ck_assert_str_eq(err.message, "the PKCS#11 token cannot sign PS256: it "
-                                "lacks the mechanism CKM_RSA_X_509");
+                                "lacks the mechanism " PKJWT__P11_PSS_MECH);
   ERR_raise(ERR_LIB_USER, 0x70);
   pkjwt__pkcs11_sign_failed(&err, "ES384", PKJWT_KEY_EC, 0);
   ck_assert_ptr_nonnull(strstr(err.message, "CKM_ECDSA"));
@@ -493,7 +495,41 @@ static int without_pkcs11(void) {
   return 77;
 }
 
+#ifdef HAVE_PKCS11
+/* libp11 missing at run time (it is loaded on first use, lib/dl.c): in a
+ * child, before this process loads it, the soname points at no file. One
+ * line naming the file and the Debian package, and
+ * pkjwt_key_pkcs11_supported() says no. 0 when that holds. */
+static int libp11_missing(void) {
+  pid_t pid = fork();
+  if (pid < 0)
+    return -1;
+  if (pid == 0) {
+    pkjwt__libp11_soname = "libp11-pkjwt-test-missing.so.3";
+    pkjwt_error err = PKJWT_ERROR_INIT;
+    pkjwt_key *k = NULL;
+    int rc = pkjwt_key_load_uri(&k, "pkcs11:object=a", NULL, &err);
+    int ok = rc == PKJWT_ERR_PKCS11 && !k && !pkjwt_key_pkcs11_supported() &&
+             strcmp(err.message,
+                    "PKCS#11 keys need libp11: cannot load "
+                    "libp11-pkjwt-test-missing.so.3 (install the Debian "
+                    "package " PKJWT_LIBP11_PACKAGE ")") == 0;
+    if (!ok)
+      fprintf(stderr, "libp11 missing: %d %s\n", rc, err.message);
+    _exit(ok ? 0 : 1);
+  }
+  int st = 0;
+  if (waitpid(pid, &st, 0) != pid)
+    return -1;
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+#endif
+
 int main(void) {
+#ifdef HAVE_PKCS11
+  if (libp11_missing() != 0) /* first: nothing has loaded libp11 yet */
+    return EXIT_FAILURE;
+#endif
   if (!pkjwt_key_pkcs11_supported())
     return without_pkcs11();
   /* test_tmpdir() asserts, which Check allows only inside a test */

@@ -201,6 +201,39 @@ START_TEST(every_alg_round_trips) {
 }
 END_TEST
 
+/* libjwt missing at run time (it is loaded on first use, lib/dl.c):
+ * OpenSSL judges alone, and the verifier and the detail say so. Only in a
+ * forked test, where nothing has loaded libjwt yet. */
+START_TEST(without_libjwt) {
+  const char *fork = getenv("CK_FORK");
+  if (fork && strcmp(fork, "no") == 0)
+    return; /* one process for all tests: libjwt is loaded already */
+  pkjwt__libjwt_soname = "libjwt-pkjwt-test-missing.so.0";
+  const pkjwt_alg run[] = {PKJWT_ALG_RS256, PKJWT_ALG_ES256};
+  const pkjwt_key *keys[] = {rsa, ec256};
+  for (size_t i = 0; i < 2; i++) {
+    char *jws = sign_at(keys[i], run[i], NOW, 1, NULL);
+    pkjwt_verify_options v = vopts(NOW + 5);
+    pkjwt_verify_result *r = verify(jws, keys[i], &v);
+    ck_assert_msg(r->valid, "%s", r->signature.detail);
+    ck_assert_str_eq(r->verifier, "openssl");
+    ck_assert_ptr_nonnull(
+        strstr(r->signature.detail,
+               "(OpenSSL; cannot load libjwt-pkjwt-test-missing.so.0 (install "
+               "the Debian package " PKJWT_LIBJWT_PACKAGE "))"));
+    pkjwt_verify_result_free(r);
+    pkjwt_key *wrong = i ? NULL : tu_key("RSA2048");
+    r = verify(jws, i ? other256 : wrong, &v);
+    ck_assert(!r->valid);
+    ck_assert_int_eq(r->signature.verdict, PKJWT_VERDICT_FAILED);
+    ck_assert_str_eq(r->verifier, "openssl");
+    pkjwt_verify_result_free(r);
+    pkjwt_key_free(wrong);
+    pkjwt_str_free(jws);
+  }
+}
+END_TEST
+
 /* Many ES256 signatures: some have an R or S with leading zero bytes, and
  * the fixed-width encoding must still verify in libjwt every time. */
 START_TEST(es256_many_verify) {
@@ -915,6 +948,7 @@ static Suite *make_suite(void) {
   tcase_add_unchecked_fixture(tc, setup, teardown);
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, every_alg_round_trips);
+  tcase_add_test(tc, without_libjwt);
   tcase_add_test(tc, es256_many_verify);
   tcase_add_test(tc, any_public_key_handle_verifies);
   tcase_add_test(tc, wrong_key_refused);

@@ -28,7 +28,9 @@
 # gets a token and its replay is refused. A key set (docs/rotation.md):
 # rotate, activate, export --dir, each upload a provider of its own; the
 # next key works once uploaded, and a provider without the upload refuses
-# the new active key.
+# the new active key. Keys in a SoftHSM2 token (tests/pkcs11-setup.sh):
+# their JWKS registered, tokens signed inside the token (ES256, RS256,
+# PS256, and ES256 in strict mode); SKIPPED without softhsm2 or opensc.
 # shellcheck disable=SC2016
 set -u
 : "${top_srcdir:=.}"
@@ -463,6 +465,60 @@ token_ok "key set: the new active key gets a token" "$TOK" --keyset ks $ks2
 refused "key set: a provider without the upload refuses the new key" \
   "$UPLOAD1_LOG" 'invalid_client: no applicable key found' \
   "$TOK" --keyset ks $ks1
+
+# ---- keys in a PKCS#11 token (issue 13) -----------------------------------
+# A SoftHSM2 token made by tests/pkcs11-setup.sh in the test's folder: the
+# JWKS that `pkjwt-keygen export` prints for two token keys is registered,
+# and pkjwt-token gets tokens with assertions signed inside the token (ES256,
+# RS256, PS256 through CKM_RSA_PKCS_PSS; ES256 in strict mode too). Without
+# softhsm2 or opensc, or in a build without PKCS#11 keys, SKIPPED.
+oidc_stop
+P11DIR=$TL_PRIV/p11
+mkdir -p "$P11DIR" || exit 99
+p11_skip() { # WHY
+  for _s in "ES256: a token signed in a PKCS#11 token" \
+    "RS256: a token signed in a PKCS#11 token" \
+    "PS256: a token signed in a PKCS#11 token" \
+    "ES256 in a PKCS#11 token: a token in strict mode"; do
+    tl_skip "$_s" "$1"
+  done
+}
+if ! "$K" --version | grep -q '^PKCS#11 keys: yes'; then
+  p11_skip "this build has no PKCS#11 keys"
+elif MOD=$(top_builddir=$top_builddir sh "$top_srcdir/tests/pkcs11-setup.sh" \
+  "$P11DIR" 2>"$P11DIR/setup.err"); then
+  SOFTHSM2_CONF=$P11DIR/softhsm2.conf
+  export SOFTHSM2_CONF
+  p11uri() { echo "pkcs11:token=pkjwt-test;object=$1"; }
+  P11="--pkcs11-module $MOD --pin-file $P11DIR/pin"
+  # shellcheck disable=SC2086
+  tl_expect_ok "PKCS#11 token keys: export --format jwks" \
+    "$K" export --format jwks --key "$(p11uri ec256)" \
+    --key "$(p11uri rsa2048)" $P11
+  cp "$TL_OUT" p11.jwks
+  oidc_start p11 3 --jwks p11.jwks --client-id "$CLIENT" --scope "$SCOPE"
+  p11c="--client-id $CLIENT --scope $SCOPE --token-endpoint $ISS/token"
+  for spec in "ES256 ec256" "RS256 rsa2048" "PS256 rsa2048"; do
+    # shellcheck disable=SC2086
+    set -- $spec
+    # shellcheck disable=SC2086
+    token_ok "$1: a token signed in a PKCS#11 token" \
+      "$TOK" --key "$(p11uri "$2")" --alg "$1" $P11 $p11c
+  done
+  # shellcheck disable=SC2086
+  token_ok "ES256 in a PKCS#11 token: a token in strict mode" \
+    "$TOK" --key "$(p11uri ec256)" $P11 $p11c --issuer "$ISS" \
+    --audience issuer
+else
+  _rc=$?
+  if [ "$_rc" -eq 77 ]; then
+    p11_skip "$(head -n 1 "$P11DIR/setup.err")"
+  else
+    echo "FAIL: tests/pkcs11-setup.sh exited $_rc:"
+    sed 's/^/#   /' "$P11DIR/setup.err"
+    exit 99
+  fi
+fi
 
 oidc_stop
 tl_end

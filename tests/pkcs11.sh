@@ -125,6 +125,33 @@ for spec in "ec256 ES256" "ec384 ES384" "ec521 ES512" \
   done
 done
 
+# ---- PS* asks the token for CKM_RSA_PKCS_PSS ----------------------------------
+# opensc's pkcs11-spy sits between pkjwt and SoftHSM2 and logs each call:
+# PS256 must reach the token as CKM_RSA_PKCS_PSS with SHA-256 and MGF1
+# (built without p11-kit's pkcs11.h, libp11 pads and the token signs raw
+# RSA, CKM_RSA_X_509).
+SPY=
+for f in /usr/lib/*-linux-gnu/pkcs11-spy.so /usr/lib/*-linux-gnu/pkcs11/pkcs11-spy.so; do
+  [ -f "$f" ] && { SPY=$f; break; }
+done
+if [ -n "$SPY" ]; then
+  mech=CKM_RSA_PKCS_PSS
+  [ -x "$builddir/tests/p11_nosign" ] || mech=CKM_RSA_X_509
+  tl_expect_ok "PS256 through pkcs11-spy" env PKCS11SPY="$MOD" \
+    PKCS11SPY_OUTPUT="$H/spy.log" "$SIGN" --key "$(uri rsa2048)" \
+    --pkcs11-module "$SPY" --pin-file "$H/pin" --client-id c --aud "$AUD" \
+    --alg PS256
+  cp "$TL_OUT" "$H/spy.PS256.jws"
+  tl_check "PS256 reached the token as $mech" \
+    grep -q "pMechanism->type = $mech " "$H/spy.log"
+  if [ $have_jwcrypto = 1 ]; then
+    tl_check "PS256 through the spy: jwcrypto verifies" \
+      "$PYTHON3" "$H/judge.py" jwcrypto "$H/spy.PS256.jws" "$H/rsa2048.jwk"
+  fi
+else
+  tl_skip "PS256 reached the token as CKM_RSA_PKCS_PSS" "no pkcs11-spy.so (opensc)"
+fi
+
 # ---- info and cert on a token key ---------------------------------------------
 tl_expect_ok "keygen info on a token key" \
   "$KEYGEN" info --key "$(uri ec384)" $P11 --json
@@ -196,6 +223,58 @@ if [ $have_jwcrypto = 1 ]; then
 else
   tl_skip "pkjwt-token with a token key" "no python3-jwcrypto for the endpoint"
 fi
+
+# ---- a key set rotated from a file key to a token key -------------------------
+# docs/hardware-keys.md, "Rotating a token key with key sets": the token
+# key's entry is added to keyset.json by hand (its URI carries module-path
+# and pin-source), then activate and retire work as for files, and
+# pkjwt-sign --keyset signs in the token with the token key's kid.
+KS=$H/ks
+mkdir -m 700 "$KS"
+tl_expect_ok "key set: a first key (a file)" "$KEYGEN" rotate --dir "$KS" --quiet
+tl_expect_ok "key set: activate it" "$KEYGEN" activate --dir "$KS" --quiet
+OLD=$("$KEYGEN" status --dir "$KS" | awk '$2 == "active" { print $1 }')
+TURI="$(uri ec384)?module-path=$MOD&pin-source=file:$H/pin"
+tl_expect_ok "key set: info of the token key" "$KEYGEN" info --key "$TURI"
+TKID=$(awk '$1 == "kid:" { print $2 }' "$TL_OUT")
+tl_expect_ok "key set: a certificate of the token key" \
+  "$KEYGEN" cert --key "$TURI" --out "$KS/$TKID.crt" --quiet
+TEXP=$(date -u -d "$("$OPENSSL" x509 -enddate -noout -in "$KS/$TKID.crt" |
+  sed 's/^notAfter=//')" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+tl_expect_ok "key set: the token key's entry added as next" "$PYTHON3" -c '
+import json, sys, time
+ks, kid, uri, exp = sys.argv[1:]
+m = json.load(open(ks + "/keyset.json"))
+m["keys"].append({"kid": kid, "key": uri, "cert": kid + ".crt",
+                  "state": "next", "expires": exp,
+                  "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+json.dump(m, open(ks + "/keyset.json.new", "w"))' "$KS" "$TKID" "$TURI" "$TEXP"
+mv "$KS/keyset.json.new" "$KS/keyset.json"
+tl_expect_ok "key set: status lists the token key as next" \
+  "$KEYGEN" status --dir "$KS"
+tl_check "key set: the token key is next" \
+  grep -q "^$TKID  *next " "$TL_OUT"
+tl_expect_ok "key set: activate the token key" \
+  "$KEYGEN" activate --dir "$KS" --quiet
+tl_expect_ok "key set: pkjwt-sign --keyset signs in the token" \
+  "$SIGN" --keyset "$KS" --client-id c --aud "$AUD"
+cp "$TL_OUT" "$H/ks.jws"
+tl_check "key set: the header names the token key's kid and ES384" \
+  "$PYTHON3" -c '
+import base64, json, sys
+h = sys.argv[1].split(".")[0]
+h = json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))
+sys.exit(0 if h.get("kid") == sys.argv[2] and h.get("alg") == "ES384" else 1)
+' "$(cat "$H/ks.jws")" "$TKID"
+if [ $have_jwcrypto = 1 ]; then
+  tl_check "key set: jwcrypto verifies it with the token key's JWK" \
+    "$PYTHON3" "$H/judge.py" jwcrypto "$H/ks.jws" "$H/ec384.jwk"
+else
+  tl_skip "key set: jwcrypto verifies it with the token key's JWK" \
+    "no python3-jwcrypto"
+fi
+tl_expect_ok "key set: retire the old file key" \
+  "$KEYGEN" retire --dir "$KS" --kid "$OLD" --quiet
 
 # ---- failures: one line, nothing on stdout, nothing written ------------------
 S="--client-id c --aud $AUD"

@@ -18,14 +18,16 @@ const char *cli_alg_values[MAX_ALGS + 1];
 
 const char *cli_version_extra = NULL;
 
-/* --version: the version, whether this build can use keys in PKCS#11
- * tokens (libpkjwt was built with or without libp11), and the tool's own
- * line (pkjwt-token: the token stores). */
+/* --version: the version, whether this process can use keys in PKCS#11
+ * tokens (libpkjwt was built with libp11 and can load it; asking loads
+ * it), and the tool's own line (pkjwt-token: the token stores). */
 static void print_version(void) {
   printf("%s (pkjwt) %s\n", cli_progname, pkjwt_version());
-  printf("PKCS#11 keys: %s\n", pkjwt_key_pkcs11_supported()
-                                   ? "yes (pkcs11: URIs, libp11)"
-                                   : "no (built without libp11)");
+  printf("PKCS#11 keys: %s\n",
+         pkjwt_key_pkcs11_supported()
+             ? "yes (pkcs11: URIs, libp11)"
+             : "no (built without libp11, or it cannot be "
+               "loaded)");
   if (cli_version_extra)
     printf("%s\n", cli_version_extra);
 }

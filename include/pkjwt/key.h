@@ -90,8 +90,9 @@ typedef struct pkjwt_key_uri_options {
 #define PKJWT_KEY_URI_OPTIONS_INIT { PKJWT_KEY_URI_OPTIONS_VERSION, NULL, NULL }
 
 /**
- * 1 when this build of the library can use keys in PKCS#11 tokens (it was
- * built with libp11), else 0.
+ * 1 when this process can use keys in PKCS#11 tokens (the library was
+ * built with libp11 and can load it: libp11 is loaded on first use, and
+ * this call loads it), else 0. Thread-safe.
  */
 PKJWT_EXPORT int pkjwt_key_pkcs11_supported(void);
 

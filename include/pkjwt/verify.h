@@ -49,8 +49,9 @@ typedef struct pkjwt_verify_result {
   char *claims_json;    /**< compact JSON; owned by the result */
   char alg[16];         /**< the header's alg as seen (truncated), "" if none */
   const char *verifier; /**< who judged the signature: "libjwt" (RS*,
-                             ES*), "openssl" (PS*, and any alg whose typ
-                             is not JWT: libjwt 1.10.2 refuses those) or
+                             ES*), "openssl" (PS*, any alg whose typ
+                             is not JWT: libjwt 1.10.2 refuses those, and
+                             every alg when libjwt cannot be loaded) or
                              "none" (not checked); static string */
   int valid;            /**< 1 when no check FAILED */
   pkjwt_check_result alg_allowed; /**< RS/PS/ES 256-512 that fit the key;
