@@ -22,8 +22,10 @@
 
 #if defined(__GNUC__)
 #define PKJWT__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define PKJWT__SENTINEL __attribute__((sentinel))
 #else
 #define PKJWT__PRINTF(f, a)
+#define PKJWT__SENTINEL
 #endif
 
 /* ---- the handles' insides (lib/key.c, lib/cert.c) ---- */
@@ -281,6 +283,21 @@ void pkjwt__cleanse_free(void *p, size_t n);
  */
 char *pkjwt__strdup(const char *s);
 char *pkjwt__strndup(const char *s, size_t n);
+/*
+ * The one string glue: the first alen bytes of a (need not be
+ * terminated), then each string that follows, up to a (const char *)NULL,
+ * in one new string made as above. NULL when out of memory. Paths are
+ * glued with it ("dir", "/", "name").
+ */
+char *pkjwt__concat(const char *a, size_t alen, ...) PKJWT__SENTINEL;
+/*
+ * The one URL join and its one slash rule: the first len bytes of base
+ * less one trailing '/', then path (which begins with '/' or is empty),
+ * then tail (NULL for none). "https://h/" + "/token" is "https://h/token".
+ * A new string as above; NULL when out of memory.
+ */
+char *pkjwt__url_join(const char *base, size_t len, const char *path,
+                      const char *tail);
 /* Compact JSON (member order kept) in a string made as above, never in
  * Jansson's allocator; NULL when out of memory. */
 typedef struct json_t json_t;

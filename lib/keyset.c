@@ -126,14 +126,7 @@ static void gen_free(struct gen *g) {
 }
 
 static char *path_join(const char *dir, const char *name) {
-  size_t d = strlen(dir), n = strlen(name);
-  char *p = malloc(d + n + 2);
-  if (p) {
-    memcpy(p, dir, d);
-    p[d] = '/';
-    memcpy(p + d + 1, name, n + 1);
-  }
-  return p;
+  return pkjwt__concat(dir, strlen(dir), "/", name, (const char *)NULL);
 }
 
 /* A plain file name inside the folder: no '/', no leading '.'. */

@@ -1,12 +1,15 @@
 /*
- * lib/util.c: small memory and clock helpers, the one string maker and the
- * string free, the thread-safe strerror, the options-version rule and the
- * one function that makes a server's words safe to print.
+ * lib/util.c: small memory and clock helpers, the one string maker, the
+ * one string glue and URL join, the string free, the thread-safe strerror,
+ * the options-version rule and the one function that makes a server's
+ * words safe to print.
  */
 /* strerror_r under -std=c11 (the XSI form; the GNU one is read too) */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +61,43 @@ char *pkjwt__strndup(const char *s, size_t n) {
 
 char *pkjwt__strdup(const char *s) {
   return s ? pkjwt__strndup(s, strlen(s)) : NULL;
+}
+
+char *pkjwt__concat(const char *a, size_t alen, ...) {
+  va_list ap;
+  size_t n = alen;
+  va_start(ap, alen);
+  for (const char *p; (p = va_arg(ap, const char *)) != NULL;) {
+    size_t l = strlen(p);
+    if (l > SIZE_MAX - 1 - n) {
+      va_end(ap);
+      return NULL;
+    }
+    n += l;
+  }
+  va_end(ap);
+  char *s = malloc(n + 1);
+  if (!s)
+    return NULL;
+  if (alen)
+    memcpy(s, a, alen);
+  n = alen;
+  va_start(ap, alen);
+  for (const char *p; (p = va_arg(ap, const char *)) != NULL;) {
+    size_t l = strlen(p);
+    memcpy(s + n, p, l);
+    n += l;
+  }
+  va_end(ap);
+  s[n] = '\0';
+  return s;
+}
+
+char *pkjwt__url_join(const char *base, size_t len, const char *path,
+                      const char *tail) {
+  if (len && base[len - 1] == '/')
+    len--;
+  return pkjwt__concat(base, len, path, tail, (const char *)NULL);
 }
 
 int pkjwt__json_nomem(const json_error_t *je) {
