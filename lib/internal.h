@@ -273,6 +273,14 @@ int pkjwt__write_file_atomic(const char *path, const void *data, size_t len,
 /* Copy what a memory BIO holds into a new NUL-terminated string (*out,
  * free with pkjwt_str_free; *len may be NULL). An empty BIO gives "". */
 int pkjwt__bio_string(char **out, size_t *len, BIO *bio, pkjwt_error *err);
+/* What write (1 on success) puts of obj into a new memory BIO, as a new
+ * string as above: the one home of "encode into memory, take the text". On
+ * a failed write the code is code and the message what, with OpenSSL's
+ * reason. */
+typedef int (*pkjwt__bio_writer)(BIO *bio, const void *obj);
+int pkjwt__bio_written(char **out, size_t *len, pkjwt__bio_writer write,
+                       const void *obj, int code, const char *what,
+                       pkjwt_error *err);
 
 /* OPENSSL_cleanse then free; NULL is a no-op. */
 void pkjwt__cleanse_free(void *p, size_t n);

@@ -46,6 +46,18 @@ int pkjwt__bio_string(char **out, size_t *len, BIO *bio, pkjwt_error *err) {
   return PKJWT_OK;
 }
 
+int pkjwt__bio_written(char **out, size_t *len, pkjwt__bio_writer write,
+                       const void *obj, int code, const char *what,
+                       pkjwt_error *err) {
+  BIO *bio = BIO_new(BIO_s_mem());
+  if (!bio)
+    return pkjwt__fail_ssl(err, PKJWT_ERR_NOMEM, "out of memory");
+  int rc = write(bio, obj) == 1 ? pkjwt__bio_string(out, len, bio, err)
+                                : pkjwt__fail_ssl(err, code, "%s", what);
+  BIO_free(bio);
+  return rc;
+}
+
 const char *pkjwt_version(void) {
   return PKJWT_VERSION_STRING;
 }
