@@ -57,16 +57,14 @@ static int path_exists(const char *path) {
   return lstat(path, &st) == 0;
 }
 
-/* Read the passphrase of --passphrase-file, or NULL when not given.
- * *rc is set to an exit status when reading failed. */
-static char *read_passphrase(const cli_args *a, int *rc) {
-  *rc = 0;
+/* Read the passphrase of --passphrase-file into *pass (NULL when not
+ * given). 0, or an exit status after the error line. */
+static int read_passphrase(char **pass, const cli_args *a) {
+  *pass = NULL;
   if (!a->seen[KG_O_PASSFILE])
-    return NULL;
-  char *p = cli_read_secret_file(a->val[KG_O_PASSFILE]);
-  if (!p)
-    *rc = CLI_EXIT_INPUT;
-  return p;
+    return 0;
+  *pass = cli_read_secret_file(a->val[KG_O_PASSFILE]);
+  return *pass ? 0 : CLI_EXIT_INPUT;
 }
 
 /* At most one of the inputs may be standard input. */
@@ -264,6 +262,28 @@ static int cert_fail(const cli_args *a, const char *path,
   return lib_fail(path, err);
 }
 
+/* A self-signed certificate for key (*cert) and its text for standard
+ * output (*text: PEM when pem, else base64 DER). 0, or an exit status after
+ * the error line about subject. */
+static int make_cert(pkjwt_cert **cert, char **text, int pem,
+                     const pkjwt_key *key, const pkjwt_cert_options *copts,
+                     const cli_args *a, const char *subject) {
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  int rc = pkjwt_cert_self_signed(cert, key, copts, &err);
+  if (rc == PKJWT_OK)
+    rc = pem ? pkjwt_cert_pem(text, *cert, &err)
+             : pkjwt_cert_base64_der(text, *cert, &err);
+  return rc == PKJWT_OK ? 0 : cert_fail(a, subject, &err);
+}
+
+/* Write cert to path. 0, or an exit status after the error line. */
+static int write_cert(const pkjwt_cert *cert, const char *path, int force) {
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  if (pkjwt_cert_write(cert, path, force, &err) != PKJWT_OK)
+    return lib_fail(path, &err);
+  return 0;
+}
+
 /* Refuse to start when path exists and --force was not given: checked
  * before any slow work. The library checks again when it writes. */
 static int check_new_file(const char *path, int force) {
@@ -409,8 +429,8 @@ int kg_cmd_new(const cli_args *a) {
   if ((rc = new_options(&n, a)) != 0)
     return rc;
 
-  char *pass = read_passphrase(a, &rc);
-  if (rc)
+  char *pass;
+  if ((rc = read_passphrase(&pass, a)) != 0)
     return rc;
 
   pkjwt_key *key = NULL;
@@ -444,13 +464,8 @@ int kg_cmd_new(const cli_args *a) {
     goto done;
   }
   if (cert_path) {
-    rc = pkjwt_cert_self_signed(&cert, key, &n.copts, &err);
-    if (rc == PKJWT_OK)
-      rc = pkjwt_cert_base64_der(&paste, cert, &err);
-    if (rc != PKJWT_OK) {
-      rc = cert_fail(a, cert_path, &err);
+    if ((rc = make_cert(&cert, &paste, 0, key, &n.copts, a, cert_path)) != 0)
       goto done;
-    }
   } else {
     rc = pkjwt_jwk_export(&paste, key, NULL, &err);
     if (rc != PKJWT_OK) {
@@ -462,13 +477,8 @@ int kg_cmd_new(const cli_args *a) {
   /* Everything is made: now write, the certificate first. If the key then
    * fails, only a public file is undone; with --force, an old private key
    * is replaced only once its new certificate is safely written. */
-  if (cert_path) {
-    rc = pkjwt_cert_write(cert, cert_path, force, &err);
-    if (rc != PKJWT_OK) {
-      rc = lib_fail(cert_path, &err);
-      goto done;
-    }
-  }
+  if (cert_path && (rc = write_cert(cert, cert_path, force)) != 0)
+    goto done;
   n.wopts.passphrase = pass;
   n.wopts.force = force;
   rc = in_token ? PKJWT_OK : pkjwt_key_write_private(key, out, &n.wopts, &err);
@@ -520,13 +530,12 @@ int kg_cmd_cert(const cli_args *a) {
   if (!to_stdout && (rc = check_new_file(out, force)) != 0)
     return rc;
 
-  char *pass = read_passphrase(a, &rc);
-  if (rc)
+  char *pass;
+  if ((rc = read_passphrase(&pass, a)) != 0)
     return rc;
   pkjwt_key *key = NULL;
   pkjwt_cert *cert = NULL;
   char *text = NULL;
-  pkjwt_error err = PKJWT_ERROR_INIT;
 
   if ((rc = load_key(&key, &encrypted, key_path, pass, a)) != 0)
     goto done;
@@ -535,20 +544,12 @@ int kg_cmd_cert(const cli_args *a) {
                    "a private key is needed to sign the certificate");
     goto done;
   }
-  rc = pkjwt_cert_self_signed(&cert, key, &copts, &err);
-  if (rc == PKJWT_OK)
-    rc = to_stdout ? pkjwt_cert_pem(&text, cert, &err)
-                   : pkjwt_cert_base64_der(&text, cert, &err);
-  if (rc != PKJWT_OK) {
-    rc = cert_fail(a, key_path, &err);
+  rc = make_cert(&cert, &text, to_stdout, key, &copts, a, key_path);
+  if (rc != 0)
     goto done;
-  }
   if (!to_stdout) {
-    rc = pkjwt_cert_write(cert, out, force, &err);
-    if (rc != PKJWT_OK) {
-      rc = lib_fail(out, &err);
+    if ((rc = write_cert(cert, out, force)) != 0)
       goto done;
-    }
     if (!a->seen[KG_O_QUIET])
       print_note(NULL, key, encrypted, out, cert);
   }
@@ -687,8 +688,8 @@ int kg_cmd_export(const cli_args *a) {
   if ((rc = export_usage(a, e, n, fmt)) != 0)
     return rc;
 
-  char *pass = read_passphrase(a, &rc);
-  if (rc)
+  char *pass;
+  if ((rc = read_passphrase(&pass, a)) != 0)
     return rc;
   char *text = NULL;
   const pkjwt_key *keys[CLI_MAX_ITEMS];
@@ -794,8 +795,8 @@ int kg_cmd_info(const cli_args *a) {
   if ((rc = check_one_stdin(a)) != 0)
     return rc;
 
-  char *pass = read_passphrase(a, &rc);
-  if (rc)
+  char *pass;
+  if ((rc = read_passphrase(&pass, a)) != 0)
     return rc;
   pkjwt_key *key = NULL;
   pkjwt_cert *cert = NULL;
@@ -884,13 +885,8 @@ int kg_cmd_rotate(const cli_args *a) {
   pkjwt_error err = PKJWT_ERROR_INIT;
   if ((rc = generate_key(&key, &n, a, dir)) != 0)
     goto done;
-  rc = pkjwt_cert_self_signed(&cert, key, &copts, &err);
-  if (rc == PKJWT_OK)
-    rc = pkjwt_cert_base64_der(&paste, cert, &err);
-  if (rc != PKJWT_OK) {
-    rc = cert_fail(a, dir, &err);
+  if ((rc = make_cert(&cert, &paste, 0, key, &copts, a, dir)) != 0)
     goto done;
-  }
   if (pkjwt_keyset_add(&kid, dir, key, cert, 0, &err) != PKJWT_OK) {
     rc = lib_fail(dir, &err);
     goto done;
