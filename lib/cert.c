@@ -60,8 +60,7 @@ static int write_name(BIO *bio, const void *name) {
 static char *subject_string(const X509_NAME *name) {
   char *s = NULL;
   if (pkjwt__bio_written(&s, NULL, write_name, name, PKJWT_ERR_CERT,
-                         "cannot print the subject",
-                         NULL) != PKJWT_OK)
+                         "cannot print the subject", NULL) != PKJWT_OK)
     s = NULL;
   return s;
 }

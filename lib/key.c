@@ -666,8 +666,7 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
 }
 
 /* Key URI options are optional; given, their version must be known. */
-static int uri_options_ok(const pkjwt_key_uri_options *opts,
-                          pkjwt_error *err) {
+static int uri_options_ok(const pkjwt_key_uri_options *opts, pkjwt_error *err) {
   return opts ? pkjwt__options_version_ok(opts->version,
                                           PKJWT_KEY_URI_OPTIONS_VERSION,
                                           "key URI options", err)

@@ -57,6 +57,23 @@ static int path_exists(const char *path) {
   return lstat(path, &st) == 0;
 }
 
+/* What a subcommand holds until it ends, freed by held_free. */
+typedef struct kg_held {
+  char *pass; /* of --passphrase-file (wiped) */
+  pkjwt_key *key;
+  pkjwt_cert *cert;
+  char *text; /* the result for standard output */
+} kg_held;
+
+/* Free what h holds; returns rc, for "return held_free(&h, rc);". */
+static int held_free(kg_held *h, int rc) {
+  pkjwt_str_free(h->text);
+  pkjwt_cert_free(h->cert);
+  pkjwt_key_free(h->key);
+  cli_secret_free(h->pass);
+  return rc;
+}
+
 /* Read the passphrase of --passphrase-file into *pass (NULL when not
  * given). 0, or an exit status after the error line. */
 static int read_passphrase(char **pass, const cli_args *a) {
@@ -429,18 +446,15 @@ int kg_cmd_new(const cli_args *a) {
   if ((rc = new_options(&n, a)) != 0)
     return rc;
 
-  char *pass;
-  if ((rc = read_passphrase(&pass, a)) != 0)
+  kg_held h = {0};
+  if ((rc = read_passphrase(&h.pass, a)) != 0)
     return rc;
 
-  pkjwt_key *key = NULL;
-  pkjwt_cert *cert = NULL;
-  char *paste = NULL;
   pkjwt_error err = PKJWT_ERROR_INIT;
 
   const int in_token = strncmp(out, "pkcs11:", 7) == 0;
-  if (in_token && (pass || a->seen[KG_O_KDF])) {
-    rc = cli_error(CLI_EXIT_USAGE, pass ? "--passphrase-file" : "--kdf",
+  if (in_token && (h.pass || a->seen[KG_O_KDF])) {
+    rc = cli_error(CLI_EXIT_USAGE, h.pass ? "--passphrase-file" : "--kdf",
                    "does not apply to a key made in a PKCS#11 token (it "
                    "never leaves the token)");
     goto done;
@@ -451,7 +465,7 @@ int kg_cmd_new(const cli_args *a) {
     uo.pkcs11_module = a->val[KG_O_PKCS11_MODULE];
     uo.pin_file = a->val[KG_O_PIN_FILE];
     rc = pkjwt_key_generate_uri(
-        &key, out, n.is_rsa ? PKJWT_KEY_RSA : PKJWT_KEY_EC,
+        &h.key, out, n.is_rsa ? PKJWT_KEY_RSA : PKJWT_KEY_EC,
         (unsigned int)n.bits, a->val[KG_O_CURVE], &uo, &err);
     if (rc != PKJWT_OK) {
       rc = fail_with(rc == PKJWT_ERR_WEAK_KEY || rc == PKJWT_ERR_KEY_TYPE
@@ -460,14 +474,15 @@ int kg_cmd_new(const cli_args *a) {
                      out, &err);
       goto done;
     }
-  } else if ((rc = generate_key(&key, &n, a, out)) != 0) {
+  } else if ((rc = generate_key(&h.key, &n, a, out)) != 0) {
     goto done;
   }
   if (cert_path) {
-    if ((rc = make_cert(&cert, &paste, 0, key, &n.copts, a, cert_path)) != 0)
+    rc = make_cert(&h.cert, &h.text, 0, h.key, &n.copts, a, cert_path);
+    if (rc != 0)
       goto done;
   } else {
-    rc = pkjwt_jwk_export(&paste, key, NULL, &err);
+    rc = pkjwt_jwk_export(&h.text, h.key, NULL, &err);
     if (rc != PKJWT_OK) {
       rc = lib_fail(out, &err);
       goto done;
@@ -477,11 +492,12 @@ int kg_cmd_new(const cli_args *a) {
   /* Everything is made: now write, the certificate first. If the key then
    * fails, only a public file is undone; with --force, an old private key
    * is replaced only once its new certificate is safely written. */
-  if (cert_path && (rc = write_cert(cert, cert_path, force)) != 0)
+  if (cert_path && (rc = write_cert(h.cert, cert_path, force)) != 0)
     goto done;
-  n.wopts.passphrase = pass;
+  n.wopts.passphrase = h.pass;
   n.wopts.force = force;
-  rc = in_token ? PKJWT_OK : pkjwt_key_write_private(key, out, &n.wopts, &err);
+  rc =
+      in_token ? PKJWT_OK : pkjwt_key_write_private(h.key, out, &n.wopts, &err);
   if (rc != PKJWT_OK) {
     if (cert_path)
       unlink(cert_path); /* nothing left behind */
@@ -489,8 +505,8 @@ int kg_cmd_new(const cli_args *a) {
     goto done;
   }
   if (!a->seen[KG_O_QUIET])
-    print_note(out, key, pass != NULL, cert_path, cert);
-  rc = print_result(paste);
+    print_note(out, h.key, h.pass != NULL, cert_path, h.cert);
+  rc = print_result(h.text);
   if (rc != 0) {
     if (!in_token)
       unlink(out);
@@ -499,11 +515,7 @@ int kg_cmd_new(const cli_args *a) {
   }
 
 done:
-  pkjwt_str_free(paste);
-  pkjwt_cert_free(cert);
-  pkjwt_key_free(key);
-  cli_secret_free(pass);
-  return rc;
+  return held_free(&h, rc);
 }
 
 /* ---- cert --------------------------------------------------------------- */
@@ -530,39 +542,32 @@ int kg_cmd_cert(const cli_args *a) {
   if (!to_stdout && (rc = check_new_file(out, force)) != 0)
     return rc;
 
-  char *pass;
-  if ((rc = read_passphrase(&pass, a)) != 0)
+  kg_held h = {0};
+  if ((rc = read_passphrase(&h.pass, a)) != 0)
     return rc;
-  pkjwt_key *key = NULL;
-  pkjwt_cert *cert = NULL;
-  char *text = NULL;
 
-  if ((rc = load_key(&key, &encrypted, key_path, pass, a)) != 0)
+  if ((rc = load_key(&h.key, &encrypted, key_path, h.pass, a)) != 0)
     goto done;
-  if (!pkjwt_key_has_private(key)) {
+  if (!pkjwt_key_has_private(h.key)) {
     rc = cli_error(CLI_EXIT_INPUT, key_path,
                    "a private key is needed to sign the certificate");
     goto done;
   }
-  rc = make_cert(&cert, &text, to_stdout, key, &copts, a, key_path);
+  rc = make_cert(&h.cert, &h.text, to_stdout, h.key, &copts, a, key_path);
   if (rc != 0)
     goto done;
   if (!to_stdout) {
-    if ((rc = write_cert(cert, out, force)) != 0)
+    if ((rc = write_cert(h.cert, out, force)) != 0)
       goto done;
     if (!a->seen[KG_O_QUIET])
-      print_note(NULL, key, encrypted, out, cert);
+      print_note(NULL, h.key, encrypted, out, h.cert);
   }
-  rc = print_result(text);
+  rc = print_result(h.text);
   if (rc != 0 && !to_stdout)
     unlink(out);
 
 done:
-  pkjwt_str_free(text);
-  pkjwt_cert_free(cert);
-  pkjwt_key_free(key);
-  cli_secret_free(pass);
-  return rc;
+  return held_free(&h, rc);
 }
 
 /* ---- export ------------------------------------------------------------- */
@@ -795,41 +800,39 @@ int kg_cmd_info(const cli_args *a) {
   if ((rc = check_one_stdin(a)) != 0)
     return rc;
 
-  char *pass;
-  if ((rc = read_passphrase(&pass, a)) != 0)
+  kg_held h = {0};
+  if ((rc = read_passphrase(&h.pass, a)) != 0)
     return rc;
-  pkjwt_key *key = NULL;
-  pkjwt_cert *cert = NULL;
   kg_facts x = {0};
   char nb[32], na[32];
   pkjwt_error err = PKJWT_ERROR_INIT;
 
   if (key_path) {
-    if ((rc = load_key(&key, &encrypted, key_path, pass, a)) != 0)
+    if ((rc = load_key(&h.key, &encrypted, key_path, h.pass, a)) != 0)
       goto done;
     fact_str(&x, "file", key_path);
-    key_facts(&x, key, 1, encrypted);
+    key_facts(&x, h.key, 1, encrypted);
   } else {
-    if ((rc = load_cert(&cert, cert_path)) != 0)
+    if ((rc = load_cert(&h.cert, cert_path)) != 0)
       goto done;
-    if (pkjwt_cert_public_key(&key, cert, &err) != PKJWT_OK) {
+    if (pkjwt_cert_public_key(&h.key, h.cert, &err) != PKJWT_OK) {
       rc = lib_fail(cert_path, &err);
       goto done;
     }
-    int64_t not_after = pkjwt_cert_get_not_after(cert);
-    long days = pkjwt_cert_days_left(cert, 0);
+    int64_t not_after = pkjwt_cert_get_not_after(h.cert);
+    long days = pkjwt_cert_days_left(h.cert, 0);
     int expired = (int64_t)time(NULL) > not_after;
-    iso_time(nb, pkjwt_cert_get_not_before(cert));
+    iso_time(nb, pkjwt_cert_get_not_before(h.cert));
     iso_time(na, not_after);
     fact_str(&x, "file", cert_path);
-    fact_str(&x, "subject", pkjwt_cert_get_subject(cert));
-    fact_str(&x, "serial", pkjwt_cert_get_serial(cert));
+    fact_str(&x, "subject", pkjwt_cert_get_subject(h.cert));
+    fact_str(&x, "serial", pkjwt_cert_get_serial(h.cert));
     fact_str(&x, "not_before", nb);
     fact_str(&x, "not_after", na);
     fact_int(&x, "days_left", CLI_FACT_INT, days);
     fact_int(&x, "expired", CLI_FACT_BOOL, expired);
-    fact_str(&x, "x5t#S256", pkjwt_cert_get_x5t_s256(cert));
-    key_facts(&x, key, 0, 0);
+    fact_str(&x, "x5t#S256", pkjwt_cert_get_x5t_s256(h.cert));
+    key_facts(&x, h.key, 0, 0);
     char note[128] = "";
     if (expired)
       snprintf(note, sizeof(note), "the certificate expired on %s", na);
@@ -843,10 +846,7 @@ int kg_cmd_info(const cli_args *a) {
   rc = cli_print_facts(x.f, x.n, a->seen[KG_O_JSON] > 0);
 
 done:
-  pkjwt_cert_free(cert);
-  pkjwt_key_free(key);
-  cli_secret_free(pass);
-  return rc;
+  return held_free(&h, rc);
 }
 
 /* ---- key sets: rotate, activate, retire, status, check ------------------ */
@@ -879,37 +879,33 @@ int kg_cmd_rotate(const cli_args *a) {
       (rc = cert_options(&copts, a)) != 0)
     return rc;
   const char *dir = a->val[KG_O_DIR];
-  pkjwt_key *key = NULL;
-  pkjwt_cert *cert = NULL;
-  char *paste = NULL, *kid = NULL;
+  kg_held h = {0};
+  char *kid = NULL;
   pkjwt_error err = PKJWT_ERROR_INIT;
-  if ((rc = generate_key(&key, &n, a, dir)) != 0)
+  if ((rc = generate_key(&h.key, &n, a, dir)) != 0)
     goto done;
-  if ((rc = make_cert(&cert, &paste, 0, key, &copts, a, dir)) != 0)
+  if ((rc = make_cert(&h.cert, &h.text, 0, h.key, &copts, a, dir)) != 0)
     goto done;
-  if (pkjwt_keyset_add(&kid, dir, key, cert, 0, &err) != PKJWT_OK) {
+  if (pkjwt_keyset_add(&kid, dir, h.key, h.cert, 0, &err) != PKJWT_OK) {
     rc = lib_fail(dir, &err);
     goto done;
   }
   if (!a->seen[KG_O_QUIET]) {
     char desc[32], until[32];
     flush_warnings();
-    describe_key(desc, sizeof(desc), key);
-    iso_time(until, pkjwt_cert_get_not_after(cert));
+    describe_key(desc, sizeof(desc), h.key);
+    iso_time(until, pkjwt_cert_get_not_after(h.cert));
     fprintf(stderr,
             "Staged next key %s (%s, certificate valid until %s) in %s.\n"
             "%s: the base64 certificate on standard output. Keep the old "
             "secret; then run: pkjwt-keygen activate --dir %s\n",
             kid, desc, until, dir, upload_hint, dir);
   }
-  rc = print_result(paste);
+  rc = print_result(h.text);
 
 done:
   pkjwt_str_free(kid);
-  pkjwt_str_free(paste);
-  pkjwt_cert_free(cert);
-  pkjwt_key_free(key);
-  return rc;
+  return held_free(&h, rc);
 }
 
 int kg_cmd_activate(const cli_args *a) {
