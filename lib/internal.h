@@ -341,6 +341,9 @@ size_t pkjwt__printable(char *dst, size_t n, const char *src, size_t len);
 /* The same into a new malloc'd string (pkjwt_str_free); NULL for NULL or
  * out of memory. */
 char *pkjwt__printable_dup(const char *src);
+/* 1 when s is 1 to max bytes, each of them in set: the one check of a
+ * name that becomes part of a file name or an id. */
+int pkjwt__word_ok(const char *s, size_t max, const char *set);
 /* 1 when s holds a control byte (C0 or DEL): ids, scopes, URLs and header
  * values given to the library may not. */
 int pkjwt__has_control(const char *s);

@@ -135,15 +135,11 @@ static int name_ok(const char *s) {
   return n > 0 && n <= NAME_MAX_LEN && s[0] != '.' && !strchr(s, '/');
 }
 
+/* A kid: base64url characters only (a thumbprint or a name). */
 static int kid_ok(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || n > NAME_MAX_LEN)
-    return 0;
-  for (; *s; s++)
-    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-          (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
-      return 0;
-  return 1;
+  return pkjwt__word_ok(s, NAME_MAX_LEN,
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789-_");
 }
 
 /* Prefix err's message with "name: " (the file the failure is about). */

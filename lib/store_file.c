@@ -28,14 +28,7 @@ struct file_store {
 };
 
 static int key_ok(const char *key) {
-  size_t n = strlen(key);
-  if (n == 0 || n > KEY_MAX)
-    return 0;
-  for (; *key; key++)
-    if (!((*key >= '0' && *key <= '9') || (*key >= 'a' && *key <= 'z') ||
-          *key == '-' || *key == '_'))
-      return 0;
-  return 1;
+  return pkjwt__word_ok(key, KEY_MAX, "0123456789abcdefghijklmnopqrstuvwxyz-_");
 }
 
 /* dir/key[suffix], malloc'd; NULL for a bad key or no memory. */

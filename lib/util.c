@@ -262,6 +262,11 @@ size_t pkjwt__printable(char *dst, size_t n, const char *src, size_t len) {
   return need;
 }
 
+int pkjwt__word_ok(const char *s, size_t max, const char *set) {
+  size_t n = strnlen(s, max + 1);
+  return n > 0 && n <= max && strspn(s, set) == n;
+}
+
 int pkjwt__has_control(const char *s) {
   for (; s && *s; s++)
     if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)

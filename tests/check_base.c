@@ -276,6 +276,10 @@ START_TEST(concat_and_url_join) {
   s = pkjwt__url_join("https://h/x/id/connect/token", 9, "/id", "/tail");
   ck_assert_str_eq(s, "https://h/id/tail");
   free(s);
+  ck_assert(pkjwt__word_ok("ab-1", 4, "ab1-"));
+  ck_assert(!pkjwt__word_ok("ab-1", 3, "ab1-"));
+  ck_assert(!pkjwt__word_ok("", 4, "ab1-"));
+  ck_assert(!pkjwt__word_ok("a/b", 4, "ab1-"));
 }
 END_TEST
 
