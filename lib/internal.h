@@ -329,6 +329,10 @@ int pkjwt__options_version_ok(unsigned int version, unsigned int current,
 /* Seconds since the epoch, or now when now != 0 (the injected clock). */
 int64_t pkjwt__now(int64_t now);
 
+/* Length of the UTF-8 character at s (left bytes, left > 0), or 0 if the
+ * bytes there are not one (overlong, surrogate, past U+10FFFF, cut short);
+ * *cp gets the code point. RFC 3629's table, the one UTF-8 check. */
+size_t pkjwt__utf8_char(const unsigned char *s, size_t left, uint32_t *cp);
 /* A server's words made safe to print on a terminal, the one place that
  * does it (lib/util.c): control bytes (C0, DEL) and bytes that are not
  * UTF-8 become \xHH; C1 controls (U+0080-U+009F), bidi marks, embeddings,

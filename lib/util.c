@@ -174,10 +174,7 @@ int64_t pkjwt__now(int64_t now) {
 
 /* ---- a server's words, safe for a terminal ---- */
 
-/* Length of the UTF-8 character at s (left bytes), or 0 if the bytes there
- * are not one (overlong, surrogate, past U+10FFFF, cut short); *cp gets the
- * code point. RFC 3629's table. */
-static size_t utf8_char(const unsigned char *s, size_t left, uint32_t *cp) {
+size_t pkjwt__utf8_char(const unsigned char *s, size_t left, uint32_t *cp) {
   unsigned char b = s[0];
   size_t n;
   unsigned char lo = 0x80, hi = 0xBF; /* bounds of the second byte */
@@ -232,7 +229,7 @@ size_t pkjwt__printable(char *dst, size_t n, const char *src, size_t len) {
     char esc[12];
     const char *piece;
     uint32_t cp = 0;
-    size_t clen = utf8_char(s + i, len - i, &cp), plen;
+    size_t clen = pkjwt__utf8_char(s + i, len - i, &cp), plen;
     if (clen == 0 || cp < 0x20 || cp == 0x7F) {
       /* a control byte or a byte that is not UTF-8 */
       snprintf(esc, sizeof(esc), "\\x%02X", (unsigned int)s[i]);
