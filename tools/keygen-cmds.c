@@ -7,7 +7,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "keygen.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,17 +30,10 @@ static const char upload_hint[] =
 static void flush_warnings(void);
 static int export_keyset(const cli_args *a, int fmt);
 
-/* Print s to stdout, adding a newline unless it ends with one. */
+/* The held-back warnings, then s on stdout (cli_print_text). */
 static int print_result(const char *s) {
-  size_t n = strlen(s);
   flush_warnings();
-  if (n > 0 && s[n - 1] == '\n') {
-    if (fputs(s, stdout) == EOF || fflush(stdout) != 0)
-      return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
-                       strerror(errno));
-    return 0;
-  }
-  return cli_print_line(s) == 0 ? 0 : CLI_EXIT_FAIL;
+  return cli_print_text(s) == 0 ? 0 : CLI_EXIT_FAIL;
 }
 
 /* ISO 8601 UTC, "2026-11-28T05:15:00Z". */
@@ -995,10 +987,7 @@ int kg_cmd_status(const cli_args *a) {
   if (json)
     printf("]}\n");
   pkjwt_keyset_free(ks);
-  if (fflush(stdout) != 0)
-    return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
-                     strerror(errno));
-  return 0;
+  return cli_stdout_done();
 }
 
 /* check's exit codes (docs/pkjwt-keygen.1, EXIT STATUS): distinct from the

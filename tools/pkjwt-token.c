@@ -259,11 +259,9 @@ static int print_block(const char *s) {
   size_t n = strlen(s);
   while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
     n--;
-  if (fwrite(s, 1, n, stdout) != n || putchar('\n') == EOF ||
-      fflush(stdout) != 0)
-    return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
-                     strerror(errno));
-  return 0;
+  fwrite(s, 1, n, stdout); /* a failure sets stdout's error flag */
+  putchar('\n');
+  return cli_stdout_done();
 }
 
 /* The tool's flag for a TLS trust failure, whose library hint speaks of "the
