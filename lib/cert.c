@@ -51,17 +51,17 @@ static int time_of(int64_t *out, const ASN1_TIME *t) {
 
 /* The subject as "CN=a,O=b": in the order it is stored, RFC 2253 escaping
  * (so a comma in a value reads "\,"), UTF-8 kept as it is. */
-static char *subject_string(const X509_NAME *name) {
-  BIO *bio = BIO_new(BIO_s_mem());
-  if (!bio)
-    return NULL;
+static int write_name(BIO *bio, const void *name) {
   unsigned long flags = XN_FLAG_SEP_COMMA_PLUS | XN_FLAG_FN_SN |
                         (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  return X509_NAME_print_ex(bio, name, 0, flags) >= 0;
+}
+
+static char *subject_string(const X509_NAME *name) {
   char *s = NULL;
-  if (X509_NAME_print_ex(bio, name, 0, flags) < 0 ||
-      pkjwt__bio_string(&s, NULL, bio, NULL) != PKJWT_OK)
+  if (pkjwt__bio_written(&s, NULL, write_name, name, PKJWT_ERR_CERT,
+                         "cannot print the subject", NULL) != PKJWT_OK)
     s = NULL;
-  BIO_free(bio);
   return s;
 }
 
@@ -458,18 +458,14 @@ int pkjwt_cert_load_file(pkjwt_cert **out, const char *path, pkjwt_error *err) {
 
 /* ---- exports ------------------------------------------------------------ */
 
+static int write_pem(BIO *bio, const void *x509) {
+  return PEM_write_bio_X509(bio, x509);
+}
+
 static int pem_of(char **out, size_t *outlen, const pkjwt_cert *cert,
                   pkjwt_error *err) {
-  BIO *bio = BIO_new(BIO_s_mem());
-  if (!bio)
-    return pkjwt__fail_ssl(err, PKJWT_ERR_NOMEM, "out of memory");
-  int rc = PKJWT_OK;
-  if (PEM_write_bio_X509(bio, cert->x509) != 1)
-    rc = pkjwt__fail_ssl(err, PKJWT_ERR_CERT, "cannot encode the certificate");
-  else
-    rc = pkjwt__bio_string(out, outlen, bio, err);
-  BIO_free(bio);
-  return rc;
+  return pkjwt__bio_written(out, outlen, write_pem, cert->x509, PKJWT_ERR_CERT,
+                            "cannot encode the certificate", err);
 }
 
 int pkjwt_cert_pem(char **out, const pkjwt_cert *cert, pkjwt_error *err) {

@@ -171,16 +171,6 @@ static long backoff_ms(int retry_index) {
 
 /* ---- configuration ---- */
 
-static char *join(const char *a, size_t alen, const char *b) {
-  size_t blen = strlen(b);
-  char *s = malloc(alen + blen + 1);
-  if (s) {
-    memcpy(s, a, alen);
-    memcpy(s + alen, b, blen + 1);
-  }
-  return s;
-}
-
 void pkjwt_client_free(pkjwt_client *c) {
   if (!c)
     return;
@@ -473,15 +463,14 @@ static int client_alloc(pkjwt_client **out, pkjwt_error *err) {
  * and none when it does not, so such an endpoint is never paired with the
  * profile's default host; else, with an issuer given, none (the token
  * endpoint comes from its metadata, never from another host); else the
- * profile's, if it has one. *len is its length without one trailing '/'.
+ * profile's, if it has one. *len is its length (pkjwt__url_join drops
+ * one trailing '/').
  */
 static const char *base_for(const pkjwt_client_options *o,
                             const pkjwt__profile *prof, size_t *len) {
   const char *base = o->base_url;
   if (base) {
     *len = strlen(base);
-    if (*len && base[*len - 1] == '/')
-      (*len)--;
     return base;
   }
   if (!o->token_endpoint) {
@@ -504,7 +493,7 @@ static const char *base_for(const pkjwt_client_options *o,
 static char *url_or_join(const char *given, const char *base, size_t blen,
                          const char *path, int *nomem) {
   char *s = given          ? pkjwt__strdup(given)
-            : base && path ? join(base, blen, path)
+            : base && path ? pkjwt__url_join(base, blen, path, NULL)
                            : NULL;
   if (!s && (given || (base && path)))
     *nomem = 1;

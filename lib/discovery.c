@@ -27,34 +27,15 @@ char *pkjwt__discovery_url(const char *issuer, int which) {
   if (!host || host[3] == '\0' || host[3] == '/')
     return NULL;
   size_t n = strlen(issuer);
-  if (which == 0) {
-    /* Discovery 4: the issuer less a trailing '/', then the well-known
-     * path. */
-    size_t base = n && issuer[n - 1] == '/' ? n - 1 : n;
-    size_t wl = strlen(WELL_KNOWN_OIDC);
-    char *s = malloc(base + wl + 1);
-    if (s) {
-      memcpy(s, issuer, base);
-      memcpy(s + base, WELL_KNOWN_OIDC, wl + 1);
-    }
-    return s;
-  }
+  /* Discovery 4: the issuer less a trailing '/', then the well-known
+   * path. */
+  if (which == 0)
+    return pkjwt__url_join(issuer, n, WELL_KNOWN_OIDC, NULL);
   /* RFC 8414 3.1: the well-known path goes between the host and the
    * issuer's path (a path of "/" alone is none). */
   const char *path = strchr(host + 3, '/');
-  size_t hl = path ? (size_t)(path - issuer) : n;
-  size_t pl = path ? strlen(path) : 0;
-  if (pl == 1)
-    pl = 0;
-  size_t wl = strlen(WELL_KNOWN_OAUTH);
-  char *s = malloc(hl + wl + pl + 1);
-  if (s) {
-    memcpy(s, issuer, hl);
-    memcpy(s + hl, WELL_KNOWN_OAUTH, wl);
-    memcpy(s + hl + wl, path ? path : "", pl);
-    s[hl + wl + pl] = '\0';
-  }
-  return s;
+  return pkjwt__url_join(issuer, path ? (size_t)(path - issuer) : n,
+                         WELL_KNOWN_OAUTH, path && path[1] ? path : NULL);
 }
 
 void pkjwt__discovery_clear(pkjwt__discovery *d) {

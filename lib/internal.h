@@ -22,8 +22,10 @@
 
 #if defined(__GNUC__)
 #define PKJWT__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define PKJWT__SENTINEL __attribute__((sentinel))
 #else
 #define PKJWT__PRINTF(f, a)
+#define PKJWT__SENTINEL
 #endif
 
 /* ---- the handles' insides (lib/key.c, lib/cert.c) ---- */
@@ -286,6 +288,14 @@ int pkjwt__write_file_atomic(const char *path, const void *data, size_t len,
 /* Copy what a memory BIO holds into a new NUL-terminated string (*out,
  * free with pkjwt_str_free; *len may be NULL). An empty BIO gives "". */
 int pkjwt__bio_string(char **out, size_t *len, BIO *bio, pkjwt_error *err);
+/* What write (1 on success) puts of obj into a new memory BIO, as a new
+ * string as above: the one home of "encode into memory, take the text". On
+ * a failed write the code is code and the message what, with OpenSSL's
+ * reason. */
+typedef int (*pkjwt__bio_writer)(BIO *bio, const void *obj);
+int pkjwt__bio_written(char **out, size_t *len, pkjwt__bio_writer write,
+                       const void *obj, int code, const char *what,
+                       pkjwt_error *err);
 
 /* OPENSSL_cleanse then free; NULL is a no-op. */
 void pkjwt__cleanse_free(void *p, size_t n);
@@ -296,6 +306,21 @@ void pkjwt__cleanse_free(void *p, size_t n);
  */
 char *pkjwt__strdup(const char *s);
 char *pkjwt__strndup(const char *s, size_t n);
+/*
+ * The one string glue: the first alen bytes of a (need not be
+ * terminated), then each string that follows, up to a (const char *)NULL,
+ * in one new string made as above. NULL when out of memory. Paths are
+ * glued with it ("dir", "/", "name").
+ */
+char *pkjwt__concat(const char *a, size_t alen, ...) PKJWT__SENTINEL;
+/*
+ * The one URL join and its one slash rule: the first len bytes of base
+ * less one trailing '/', then path (which begins with '/' or is empty),
+ * then tail (NULL for none). "https://h/" + "/token" is "https://h/token".
+ * A new string as above; NULL when out of memory.
+ */
+char *pkjwt__url_join(const char *base, size_t len, const char *path,
+                      const char *tail);
 /* Compact JSON (member order kept) in a string made as above, never in
  * Jansson's allocator; NULL when out of memory. */
 typedef struct json_t json_t;
@@ -337,6 +362,10 @@ int pkjwt__options_version_ok(unsigned int version, unsigned int current,
 /* Seconds since the epoch, or now when now != 0 (the injected clock). */
 int64_t pkjwt__now(int64_t now);
 
+/* Length of the UTF-8 character at s (left bytes, left > 0), or 0 if the
+ * bytes there are not one (overlong, surrogate, past U+10FFFF, cut short);
+ * *cp gets the code point. RFC 3629's table, the one UTF-8 check. */
+size_t pkjwt__utf8_char(const unsigned char *s, size_t left, uint32_t *cp);
 /* A server's words made safe to print on a terminal, the one place that
  * does it (lib/util.c): control bytes (C0, DEL) and bytes that are not
  * UTF-8 become \xHH; C1 controls (U+0080-U+009F), bidi marks, embeddings,
@@ -349,6 +378,9 @@ size_t pkjwt__printable(char *dst, size_t n, const char *src, size_t len);
 /* The same into a new malloc'd string (pkjwt_str_free); NULL for NULL or
  * out of memory. */
 char *pkjwt__printable_dup(const char *src);
+/* 1 when s is 1 to max bytes, each of them in set: the one check of a
+ * name that becomes part of a file name or an id. */
+int pkjwt__word_ok(const char *s, size_t max, const char *set);
 /* 1 when s holds a control byte (C0 or DEL): ids, scopes, URLs and header
  * values given to the library may not. */
 int pkjwt__has_control(const char *s);

@@ -665,12 +665,27 @@ int pkjwt_key_load_mem(pkjwt_key **out, const void *data, size_t len,
   return pkjwt__key_wrap(out, pkey, err);
 }
 
-/* A key whose private half stays in a PKCS#11 token: the public half pub
- * goes through the key rules, and the handle signs with p11. Both are
- * taken (freed on failure). */
-static int wrap_token_key(pkjwt_key **out, struct pkjwt__p11 *p11,
-                          EVP_PKEY *pub, pkjwt_error *err) {
-  int rc = pkjwt__key_wrap(out, pub, err);
+/* Key URI options are optional; given, their version must be known. */
+static int uri_options_ok(const pkjwt_key_uri_options *opts, pkjwt_error *err) {
+  return opts ? pkjwt__options_version_ok(opts->version,
+                                          PKJWT_KEY_URI_OPTIONS_VERSION,
+                                          "key URI options", err)
+              : PKJWT_OK;
+}
+
+/* A key in a PKCS#11 token (made there first when g is not NULL): the
+ * handle holds its public half as an ordinary key (the key rules apply to
+ * it) and the token key that signs. */
+static int token_key(pkjwt_key **out, const char *uri,
+                     const struct pkjwt__p11_gen *g,
+                     const pkjwt_key_uri_options *opts, pkjwt_error *err) {
+  struct pkjwt__p11 *p11 = NULL;
+  EVP_PKEY *pub = NULL;
+  int rc = pkjwt__pkcs11_generate(&p11, &pub, uri, g,
+                                  opts ? opts->pkcs11_module : NULL,
+                                  opts ? opts->pin_file : NULL, err);
+  if (rc == PKJWT_OK)
+    rc = pkjwt__key_wrap(out, pub, err); /* pub is taken */
   if (rc != PKJWT_OK) {
     pkjwt__pkcs11_free(p11);
     return rc;
@@ -678,20 +693,6 @@ static int wrap_token_key(pkjwt_key **out, struct pkjwt__p11 *p11,
   (*out)->p11 = p11;
   (*out)->has_private = 1;
   return PKJWT_OK;
-}
-
-/* A key in a PKCS#11 token: the handle holds its public half as an
- * ordinary key (the key rules apply to it) and the token key that signs. */
-static int load_pkcs11(pkjwt_key **out, const char *uri,
-                       const pkjwt_key_uri_options *opts, pkjwt_error *err) {
-  struct pkjwt__p11 *p11 = NULL;
-  EVP_PKEY *pub = NULL;
-  int rc =
-      pkjwt__pkcs11_load(&p11, &pub, uri, opts ? opts->pkcs11_module : NULL,
-                         opts ? opts->pin_file : NULL, err);
-  if (rc != PKJWT_OK)
-    return rc;
-  return wrap_token_key(out, p11, pub, err);
 }
 
 int pkjwt_key_load_uri(pkjwt_key **out, const char *uri,
@@ -702,14 +703,11 @@ int pkjwt_key_load_uri(pkjwt_key **out, const char *uri,
   *out = NULL;
   if (!uri || !*uri)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key URI given");
-  if (opts) {
-    int vrc = pkjwt__options_version_ok(
-        opts->version, PKJWT_KEY_URI_OPTIONS_VERSION, "key URI options", err);
-    if (vrc != PKJWT_OK)
-      return vrc;
-  }
+  int vrc = uri_options_ok(opts, err);
+  if (vrc != PKJWT_OK)
+    return vrc;
   if (pkjwt__pkcs11_is_uri(uri))
-    return load_pkcs11(out, uri, opts, err);
+    return token_key(out, uri, NULL, opts, err);
   return pkjwt_key_load_file(out, uri, NULL, err);
 }
 
@@ -724,12 +722,9 @@ int pkjwt_key_generate_uri(pkjwt_key **out, const char *uri,
   if (!pkjwt__pkcs11_is_uri(uri))
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG,
                        "a key made in a token is named by a pkcs11: URI");
-  if (opts) {
-    int vrc = pkjwt__options_version_ok(
-        opts->version, PKJWT_KEY_URI_OPTIONS_VERSION, "key URI options", err);
-    if (vrc != PKJWT_OK)
-      return vrc;
-  }
+  int vrc = uri_options_ok(opts, err);
+  if (vrc != PKJWT_OK)
+    return vrc;
   struct pkjwt__p11_gen g = {type == PKJWT_KEY_EC, NULL, bits};
   int rc;
   if (type == PKJWT_KEY_EC) {
@@ -744,14 +739,7 @@ int pkjwt_key_generate_uri(pkjwt_key **out, const char *uri,
     return pkjwt__fail(err, PKJWT_ERR_KEY_TYPE, "unknown key type %d",
                        (int)type);
   }
-  struct pkjwt__p11 *p11 = NULL;
-  EVP_PKEY *pub = NULL;
-  rc = pkjwt__pkcs11_generate(&p11, &pub, uri, &g,
-                              opts ? opts->pkcs11_module : NULL,
-                              opts ? opts->pin_file : NULL, err);
-  if (rc != PKJWT_OK)
-    return rc;
-  return wrap_token_key(out, p11, pub, err);
+  return token_key(out, uri, &g, opts, err);
 }
 
 int pkjwt_key_load_file(pkjwt_key **out, const char *path,
@@ -761,7 +749,7 @@ int pkjwt_key_load_file(pkjwt_key **out, const char *path,
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no output handle given");
   *out = NULL;
   if (pkjwt__pkcs11_is_uri(path))
-    return load_pkcs11(out, path, NULL, err);
+    return token_key(out, path, NULL, NULL, err);
   unsigned char *buf = NULL;
   size_t len = 0;
   mode_t mode = 0;
@@ -925,6 +913,10 @@ int pkjwt_key_write_private(const pkjwt_key *key, const char *path,
   return rc;
 }
 
+static int write_public_pem(BIO *bio, const void *pkey) {
+  return PEM_write_bio_PUBKEY(bio, pkey);
+}
+
 int pkjwt_key_public_pem(char **out, const pkjwt_key *key, pkjwt_error *err) {
   PKJWT__ERROR_BEGIN(err);
   if (!out)
@@ -932,14 +924,7 @@ int pkjwt_key_public_pem(char **out, const pkjwt_key *key, pkjwt_error *err) {
   *out = NULL;
   if (!key)
     return pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "no key given");
-  BIO *bio = BIO_new(BIO_s_mem());
-  if (!bio)
-    return pkjwt__fail_ssl(err, PKJWT_ERR_NOMEM, "out of memory");
-  int rc = PKJWT_OK;
-  if (PEM_write_bio_PUBKEY(bio, key->pkey) != 1)
-    rc = pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "cannot encode the public key");
-  else
-    rc = pkjwt__bio_string(out, NULL, bio, err);
-  BIO_free(bio);
-  return rc;
+  return pkjwt__bio_written(out, NULL, write_public_pem, key->pkey,
+                            PKJWT_ERR_CRYPTO, "cannot encode the public key",
+                            err);
 }

@@ -126,14 +126,7 @@ static void gen_free(struct gen *g) {
 }
 
 static char *path_join(const char *dir, const char *name) {
-  size_t d = strlen(dir), n = strlen(name);
-  char *p = malloc(d + n + 2);
-  if (p) {
-    memcpy(p, dir, d);
-    p[d] = '/';
-    memcpy(p + d + 1, name, n + 1);
-  }
-  return p;
+  return pkjwt__concat(dir, strlen(dir), "/", name, (const char *)NULL);
 }
 
 /* A plain file name inside the folder: no '/', no leading '.'. */
@@ -142,15 +135,11 @@ static int name_ok(const char *s) {
   return n > 0 && n <= NAME_MAX_LEN && s[0] != '.' && !strchr(s, '/');
 }
 
+/* A kid: base64url characters only (a thumbprint or a name). */
 static int kid_ok(const char *s) {
-  size_t n = strlen(s);
-  if (n == 0 || n > NAME_MAX_LEN)
-    return 0;
-  for (; *s; s++)
-    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-          (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
-      return 0;
-  return 1;
+  return pkjwt__word_ok(s, NAME_MAX_LEN,
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789-_");
 }
 
 /* Prefix err's message with "name: " (the file the failure is about). */

@@ -120,30 +120,6 @@ static void put_i64(buf *b, int64_t v) {
   put_raw(b, num, (size_t)n);
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 when it is not valid
- * (overlong forms, surrogates and values past U+10FFFF included). */
-static size_t utf8_seq(const unsigned char *s) {
-  unsigned char c = s[0];
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf)
-    return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    unsigned char lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-    if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80)
-      return 0;
-    return 3;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    unsigned char lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-    if (s[1] < lo || s[1] > hi || (s[2] & 0xc0) != 0x80 ||
-        (s[3] & 0xc0) != 0x80)
-      return 0;
-    return 4;
-  }
-  return 0;
-}
-
 /* Room a quoted, escaped string of n bytes may take. */
 #define QUOTED_MAX(n) (6 * (n) + 2)
 
@@ -152,6 +128,7 @@ static int put_str(buf *b, const char *s) {
   static const char hex[] = "0123456789abcdef";
   put_raw(b, "\"", 1);
   const unsigned char *p = (const unsigned char *)s;
+  const unsigned char *end = p + strlen(s);
   while (*p) {
     const unsigned char *run = p;
     /* Copy plain runs in one go; most strings are nothing but. */
@@ -162,38 +139,22 @@ static int put_str(buf *b, const char *s) {
     if (!*p)
       break;
     if (*p >= 0x80) {
-      size_t n = utf8_seq(p);
+      uint32_t cp;
+      size_t n = pkjwt__utf8_char(p, (size_t)(end - p), &cp);
       if (n == 0)
         return -1;
       put_raw(b, (const char *)p, n);
       p += n;
       continue;
     }
+    /* RFC 8259 7: the two-character escapes, else \u00XX (*p is not 0) */
+    static const char plain[] = "\"\\\n\r\t\b\f", named[] = "\"\\nrtbf";
+    const char *k = strchr(plain, *p);
     char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
     size_t n = 2;
-    switch (*p) {
-    case '"':
-      esc[1] = '"';
-      break;
-    case '\\':
-      esc[1] = '\\';
-      break;
-    case '\n':
-      esc[1] = 'n';
-      break;
-    case '\r':
-      esc[1] = 'r';
-      break;
-    case '\t':
-      esc[1] = 't';
-      break;
-    case '\b':
-      esc[1] = 'b';
-      break;
-    case '\f':
-      esc[1] = 'f';
-      break;
-    default:
+    if (k) {
+      esc[1] = named[k - plain];
+    } else {
       esc[1] = 'u';
       esc[2] = '0';
       esc[3] = '0';

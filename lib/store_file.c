@@ -28,14 +28,7 @@ struct file_store {
 };
 
 static int key_ok(const char *key) {
-  size_t n = strlen(key);
-  if (n == 0 || n > KEY_MAX)
-    return 0;
-  for (; *key; key++)
-    if (!((*key >= '0' && *key <= '9') || (*key >= 'a' && *key <= 'z') ||
-          *key == '-' || *key == '_'))
-      return 0;
-  return 1;
+  return pkjwt__word_ok(key, KEY_MAX, "0123456789abcdefghijklmnopqrstuvwxyz-_");
 }
 
 /* dir/key[suffix], malloc'd; NULL for a bad key or no memory. */
@@ -43,15 +36,8 @@ static char *path_of(const struct file_store *fs, const char *key,
                      const char *suffix) {
   if (!key_ok(key))
     return NULL;
-  size_t dl = strlen(fs->dir), kl = strlen(key), sl = strlen(suffix);
-  char *p = malloc(dl + 1 + kl + sl + 1);
-  if (!p)
-    return NULL;
-  memcpy(p, fs->dir, dl);
-  p[dl] = '/';
-  memcpy(p + dl + 1, key, kl);
-  memcpy(p + dl + 1 + kl, suffix, sl + 1);
-  return p;
+  return pkjwt__concat(fs->dir, strlen(fs->dir), "/", key, suffix,
+                       (const char *)NULL);
 }
 
 /* A file we trust: a regular file of ours that only we can reach. */
@@ -184,13 +170,7 @@ static void fs_destroy(void *ctx) {
 
 /* malloc'd a + b. */
 static char *concat(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  char *s = malloc(la + lb + 1);
-  if (s) {
-    memcpy(s, a, la);
-    memcpy(s + la, b, lb + 1);
-  }
-  return s;
+  return pkjwt__concat(a, strlen(a), b, (const char *)NULL);
 }
 
 /* The default folder: $XDG_CACHE_HOME/pkjwt (an absolute one), else

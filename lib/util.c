@@ -1,12 +1,15 @@
 /*
- * lib/util.c: small memory and clock helpers, the one string maker and the
- * string free, the thread-safe strerror, the options-version rule and the
- * one function that makes a server's words safe to print.
+ * lib/util.c: small memory and clock helpers, the one string maker, the
+ * one string glue and URL join, the string free, the thread-safe strerror,
+ * the options-version rule and the one function that makes a server's
+ * words safe to print.
  */
 /* strerror_r under -std=c11 (the XSI form; the GNU one is read too) */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
 
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +46,18 @@ int pkjwt__bio_string(char **out, size_t *len, BIO *bio, pkjwt_error *err) {
   return PKJWT_OK;
 }
 
+int pkjwt__bio_written(char **out, size_t *len, pkjwt__bio_writer write,
+                       const void *obj, int code, const char *what,
+                       pkjwt_error *err) {
+  BIO *bio = BIO_new(BIO_s_mem());
+  if (!bio)
+    return pkjwt__fail_ssl(err, PKJWT_ERR_NOMEM, "out of memory");
+  int rc = write(bio, obj) == 1 ? pkjwt__bio_string(out, len, bio, err)
+                                : pkjwt__fail_ssl(err, code, "%s", what);
+  BIO_free(bio);
+  return rc;
+}
+
 const char *pkjwt_version(void) {
   return PKJWT_VERSION_STRING;
 }
@@ -58,6 +73,43 @@ char *pkjwt__strndup(const char *s, size_t n) {
 
 char *pkjwt__strdup(const char *s) {
   return s ? pkjwt__strndup(s, strlen(s)) : NULL;
+}
+
+char *pkjwt__concat(const char *a, size_t alen, ...) {
+  va_list ap;
+  size_t n = alen;
+  va_start(ap, alen);
+  for (const char *p; (p = va_arg(ap, const char *)) != NULL;) {
+    size_t l = strlen(p);
+    if (l > SIZE_MAX - 1 - n) {
+      va_end(ap);
+      return NULL;
+    }
+    n += l;
+  }
+  va_end(ap);
+  char *s = malloc(n + 1);
+  if (!s)
+    return NULL;
+  if (alen)
+    memcpy(s, a, alen);
+  n = alen;
+  va_start(ap, alen);
+  for (const char *p; (p = va_arg(ap, const char *)) != NULL;) {
+    size_t l = strlen(p);
+    memcpy(s + n, p, l);
+    n += l;
+  }
+  va_end(ap);
+  s[n] = '\0';
+  return s;
+}
+
+char *pkjwt__url_join(const char *base, size_t len, const char *path,
+                      const char *tail) {
+  if (len && base[len - 1] == '/')
+    len--;
+  return pkjwt__concat(base, len, path, tail, (const char *)NULL);
 }
 
 int pkjwt__json_nomem(const json_error_t *je) {
@@ -122,10 +174,7 @@ int64_t pkjwt__now(int64_t now) {
 
 /* ---- a server's words, safe for a terminal ---- */
 
-/* Length of the UTF-8 character at s (left bytes), or 0 if the bytes there
- * are not one (overlong, surrogate, past U+10FFFF, cut short); *cp gets the
- * code point. RFC 3629's table. */
-static size_t utf8_char(const unsigned char *s, size_t left, uint32_t *cp) {
+size_t pkjwt__utf8_char(const unsigned char *s, size_t left, uint32_t *cp) {
   unsigned char b = s[0];
   size_t n;
   unsigned char lo = 0x80, hi = 0xBF; /* bounds of the second byte */
@@ -180,7 +229,7 @@ size_t pkjwt__printable(char *dst, size_t n, const char *src, size_t len) {
     char esc[12];
     const char *piece;
     uint32_t cp = 0;
-    size_t clen = utf8_char(s + i, len - i, &cp), plen;
+    size_t clen = pkjwt__utf8_char(s + i, len - i, &cp), plen;
     if (clen == 0 || cp < 0x20 || cp == 0x7F) {
       /* a control byte or a byte that is not UTF-8 */
       snprintf(esc, sizeof(esc), "\\x%02X", (unsigned int)s[i]);
@@ -208,6 +257,11 @@ size_t pkjwt__printable(char *dst, size_t n, const char *src, size_t len) {
   if (n > 0)
     dst[out] = '\0';
   return need;
+}
+
+int pkjwt__word_ok(const char *s, size_t max, const char *set) {
+  size_t n = strnlen(s, max + 1);
+  return n > 0 && n <= max && strspn(s, set) == n;
 }
 
 int pkjwt__has_control(const char *s) {

@@ -1,5 +1,6 @@
-/* tests/check_base.c: error table, error detail and base64 (lib/error.c,
- * lib/base64.c). Vectors are RFC 4648 section 10's. */
+/* tests/check_base.c: error table, error detail, base64 and the string
+ * glue (lib/error.c, lib/base64.c, lib/util.c). Vectors are RFC 4648
+ * section 10's. */
 #include "testutil.h"
 
 #include "internal.h"
@@ -254,6 +255,34 @@ START_TEST(str_free_accepts_null) {
 }
 END_TEST
 
+/* lib/util.c's one string glue and its one URL slash rule. */
+START_TEST(concat_and_url_join) {
+  char *s = pkjwt__concat("dirXX", 3, "/", "name", ".tmp", (const char *)NULL);
+  ck_assert_str_eq(s, "dir/name.tmp");
+  free(s);
+  s = pkjwt__concat("", 0, (const char *)NULL);
+  ck_assert_str_eq(s, "");
+  free(s);
+  s = pkjwt__url_join("https://h/", 10, "/token", NULL);
+  ck_assert_str_eq(s, "https://h/token");
+  free(s);
+  s = pkjwt__url_join("https://h", 9, "/token", NULL);
+  ck_assert_str_eq(s, "https://h/token");
+  free(s);
+  /* only one '/' is dropped; an empty path keeps the base as it is */
+  s = pkjwt__url_join("https://h/r//", 13, "", NULL);
+  ck_assert_str_eq(s, "https://h/r/");
+  free(s);
+  s = pkjwt__url_join("https://h/x/id/connect/token", 9, "/id", "/tail");
+  ck_assert_str_eq(s, "https://h/id/tail");
+  free(s);
+  ck_assert(pkjwt__word_ok("ab-1", 4, "ab1-"));
+  ck_assert(!pkjwt__word_ok("ab-1", 3, "ab1-"));
+  ck_assert(!pkjwt__word_ok("", 4, "ab1-"));
+  ck_assert(!pkjwt__word_ok("a/b", 4, "ab1-"));
+}
+END_TEST
+
 static Suite *make_suite(void) {
   Suite *s = suite_create("base");
   TCase *tc = tcase_create("core");
@@ -265,6 +294,7 @@ static Suite *make_suite(void) {
   tcase_add_test(tc, base64_rfc4648_vectors);
   tcase_add_test(tc, base64url_alphabet_and_strictness);
   tcase_add_test(tc, str_free_accepts_null);
+  tcase_add_test(tc, concat_and_url_join);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -228,12 +228,6 @@ static void print_top_help(FILE *f, const cli_tool *t) {
   cli_print_wrapped(f, 0, 0, t->footer);
 }
 
-static int flushed(void) {
-  return fflush(stdout) == 0 && !ferror(stdout)
-             ? CLI_EXIT_OK
-             : cli_error(CLI_EXIT_FAIL, "stdout", "write error");
-}
-
 /* ---- the man page's OPTIONS section -------------------------------------- */
 
 /* Text for roff: '-' becomes "\-", '\' becomes "\e". */
@@ -568,7 +562,7 @@ static int top_level(const cli_tool *t, int argc, char **argv, int *rc) {
   } else {
     return 0;
   }
-  *rc = flushed();
+  *rc = cli_stdout_done();
   return 1;
 }
 
@@ -599,7 +593,7 @@ int cli_main(const cli_tool *t, int argc, char **argv) {
     return cli_error(CLI_EXIT_FAIL, NULL, "out of memory");
   rc = parse_args(a, t, c, argc - first, argv + first);
   if (rc == -1)
-    rc = flushed();
+    rc = cli_stdout_done();
   else if (rc == 0)
     rc = c->run(a);
   free(a);

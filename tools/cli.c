@@ -183,12 +183,29 @@ char *cli_read_secret_file(const char *path) {
   return s;
 }
 
-int cli_print_line(const char *s) {
-  if (fputs(s, stdout) == EOF || putchar('\n') == EOF || fflush(stdout) != 0) {
-    cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s", strerror(errno));
-    return -1;
-  }
+int cli_stdout_done(void) {
+  if (fflush(stdout) != 0 || ferror(stdout))
+    return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
+                     strerror(errno));
   return 0;
+}
+
+/* The one write of a result to stdout; a failed write leaves stdout's
+ * error flag set for cli_stdout_done. */
+static int print_out(const char *s, int newline) {
+  fputs(s, stdout);
+  if (newline)
+    putchar('\n');
+  return cli_stdout_done() == 0 ? 0 : -1;
+}
+
+int cli_print_line(const char *s) {
+  return print_out(s, 1);
+}
+
+int cli_print_text(const char *s) {
+  size_t n = strlen(s);
+  return print_out(s, n == 0 || s[n - 1] != '\n');
 }
 
 int cli_parse_long(const char *s, long min, long max, long *out) {
@@ -278,8 +295,5 @@ int cli_print_facts(const cli_fact *facts, size_t n, int json) {
   }
   if (json)
     fputs("}\n", stdout);
-  if (fflush(stdout) != 0 || ferror(stdout))
-    return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
-                     strerror(errno));
-  return 0;
+  return cli_stdout_done();
 }

@@ -77,9 +77,15 @@ void cli_wipe_free(char *p, size_t n);
  * printing the error line. */
 char *cli_read_file(const char *path, size_t max, size_t *len);
 
+/* Flush stdout and check that all of it was written: 0, or CLI_EXIT_FAIL
+ * after the one line "progname: stdout: write error: reason". */
+int cli_stdout_done(void);
+
 /* Write s and a newline to stdout, and check the write. 0 or -1 (after
  * printing the error line). */
 int cli_print_line(const char *s);
+/* The same, with the newline only when s does not end with one (PEM). */
+int cli_print_text(const char *s);
 
 /* Parse a decimal long in [min, max]; 0 on success, -1 when invalid. */
 int cli_parse_long(const char *s, long min, long max, long *out);

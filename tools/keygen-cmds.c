@@ -7,7 +7,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "keygen.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,17 +30,10 @@ static const char upload_hint[] =
 static void flush_warnings(void);
 static int export_keyset(const cli_args *a, int fmt);
 
-/* Print s to stdout, adding a newline unless it ends with one. */
+/* The held-back warnings, then s on stdout (cli_print_text). */
 static int print_result(const char *s) {
-  size_t n = strlen(s);
   flush_warnings();
-  if (n > 0 && s[n - 1] == '\n') {
-    if (fputs(s, stdout) == EOF || fflush(stdout) != 0)
-      return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
-                       strerror(errno));
-    return 0;
-  }
-  return cli_print_line(s) == 0 ? 0 : CLI_EXIT_FAIL;
+  return cli_print_text(s) == 0 ? 0 : CLI_EXIT_FAIL;
 }
 
 /* ISO 8601 UTC, "2026-11-28T05:15:00Z". */
@@ -57,16 +49,31 @@ static int path_exists(const char *path) {
   return lstat(path, &st) == 0;
 }
 
-/* Read the passphrase of --passphrase-file, or NULL when not given.
- * *rc is set to an exit status when reading failed. */
-static char *read_passphrase(const cli_args *a, int *rc) {
-  *rc = 0;
+/* What a subcommand holds until it ends, freed by held_free. */
+typedef struct kg_held {
+  char *pass; /* of --passphrase-file (wiped) */
+  pkjwt_key *key;
+  pkjwt_cert *cert;
+  char *text; /* the result for standard output */
+} kg_held;
+
+/* Free what h holds; returns rc, for "return held_free(&h, rc);". */
+static int held_free(kg_held *h, int rc) {
+  pkjwt_str_free(h->text);
+  pkjwt_cert_free(h->cert);
+  pkjwt_key_free(h->key);
+  cli_secret_free(h->pass);
+  return rc;
+}
+
+/* Read the passphrase of --passphrase-file into *pass (NULL when not
+ * given). 0, or an exit status after the error line. */
+static int read_passphrase(char **pass, const cli_args *a) {
+  *pass = NULL;
   if (!a->seen[KG_O_PASSFILE])
-    return NULL;
-  char *p = cli_read_secret_file(a->val[KG_O_PASSFILE]);
-  if (!p)
-    *rc = CLI_EXIT_INPUT;
-  return p;
+    return 0;
+  *pass = cli_read_secret_file(a->val[KG_O_PASSFILE]);
+  return *pass ? 0 : CLI_EXIT_INPUT;
 }
 
 /* At most one of the inputs may be standard input. */
@@ -264,6 +271,28 @@ static int cert_fail(const cli_args *a, const char *path,
   return lib_fail(path, err);
 }
 
+/* A self-signed certificate for key (*cert) and its text for standard
+ * output (*text: PEM when pem, else base64 DER). 0, or an exit status after
+ * the error line about subject. */
+static int make_cert(pkjwt_cert **cert, char **text, int pem,
+                     const pkjwt_key *key, const pkjwt_cert_options *copts,
+                     const cli_args *a, const char *subject) {
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  int rc = pkjwt_cert_self_signed(cert, key, copts, &err);
+  if (rc == PKJWT_OK)
+    rc = pem ? pkjwt_cert_pem(text, *cert, &err)
+             : pkjwt_cert_base64_der(text, *cert, &err);
+  return rc == PKJWT_OK ? 0 : cert_fail(a, subject, &err);
+}
+
+/* Write cert to path. 0, or an exit status after the error line. */
+static int write_cert(const pkjwt_cert *cert, const char *path, int force) {
+  pkjwt_error err = PKJWT_ERROR_INIT;
+  if (pkjwt_cert_write(cert, path, force, &err) != PKJWT_OK)
+    return lib_fail(path, &err);
+  return 0;
+}
+
 /* Refuse to start when path exists and --force was not given: checked
  * before any slow work. The library checks again when it writes. */
 static int check_new_file(const char *path, int force) {
@@ -409,18 +438,15 @@ int kg_cmd_new(const cli_args *a) {
   if ((rc = new_options(&n, a)) != 0)
     return rc;
 
-  char *pass = read_passphrase(a, &rc);
-  if (rc)
+  kg_held h = {0};
+  if ((rc = read_passphrase(&h.pass, a)) != 0)
     return rc;
 
-  pkjwt_key *key = NULL;
-  pkjwt_cert *cert = NULL;
-  char *paste = NULL;
   pkjwt_error err = PKJWT_ERROR_INIT;
 
   const int in_token = strncmp(out, "pkcs11:", 7) == 0;
-  if (in_token && (pass || a->seen[KG_O_KDF])) {
-    rc = cli_error(CLI_EXIT_USAGE, pass ? "--passphrase-file" : "--kdf",
+  if (in_token && (h.pass || a->seen[KG_O_KDF])) {
+    rc = cli_error(CLI_EXIT_USAGE, h.pass ? "--passphrase-file" : "--kdf",
                    "does not apply to a key made in a PKCS#11 token (it "
                    "never leaves the token)");
     goto done;
@@ -431,7 +457,7 @@ int kg_cmd_new(const cli_args *a) {
     uo.pkcs11_module = a->val[KG_O_PKCS11_MODULE];
     uo.pin_file = a->val[KG_O_PIN_FILE];
     rc = pkjwt_key_generate_uri(
-        &key, out, n.is_rsa ? PKJWT_KEY_RSA : PKJWT_KEY_EC,
+        &h.key, out, n.is_rsa ? PKJWT_KEY_RSA : PKJWT_KEY_EC,
         (unsigned int)n.bits, a->val[KG_O_CURVE], &uo, &err);
     if (rc != PKJWT_OK) {
       rc = fail_with(rc == PKJWT_ERR_WEAK_KEY || rc == PKJWT_ERR_KEY_TYPE
@@ -440,19 +466,15 @@ int kg_cmd_new(const cli_args *a) {
                      out, &err);
       goto done;
     }
-  } else if ((rc = generate_key(&key, &n, a, out)) != 0) {
+  } else if ((rc = generate_key(&h.key, &n, a, out)) != 0) {
     goto done;
   }
   if (cert_path) {
-    rc = pkjwt_cert_self_signed(&cert, key, &n.copts, &err);
-    if (rc == PKJWT_OK)
-      rc = pkjwt_cert_base64_der(&paste, cert, &err);
-    if (rc != PKJWT_OK) {
-      rc = cert_fail(a, cert_path, &err);
+    rc = make_cert(&h.cert, &h.text, 0, h.key, &n.copts, a, cert_path);
+    if (rc != 0)
       goto done;
-    }
   } else {
-    rc = pkjwt_jwk_export(&paste, key, NULL, &err);
+    rc = pkjwt_jwk_export(&h.text, h.key, NULL, &err);
     if (rc != PKJWT_OK) {
       rc = lib_fail(out, &err);
       goto done;
@@ -462,16 +484,12 @@ int kg_cmd_new(const cli_args *a) {
   /* Everything is made: now write, the certificate first. If the key then
    * fails, only a public file is undone; with --force, an old private key
    * is replaced only once its new certificate is safely written. */
-  if (cert_path) {
-    rc = pkjwt_cert_write(cert, cert_path, force, &err);
-    if (rc != PKJWT_OK) {
-      rc = lib_fail(cert_path, &err);
-      goto done;
-    }
-  }
-  n.wopts.passphrase = pass;
+  if (cert_path && (rc = write_cert(h.cert, cert_path, force)) != 0)
+    goto done;
+  n.wopts.passphrase = h.pass;
   n.wopts.force = force;
-  rc = in_token ? PKJWT_OK : pkjwt_key_write_private(key, out, &n.wopts, &err);
+  rc =
+      in_token ? PKJWT_OK : pkjwt_key_write_private(h.key, out, &n.wopts, &err);
   if (rc != PKJWT_OK) {
     if (cert_path)
       unlink(cert_path); /* nothing left behind */
@@ -479,8 +497,8 @@ int kg_cmd_new(const cli_args *a) {
     goto done;
   }
   if (!a->seen[KG_O_QUIET])
-    print_note(out, key, pass != NULL, cert_path, cert);
-  rc = print_result(paste);
+    print_note(out, h.key, h.pass != NULL, cert_path, h.cert);
+  rc = print_result(h.text);
   if (rc != 0) {
     if (!in_token)
       unlink(out);
@@ -489,11 +507,7 @@ int kg_cmd_new(const cli_args *a) {
   }
 
 done:
-  pkjwt_str_free(paste);
-  pkjwt_cert_free(cert);
-  pkjwt_key_free(key);
-  cli_secret_free(pass);
-  return rc;
+  return held_free(&h, rc);
 }
 
 /* ---- cert --------------------------------------------------------------- */
@@ -520,48 +534,32 @@ int kg_cmd_cert(const cli_args *a) {
   if (!to_stdout && (rc = check_new_file(out, force)) != 0)
     return rc;
 
-  char *pass = read_passphrase(a, &rc);
-  if (rc)
+  kg_held h = {0};
+  if ((rc = read_passphrase(&h.pass, a)) != 0)
     return rc;
-  pkjwt_key *key = NULL;
-  pkjwt_cert *cert = NULL;
-  char *text = NULL;
-  pkjwt_error err = PKJWT_ERROR_INIT;
 
-  if ((rc = load_key(&key, &encrypted, key_path, pass, a)) != 0)
+  if ((rc = load_key(&h.key, &encrypted, key_path, h.pass, a)) != 0)
     goto done;
-  if (!pkjwt_key_has_private(key)) {
+  if (!pkjwt_key_has_private(h.key)) {
     rc = cli_error(CLI_EXIT_INPUT, key_path,
                    "a private key is needed to sign the certificate");
     goto done;
   }
-  rc = pkjwt_cert_self_signed(&cert, key, &copts, &err);
-  if (rc == PKJWT_OK)
-    rc = to_stdout ? pkjwt_cert_pem(&text, cert, &err)
-                   : pkjwt_cert_base64_der(&text, cert, &err);
-  if (rc != PKJWT_OK) {
-    rc = cert_fail(a, key_path, &err);
+  rc = make_cert(&h.cert, &h.text, to_stdout, h.key, &copts, a, key_path);
+  if (rc != 0)
     goto done;
-  }
   if (!to_stdout) {
-    rc = pkjwt_cert_write(cert, out, force, &err);
-    if (rc != PKJWT_OK) {
-      rc = lib_fail(out, &err);
+    if ((rc = write_cert(h.cert, out, force)) != 0)
       goto done;
-    }
     if (!a->seen[KG_O_QUIET])
-      print_note(NULL, key, encrypted, out, cert);
+      print_note(NULL, h.key, encrypted, out, h.cert);
   }
-  rc = print_result(text);
+  rc = print_result(h.text);
   if (rc != 0 && !to_stdout)
     unlink(out);
 
 done:
-  pkjwt_str_free(text);
-  pkjwt_cert_free(cert);
-  pkjwt_key_free(key);
-  cli_secret_free(pass);
-  return rc;
+  return held_free(&h, rc);
 }
 
 /* ---- export ------------------------------------------------------------- */
@@ -687,8 +685,8 @@ int kg_cmd_export(const cli_args *a) {
   if ((rc = export_usage(a, e, n, fmt)) != 0)
     return rc;
 
-  char *pass = read_passphrase(a, &rc);
-  if (rc)
+  char *pass;
+  if ((rc = read_passphrase(&pass, a)) != 0)
     return rc;
   char *text = NULL;
   const pkjwt_key *keys[CLI_MAX_ITEMS];
@@ -794,41 +792,39 @@ int kg_cmd_info(const cli_args *a) {
   if ((rc = check_one_stdin(a)) != 0)
     return rc;
 
-  char *pass = read_passphrase(a, &rc);
-  if (rc)
+  kg_held h = {0};
+  if ((rc = read_passphrase(&h.pass, a)) != 0)
     return rc;
-  pkjwt_key *key = NULL;
-  pkjwt_cert *cert = NULL;
   kg_facts x = {0};
   char nb[32], na[32];
   pkjwt_error err = PKJWT_ERROR_INIT;
 
   if (key_path) {
-    if ((rc = load_key(&key, &encrypted, key_path, pass, a)) != 0)
+    if ((rc = load_key(&h.key, &encrypted, key_path, h.pass, a)) != 0)
       goto done;
     fact_str(&x, "file", key_path);
-    key_facts(&x, key, 1, encrypted);
+    key_facts(&x, h.key, 1, encrypted);
   } else {
-    if ((rc = load_cert(&cert, cert_path)) != 0)
+    if ((rc = load_cert(&h.cert, cert_path)) != 0)
       goto done;
-    if (pkjwt_cert_public_key(&key, cert, &err) != PKJWT_OK) {
+    if (pkjwt_cert_public_key(&h.key, h.cert, &err) != PKJWT_OK) {
       rc = lib_fail(cert_path, &err);
       goto done;
     }
-    int64_t not_after = pkjwt_cert_get_not_after(cert);
-    long days = pkjwt_cert_days_left(cert, 0);
+    int64_t not_after = pkjwt_cert_get_not_after(h.cert);
+    long days = pkjwt_cert_days_left(h.cert, 0);
     int expired = (int64_t)time(NULL) > not_after;
-    iso_time(nb, pkjwt_cert_get_not_before(cert));
+    iso_time(nb, pkjwt_cert_get_not_before(h.cert));
     iso_time(na, not_after);
     fact_str(&x, "file", cert_path);
-    fact_str(&x, "subject", pkjwt_cert_get_subject(cert));
-    fact_str(&x, "serial", pkjwt_cert_get_serial(cert));
+    fact_str(&x, "subject", pkjwt_cert_get_subject(h.cert));
+    fact_str(&x, "serial", pkjwt_cert_get_serial(h.cert));
     fact_str(&x, "not_before", nb);
     fact_str(&x, "not_after", na);
     fact_int(&x, "days_left", CLI_FACT_INT, days);
     fact_int(&x, "expired", CLI_FACT_BOOL, expired);
-    fact_str(&x, "x5t#S256", pkjwt_cert_get_x5t_s256(cert));
-    key_facts(&x, key, 0, 0);
+    fact_str(&x, "x5t#S256", pkjwt_cert_get_x5t_s256(h.cert));
+    key_facts(&x, h.key, 0, 0);
     char note[128] = "";
     if (expired)
       snprintf(note, sizeof(note), "the certificate expired on %s", na);
@@ -842,10 +838,7 @@ int kg_cmd_info(const cli_args *a) {
   rc = cli_print_facts(x.f, x.n, a->seen[KG_O_JSON] > 0);
 
 done:
-  pkjwt_cert_free(cert);
-  pkjwt_key_free(key);
-  cli_secret_free(pass);
-  return rc;
+  return held_free(&h, rc);
 }
 
 /* ---- key sets: rotate, activate, retire, status, check ------------------ */
@@ -878,42 +871,33 @@ int kg_cmd_rotate(const cli_args *a) {
       (rc = cert_options(&copts, a)) != 0)
     return rc;
   const char *dir = a->val[KG_O_DIR];
-  pkjwt_key *key = NULL;
-  pkjwt_cert *cert = NULL;
-  char *paste = NULL, *kid = NULL;
+  kg_held h = {0};
+  char *kid = NULL;
   pkjwt_error err = PKJWT_ERROR_INIT;
-  if ((rc = generate_key(&key, &n, a, dir)) != 0)
+  if ((rc = generate_key(&h.key, &n, a, dir)) != 0)
     goto done;
-  rc = pkjwt_cert_self_signed(&cert, key, &copts, &err);
-  if (rc == PKJWT_OK)
-    rc = pkjwt_cert_base64_der(&paste, cert, &err);
-  if (rc != PKJWT_OK) {
-    rc = cert_fail(a, dir, &err);
+  if ((rc = make_cert(&h.cert, &h.text, 0, h.key, &copts, a, dir)) != 0)
     goto done;
-  }
-  if (pkjwt_keyset_add(&kid, dir, key, cert, 0, &err) != PKJWT_OK) {
+  if (pkjwt_keyset_add(&kid, dir, h.key, h.cert, 0, &err) != PKJWT_OK) {
     rc = lib_fail(dir, &err);
     goto done;
   }
   if (!a->seen[KG_O_QUIET]) {
     char desc[32], until[32];
     flush_warnings();
-    describe_key(desc, sizeof(desc), key);
-    iso_time(until, pkjwt_cert_get_not_after(cert));
+    describe_key(desc, sizeof(desc), h.key);
+    iso_time(until, pkjwt_cert_get_not_after(h.cert));
     fprintf(stderr,
             "Staged next key %s (%s, certificate valid until %s) in %s.\n"
             "%s: the base64 certificate on standard output. Keep the old "
             "secret; then run: pkjwt-keygen activate --dir %s\n",
             kid, desc, until, dir, upload_hint, dir);
   }
-  rc = print_result(paste);
+  rc = print_result(h.text);
 
 done:
   pkjwt_str_free(kid);
-  pkjwt_str_free(paste);
-  pkjwt_cert_free(cert);
-  pkjwt_key_free(key);
-  return rc;
+  return held_free(&h, rc);
 }
 
 int kg_cmd_activate(const cli_args *a) {
@@ -1003,10 +987,7 @@ int kg_cmd_status(const cli_args *a) {
   if (json)
     printf("]}\n");
   pkjwt_keyset_free(ks);
-  if (fflush(stdout) != 0)
-    return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
-                     strerror(errno));
-  return 0;
+  return cli_stdout_done();
 }
 
 /* check's exit codes (docs/pkjwt-keygen.1, EXIT STATUS): distinct from the

@@ -389,9 +389,7 @@ static int print_report(const pkjwt_verify_result *r) {
              c->detail);
   }
   printf("valid:     %s\n", r->valid ? "yes" : "no");
-  if (fflush(stdout) != 0)
-    return cli_error(CLI_EXIT_FAIL, "stdout", "write error");
-  return 0;
+  return cli_stdout_done();
 }
 
 static int run_verify(const args *a) {
@@ -462,8 +460,7 @@ static int run_decode(const args *a) {
     printf("{\"header\":%s,\"claims\":%s}\n", h, c);
   else
     printf("header: %s\nclaims: %s\n", h, c);
-  rc = fflush(stdout) == 0 ? CLI_EXIT_OK
-                           : cli_error(CLI_EXIT_FAIL, "stdout", "write error");
+  rc = cli_stdout_done();
   pkjwt_str_free(h);
   pkjwt_str_free(c);
   return rc;

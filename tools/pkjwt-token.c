@@ -259,11 +259,9 @@ static int print_block(const char *s) {
   size_t n = strlen(s);
   while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
     n--;
-  if (fwrite(s, 1, n, stdout) != n || putchar('\n') == EOF ||
-      fflush(stdout) != 0)
-    return cli_error(CLI_EXIT_FAIL, "stdout", "write error: %s",
-                     strerror(errno));
-  return 0;
+  fwrite(s, 1, n, stdout); /* a failure sets stdout's error flag */
+  putchar('\n');
+  return cli_stdout_done();
 }
 
 /* The tool's flag for a TLS trust failure, whose library hint speaks of "the
@@ -354,6 +352,18 @@ static void verbose_line(const struct settings *s, const char *subject,
 
 /* ---- from the command line to a client ---------------------------------- */
 
+/* A number option: when given, its value, from min to max, into *out.
+ * 0, or the usage error ("--timeout: 'x' is not a number of seconds from 1
+ * to 3600"); unit is "of seconds " or "". */
+static int number_opt(const cli_args *a, int id, long min, long max,
+                      const char *unit, long *out) {
+  const char *v = a->val[id];
+  if (!v || cli_parse_long(v, min, max, out) == 0)
+    return 0;
+  return usage_error("%s: '%s' is not a number %sfrom %ld to %ld",
+                     cli_opt_name(a, id), v, unit, min, max);
+}
+
 /* The settings from the parsed options (and their variables), checked. */
 static int settings_from_args(struct settings *s, const cli_args *a) {
   memset(s, 0, sizeof(*s));
@@ -381,16 +391,12 @@ static int settings_from_args(struct settings *s, const cli_args *a) {
   s->cache = a->seen[OPT_CACHE] > 0;
   s->store_url = v[OPT_STORE];
   s->store_password_file = v[OPT_STORE_PASSWORD_FILE];
-  if (v[OPT_STORE_LOCK_MS] &&
-      cli_parse_long(v[OPT_STORE_LOCK_MS], 1, 3600000, &s->store_lock_ms))
-    return usage_error("--store-lock-ms: '%s' is not a number of "
-                       "milliseconds from 1 to 3600000",
-                       v[OPT_STORE_LOCK_MS]);
-  if (v[OPT_STORE_TIMEOUT_MS] &&
-      cli_parse_long(v[OPT_STORE_TIMEOUT_MS], 1, 60000, &s->store_timeout_ms))
-    return usage_error("--store-timeout-ms: '%s' is not a number of "
-                       "milliseconds from 1 to 60000",
-                       v[OPT_STORE_TIMEOUT_MS]);
+  int rc;
+  if ((rc = number_opt(a, OPT_STORE_LOCK_MS, 1, 3600000, "of milliseconds ",
+                       &s->store_lock_ms)) != 0 ||
+      (rc = number_opt(a, OPT_STORE_TIMEOUT_MS, 1, 60000, "of milliseconds ",
+                       &s->store_timeout_ms)) != 0)
+    return rc;
   if (s->cache && s->store_url)
     return usage_error("%s: choose --cache or --store, not both", "--store");
   if (s->store_password_file && !s->store_url)
@@ -399,19 +405,12 @@ static int settings_from_args(struct settings *s, const cli_args *a) {
   s->x5t = a->seen[OPT_X5T] > 0;
   if (s->x5t && !s->cert)
     return usage_error("%s: needs --cert", "--x5t");
-  if (v[OPT_TIMEOUT] && cli_parse_long(v[OPT_TIMEOUT], 1, 3600, &s->timeout))
-    return usage_error("--timeout: '%s' is not a number of seconds from 1 to "
-                       "3600",
-                       v[OPT_TIMEOUT]);
-  if (v[OPT_CONNECT_TIMEOUT] &&
-      cli_parse_long(v[OPT_CONNECT_TIMEOUT], 1, 3600, &s->connect_timeout))
-    return usage_error("--connect-timeout: '%s' is not a number of seconds "
-                       "from 1 to 3600",
-                       v[OPT_CONNECT_TIMEOUT]);
-  if (v[OPT_RETRIES] && cli_parse_long(v[OPT_RETRIES], 0, 10, &s->retries))
-    return usage_error("--retries: '%s' is not a number from 0 to 10",
-                       v[OPT_RETRIES]);
-  int rc;
+  if ((rc = number_opt(a, OPT_TIMEOUT, 1, 3600, "of seconds ", &s->timeout)) !=
+          0 ||
+      (rc = number_opt(a, OPT_CONNECT_TIMEOUT, 1, 3600, "of seconds ",
+                       &s->connect_timeout)) != 0 ||
+      (rc = number_opt(a, OPT_RETRIES, 0, 10, "", &s->retries)) != 0)
+    return rc;
   if ((rc = settings_params(s, a)) != 0)
     return rc;
   if (s->keyset) {
