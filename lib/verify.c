@@ -478,6 +478,24 @@ static int time_claim(pkjwt_check_result *cr, int64_t *t, const json_t *c,
   return 1;
 }
 
+/* nbf and iat: the claim NAME, when present, must not lie beyond now +
+ * leeway. The words around the seconds: "BEFORE N sAFTER (NAME ...)" when
+ * it does, "OK N s ago" when not. */
+static void not_future(pkjwt_check_result *cr, const json_t *c,
+                       const char *name, int64_t now, long leeway,
+                       const char *before, const char *after, const char *ok) {
+  int64_t t;
+  if (!time_claim(cr, &t, c, name, PKJWT_VERDICT_NOT_CHECKED))
+    return;
+  if (t > sat_add(now, leeway))
+    set_check(cr, PKJWT_VERDICT_FAILED,
+              "%s%" PRId64 " s%s (%s %" PRId64 ", leeway %ld s)", before,
+              sat_sub(t, now), after, name, t, leeway);
+  else
+    set_check(cr, PKJWT_VERDICT_OK, "%s %" PRId64 " s ago", ok,
+              sat_sub(now, t));
+}
+
 static void check_times(pkjwt_verify_result *r, const json_t *c, int64_t now,
                         long leeway) {
   int64_t t;
@@ -490,26 +508,10 @@ static void check_times(pkjwt_verify_result *r, const json_t *c, int64_t now,
       set_check(&r->exp, PKJWT_VERDICT_OK, "expires in %" PRId64 " s",
                 sat_sub(t, now));
   }
-  if (time_claim(&r->nbf, &t, c, "nbf", PKJWT_VERDICT_NOT_CHECKED)) {
-    if (t > sat_add(now, leeway))
-      set_check(&r->nbf, PKJWT_VERDICT_FAILED,
-                "not valid for another %" PRId64 " s (nbf %" PRId64
-                ", leeway %ld s)",
-                sat_sub(t, now), t, leeway);
-    else
-      set_check(&r->nbf, PKJWT_VERDICT_OK, "valid since %" PRId64 " s ago",
-                sat_sub(now, t));
-  }
-  if (time_claim(&r->iat, &t, c, "iat", PKJWT_VERDICT_NOT_CHECKED)) {
-    if (t > sat_add(now, leeway))
-      set_check(&r->iat, PKJWT_VERDICT_FAILED,
-                "issued %" PRId64 " s in the future (iat %" PRId64
-                ", leeway %ld s)",
-                sat_sub(t, now), t, leeway);
-    else
-      set_check(&r->iat, PKJWT_VERDICT_OK, "issued %" PRId64 " s ago",
-                sat_sub(now, t));
-  }
+  not_future(&r->nbf, c, "nbf", now, leeway, "not valid for another ", "",
+             "valid since");
+  not_future(&r->iat, c, "iat", now, leeway, "issued ", " in the future",
+             "issued");
 }
 
 static void check_jti(pkjwt_verify_result *r, const json_t *c) {
