@@ -713,6 +713,24 @@ static EVP_PKEY *plain_public(EVP_PKEY *p11pub) {
 }
 
 #ifdef HAVE_PKCS11_KEYGEN
+/* The function list of the module at path, which libp11 has loaded: *dl
+ * holds a reference to it (dlclose when done). */
+static int function_list(void **dl, CK_FUNCTION_LIST_PTR *f, const char *path,
+                         pkjwt_error *err) {
+  *f = NULL;
+  *dl = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
+  CK_C_GetFunctionList get =
+      *dl ? (CK_C_GetFunctionList)dlsym(*dl, "C_GetFunctionList") : NULL;
+  if (get && get(f) == CKR_OK && *f)
+    return PKJWT_OK;
+  if (*dl)
+    dlclose(*dl);
+  *dl = NULL;
+  *f = NULL;
+  return pkjwt__fail(err, PKJWT_ERR_PKCS11,
+                     "the PKCS#11 module %s has no function list", path);
+}
+
 static int generate(struct p11_module *m, PKCS11_SLOT *slot,
                     struct pkjwt__pkcs11_uri *u, const struct pkjwt__p11_gen *g,
                     const char *words, pkjwt_error *err);
@@ -842,16 +860,10 @@ int pkjwt__pkcs11_generate(struct pkjwt__p11 **out, EVP_PKEY **pub,
 static int generate(struct p11_module *m, PKCS11_SLOT *slot,
                     struct pkjwt__pkcs11_uri *u, const struct pkjwt__p11_gen *g,
                     const char *words, pkjwt_error *err) {
-  void *dl = dlopen(m->path, RTLD_NOW | RTLD_NOLOAD);
-  CK_C_GetFunctionList get =
-      dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
-  CK_FUNCTION_LIST_PTR f = NULL;
-  if (!get || get(&f) != CKR_OK || !f) {
-    if (dl)
-      dlclose(dl);
-    return pkjwt__fail(err, PKJWT_ERR_PKCS11,
-                       "the PKCS#11 module %s has no function list", m->path);
-  }
+  void *dl;
+  CK_FUNCTION_LIST_PTR f;
+  if (function_list(&dl, &f, m->path, err) != PKJWT_OK)
+    return PKJWT_ERR_PKCS11;
   CK_SLOT_ID sid = p11.get_slotid_from_slot(slot);
   CK_SESSION_HANDLE s;
   CK_RV rv = f->C_OpenSession(sid, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
@@ -1018,19 +1030,8 @@ static int pss_session(struct pkjwt__p11 *h, const char *alg,
   if (h->session_open)
     return PKJWT_OK;
   if (!h->fl) {
-    void *dl = dlopen(h->mod->path, RTLD_NOW | RTLD_NOLOAD);
-    CK_C_GetFunctionList get =
-        dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
-    CK_FUNCTION_LIST_PTR f = NULL;
-    if (!get || get(&f) != CKR_OK || !f) {
-      if (dl)
-        dlclose(dl);
-      return pkjwt__fail(err, PKJWT_ERR_PKCS11,
-                         "the PKCS#11 module %s has no function list",
-                         h->mod->path);
-    }
-    h->dl = dl;
-    h->fl = f;
+    if (function_list(&h->dl, &h->fl, h->mod->path, err) != PKJWT_OK)
+      return PKJWT_ERR_PKCS11;
   }
   CK_RV rv = h->fl->C_OpenSession(h->slot_id, CKF_SERIAL_SESSION, NULL, NULL,
                                   &h->session);

@@ -47,14 +47,8 @@ ep_start "$PY" "$EP" ep.port ep.log --max-seconds 300 --token-lifetime $LIFE \
   exit 99
 }
 BASE=http://127.0.0.1:$EP_PORT
-requests() {
-  "$PY" -c 'import json,sys,urllib.request
-print(json.load(urllib.request.urlopen(sys.argv[1] + "/_test/stats", timeout=20))["token_requests"])' "$BASE"
-}
-reset() {
-  "$PY" -c 'import sys,urllib.request
-urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/_test/reset", b"{}", {"Content-Type": "application/json"}), timeout=20).read()' "$BASE"
-}
+requests() { ep_stat "$PY" token_requests; }
+reset() { ep_ctl "$PY" reset; }
 cp "$top_srcdir/keys-example/ec-p256.key" k.key && chmod 600 k.key || exit 99
 
 # fleet NAME STORE: PROCS processes of THREADS threads on STORE, from

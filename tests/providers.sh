@@ -50,13 +50,7 @@ EP_PID=
 trap '[ -n "$EP_PID" ] && kill "$EP_PID" 2>/dev/null; _tl_cleanup' EXIT
 
 # stat NAME of the running endpoint (the last element of a list with .-1)
-stat_of() {
-  "$PY" -c 'import json,sys,urllib.request
-s=json.load(urllib.request.urlopen(sys.argv[1]+"/_test/stats",timeout=20))
-for k in sys.argv[2].split("."):
-    s=s[int(k)] if isinstance(s,list) else s[k]
-print(s)' "$BASE" "$1"
-}
+stat_of() { ep_stat "$PY" "$1"; }
 
 # Register KEYFILE for client ID with SCOPE at the running endpoint, as a
 # console upload does.

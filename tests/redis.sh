@@ -58,14 +58,8 @@ ep_start "$PY" "$EP" ep.port ep.log --max-seconds 300 \
 }
 BASE=http://127.0.0.1:$EP_PORT
 redis_start R || { echo "FAIL: redis-server did not start"; exit 99; }
-requests() {
-  "$PY" -c 'import json,sys,urllib.request
-print(json.load(urllib.request.urlopen(sys.argv[1] + "/_test/stats", timeout=20))["token_requests"])' "$BASE"
-}
-ctl() {
-  "$PY" -c 'import sys,urllib.request
-urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/_test/" + sys.argv[2], sys.argv[3].encode(), {"Content-Type": "application/json"}), timeout=20).read()' "$BASE" "$1" "${2:-{\}}"
-}
+requests() { ep_stat "$PY" token_requests; }
+ctl() { ep_ctl "$PY" "$@"; }
 cp "$top_srcdir/keys-example/ec-p256.key" k.key && chmod 600 k.key || exit 99
 set -- --key k.key --client-id cid --scope "$SCOPE" --base-url "$BASE"
 URL=redis://127.0.0.1:$R_PORT

@@ -25,3 +25,21 @@ ep_start() {
   EP_PORT=$(cat "$_ep_portfile" 2>/dev/null || true)
   [ -n "$EP_PORT" ]
 }
+
+# ep_stat PYTHON PATH: print one value of the started endpoint's
+# /_test/stats: PATH is keys and list indexes joined by dots
+# (token_requests, audiences.-1).
+ep_stat() {
+  "$1" -c 'import json,sys,urllib.request
+s=json.load(urllib.request.urlopen(sys.argv[1]+"/_test/stats",timeout=20))
+for k in sys.argv[2].split("."):
+    s=s[int(k)] if isinstance(s,list) else s[k]
+print(s)' "http://127.0.0.1:$EP_PORT" "$2"
+}
+
+# ep_ctl PYTHON OP [JSON]: POST JSON (default {}) to the started
+# endpoint's /_test/OP (reset, misbehave, ...).
+ep_ctl() {
+  "$1" -c 'import sys,urllib.request
+urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/_test/" + sys.argv[2], sys.argv[3].encode(), {"Content-Type": "application/json"}), timeout=20).read()' "http://127.0.0.1:$EP_PORT" "$2" "${3:-{\}}"
+}
