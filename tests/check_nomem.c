@@ -32,14 +32,17 @@
  *   - rerun (the default): run the operation again from the start with the
  *     Nth allocation failing, N = 1, 2, ... until a run makes fewer than N
  *     allocations and succeeds. Every N of every run counts.
- *   - forked (RSA generation): its allocation count changes from run to
- *     run with the primes it tries, and a run takes ~0.5 s under ASan, so
- *     rerunning for each of its ~12,000 allocations would take an hour. It
- *     runs once; at each allocation the process forks, the child fails
- *     that allocation and must end cleanly (and leak-free: LeakSanitizer
- *     is asked in the child), while the parent goes on undisturbed. Every
- *     N of that one run is failed, exactly once. Only for operations that
- *     touch no file or socket (a child would share them with the parent).
+ *   - forked (RSA generation, the scrypt-encrypted write): RSA's allocation
+ *     count changes from run to run with the primes it tries, and both
+ *     take up to ~0.5 s a run under ASan, so rerunning them for each of
+ *     their 700 to 3,000 allocations took 6 to 7 minutes each (measured
+ *     at load 11 with every 7th and every 3rd N, times 7 and 3). The
+ *     operation runs once; at each allocation the process forks, the child
+ *     fails that allocation and must end cleanly (and leak-free: see
+ *     nm_live), while the parent goes on undisturbed. Every N of that one
+ *     run is failed, exactly once. Only for operations that touch no
+ *     socket and create no file while they allocate (a child shares them
+ *     with the parent; checked at each fork).
  *
  * Each sweep prints one line: runs, how the failures ended (codes), the
  * allocations one operation makes (and from which library), and seconds.
