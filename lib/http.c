@@ -75,6 +75,10 @@ int pkjwt__http_url_check(const char *url, const char *what, int *loopback,
   }
   if (uc == CURLUE_OK)
     uc = curl_url_get(u, CURLUPART_HOST, &host, 0);
+  if (uc == CURLUE_OUT_OF_MEMORY) {
+    rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "%s: libcurl: out of memory", what);
+    goto out;
+  }
   if (uc != CURLUE_OK) {
     rc = pkjwt__fail(err, PKJWT_ERR_INVALID_ARG, "%s: not a valid URL (%s)",
                      what, curl_url_strerror(uc));
@@ -210,6 +214,9 @@ static int transport_error(pkjwt__http_response *resp, CURLcode c,
   char detail[CURL_ERROR_SIZE];
   (void)pkjwt__printable(detail, sizeof(detail), raw, strlen(raw));
   resp->retryable = curl_retryable(c);
+  if (c == CURLE_OUT_OF_MEMORY)
+    return pkjwt__fail(err, PKJWT_ERR_NOMEM, "%s: libcurl: out of memory",
+                       url);
   if (c == CURLE_OPERATION_TIMEDOUT) {
     int rc = pkjwt__fail(err, PKJWT_ERR_TIMEOUT, "%s: %s", url, detail);
     pkjwt__hint(err, "%s",
@@ -426,8 +433,10 @@ int pkjwt__http_request(pkjwt__http_response *resp, const pkjwt__http_opts *o,
     rc = pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
   else if ((c = set_options(h, o, url, loopback, curl_msg, hdrs, &body,
                             form)) != CURLE_OK)
-    rc = pkjwt__fail(err, PKJWT_ERR_INTERNAL, "libcurl option refused: %s",
-                     curl_easy_strerror(c));
+    rc = pkjwt__fail(err,
+                     c == CURLE_OUT_OF_MEMORY ? PKJWT_ERR_NOMEM
+                                              : PKJWT_ERR_INTERNAL,
+                     "libcurl option refused: %s", curl_easy_strerror(c));
   else
     rc = perform(resp, h, &body, curl_msg, url, o, err);
   if (body.data)
