@@ -29,10 +29,12 @@
 #              _build-fuzz/); one result per target.
 # nomem and fuzz run when PKJWT_DEBIAN=1 is set, as .ci/run does; the
 # README's plain `sh scripts/setup.sh test` skips them (`make check` still
-# replays the fuzz seeds). Measured 2026-12-03 on the shared 2-core machine
-# at load average 11: nomem 258 s (133 CPU seconds) for make check-nomem
-# after its ASan build of lib/ and one program; fuzz 7 targets x 60 s = 420 s after its
-# clang build (a test run with PKJWT_FUZZ_SECONDS=3: 61 s, cpu 27 s).
+# replays the fuzz seeds). Measured 2026-12-03 on the shared 2-core machine:
+# nomem 277-317 s wall (load 4-8) for make -j2 check-nomem (every N of
+# every operation, libcurl's and libjwt's allocations included; the two
+# forked sweeps, RSA generation and the scrypt write, run beside the rest)
+# after its ASan build of lib/ and one program; fuzz 8 targets x 60 s after
+# its clang build (a test run with PKJWT_FUZZ_SECONDS=3: 61 s, cpu 27 s).
 #
 # The decision (issue 7, "the test command is faster"): the suite used to
 # run twice in full, plainly inside distcheck and again in an ASan+UBSan
