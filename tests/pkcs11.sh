@@ -137,7 +137,11 @@ done
 if [ -n "$SPY" ]; then
   mech=CKM_RSA_PKCS_PSS
   [ -x "$builddir/tests/p11_nosign" ] || mech=CKM_RSA_X_509
+  # The spy's own function list (744 bytes) is never freed: LeakSanitizer
+  # is off for this one run only; the same PS256 signing without the spy
+  # (the loop above) is leak-checked.
   tl_expect_ok "PS256 through pkcs11-spy" env PKCS11SPY="$MOD" \
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
     PKCS11SPY_OUTPUT="$H/spy.log" "$SIGN" --key "$(uri rsa2048)" \
     --pkcs11-module "$SPY" --pin-file "$H/pin" --client-id c --aud "$AUD" \
     --alg PS256
