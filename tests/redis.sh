@@ -209,11 +209,18 @@ else
   tl_check "... the token is in database 3 of the TLS server" sh -c "
     [ \"\$(redis-cli --tls --cacert tls/ca.pem -p $S_PORT -a s3cret-pw -n 3 \
       --no-auth-warning --scan --pattern 'pkjwt:token:*')\" = '$KEY' ]"
-  PKJWT_STORE_PASSWORD=s3cret-pw "$T" "$@" \
-    --store "rediss://localhost:$S_PORT/3?cacert=$TL_DIR/tls/ca.pem" \
-    >env.out 2>env.err
-  tl_check "rediss://localhost (a DNS name checked): the stored token" \
-    sh -c "[ ! -s env.err ] && cmp -s env.out par.0 && [ $(requests) = 1 ]"
+  # (a bare root, as debootstrap makes one, has no /etc/hosts: there the
+  # name localhost does not resolve and this one case is skipped)
+  if getent ahostsv4 localhost 2>/dev/null | grep -q '^127\.'; then
+    PKJWT_STORE_PASSWORD=s3cret-pw "$T" "$@" \
+      --store "rediss://localhost:$S_PORT/3?cacert=$TL_DIR/tls/ca.pem" \
+      >env.out 2>env.err
+    tl_check "rediss://localhost (a DNS name checked): the stored token" \
+      sh -c "[ ! -s env.err ] && cmp -s env.out par.0 && [ $(requests) = 1 ]"
+  else
+    tl_skip "rediss://localhost (a DNS name checked)" \
+      "the name localhost does not resolve to 127.x here (no /etc/hosts?)"
+  fi
   tl_run "$T" "$@" --store-password-file pw \
     --store "rediss://127.0.0.1:$S_PORT/3?cacert=$TL_DIR/tls/untrusted.pem"
   tl_check "another CA: refused, a warning, the token fetched without it" \
