@@ -1070,20 +1070,20 @@ int pkjwt__pkcs11_sign_pss(struct pkjwt__p11 *h, const char *alg,
   CK_RSA_PKCS_PSS_PARAMS params;
   switch (EVP_MD_get_type(md)) {
   case NID_sha256:
-    params = (CK_RSA_PKCS_PSS_PARAMS){CKM_SHA256, CKG_MGF1_SHA256, 32};
+    params = (CK_RSA_PKCS_PSS_PARAMS){CKM_SHA256, CKG_MGF1_SHA256, 0};
     break;
   case NID_sha384:
-    params = (CK_RSA_PKCS_PSS_PARAMS){CKM_SHA384, CKG_MGF1_SHA384, 48};
+    params = (CK_RSA_PKCS_PSS_PARAMS){CKM_SHA384, CKG_MGF1_SHA384, 0};
     break;
   case NID_sha512:
-    params = (CK_RSA_PKCS_PSS_PARAMS){CKM_SHA512, CKG_MGF1_SHA512, 64};
+    params = (CK_RSA_PKCS_PSS_PARAMS){CKM_SHA512, CKG_MGF1_SHA512, 0};
     break;
   default:
     return pkjwt__fail(err, PKJWT_ERR_CRYPTO, "no PSS parameters for %s", alg);
   }
-  if (EVP_Digest(in, in_len, dgst, &dlen, md, NULL) != 1 ||
-      dlen != params.s_len)
+  if (EVP_Digest(in, in_len, dgst, &dlen, md, NULL) != 1)
     return pkjwt__fail_ssl(err, PKJWT_ERR_CRYPTO, "cannot hash for %s", alg);
+  params.s_len = dlen; /* the salt as long as the hash */
   int rc = pss_session(h, alg, err);
   if (rc != PKJWT_OK)
     return rc;
