@@ -499,10 +499,13 @@ START_TEST(reload_while_threads_sign) {
   activate(dir, NULL);
   ck_assert_int_eq(pkjwt_keyset_load(&shared, dir, &e), PKJWT_OK);
   atomic_store(&stop, 0);
+  /* two signers in a light run (valgrind runs threads one at a time, and
+   * eight spinning signers starve the rotation: 40 s of its stage) */
+  const int signers = tu_light() ? 2 : SIGNERS;
   signer s[SIGNERS];
   pthread_t t[SIGNERS];
   memset(s, 0, sizeof(s));
-  for (int i = 0; i < SIGNERS; i++)
+  for (int i = 0; i < signers; i++)
     ck_assert_int_eq(pthread_create(&t[i], NULL, sign_main, &s[i]), 0);
   for (int r = 1; r <= ROUNDS; r++) {
     ck_assert_int_eq(pkjwt_keyset_add(NULL, dir, keys[r], certs[r], now, &e),
@@ -512,12 +515,12 @@ START_TEST(reload_while_threads_sign) {
   }
   atomic_store(&stop, 1);
   int total = 0;
-  for (int i = 0; i < SIGNERS; i++) {
+  for (int i = 0; i < signers; i++) {
     pthread_join(t[i], NULL);
     ck_assert_msg(!s[i].failure[0], "thread %d: %s", i, s[i].failure);
     total += s[i].n;
   }
-  ck_assert_int_gt(total, SIGNERS);
+  ck_assert_int_gt(total, signers);
   pkjwt_keyset_free(shared);
   for (int i = 0; i <= ROUNDS; i++) {
     pkjwt_key_free(pubs[i]);

@@ -210,16 +210,24 @@ static inline char *tu_key_path(const char *spec) {
 }
 
 /*
+ * A light run: the environment has PKJWT_TEST_LIGHT=1, as the valgrind
+ * stage of scripts/setup.sh sets it. Valgrind's judgement is about memory,
+ * which a few rounds of the same code path show; the full rounds, and the
+ * full crowds of threads and processes, already run under ASan+UBSan in
+ * distcheck and (the thread tests) under TSan. They were most of the
+ * valgrind stage's time (issue 7).
+ */
+static inline int tu_light(void) {
+  const char *e = getenv("PKJWT_TEST_LIGHT");
+  return e && strcmp(e, "1") == 0;
+}
+
+/*
  * The rounds of a statistical or exhaustive loop (600 signatures, every
- * cut of a DER file): full, or full / 16 (at least 1) when the environment
- * has PKJWT_TEST_LIGHT=1. The valgrind stage of scripts/setup.sh sets it:
- * valgrind's judgement is about memory, which a few rounds of the same code
- * path show, and the full rounds already run under ASan+UBSan in
- * distcheck. They were half of the valgrind stage's time (issue 7).
+ * cut of a DER file): full, or full / 16 (at least 1) in a light run.
  */
 static inline int tu_rounds(int full) {
-  const char *e = getenv("PKJWT_TEST_LIGHT");
-  if (!e || strcmp(e, "1") != 0)
+  if (!tu_light())
     return full;
   return full / 16 > 0 ? full / 16 : 1;
 }
