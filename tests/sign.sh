@@ -110,7 +110,7 @@ fi
 RSA_ALGS="RS256 RS384 RS512 PS256 PS384 PS512"
 batch=
 for alg in $RSA_ALGS; do
-  tl_run "$SIGN" --key rsa.key --client-id "$CLIENT_ID" --aud "$AUD" --alg $alg
+  tl_run "$SIGN" --key rsa.key --client-id "$CLIENT_ID" --aud "$AUD" --alg "$alg"
   cp "$TL_OUT" "priv/rsa.$alg"
   batch="$batch priv/rsa.$alg:$alg"
 done
