@@ -23,6 +23,9 @@ fi
 set -u
 
 builddir=${top_builddir:-$(pwd)}
+top_builddir=$builddir
+. "${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}/tests/tool-lib.sh"
+tl_tools
 PASS=0
 FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok $((PASS + FAIL)) - $1"; }
@@ -87,7 +90,7 @@ same() {
 # check_command TOOL [SUB]: options and values of one command.
 check_command() {
   local tool=$1 sub=${2:-} h=$T/help opts o vals got pre
-  "$builddir/tools/$tool" ${sub:+"$sub"} --help >"$h" || {
+  "$(tl_bin "$tool")" ${sub:+"$sub"} --help >"$h" || {
     nok "$tool $sub --help exits 0"
     return
   }
@@ -118,7 +121,7 @@ check_tool() {
   . "$builddir/completion/$tool"
   complete -p "$tool" >/dev/null 2>&1 &&
     ok "$tool: completion is registered" || nok "$tool: completion is registered"
-  "$builddir/tools/$tool" --help >"$top"
+  "$(tl_bin "$tool")" --help >"$top"
   subs=$(help_subcommands "$top")
   if [ -n "$subs" ]; then
     same "$tool: first word offers the subcommands --help lists" \
@@ -141,7 +144,7 @@ check_tool() {
   first=$(words "$tool" -)
   if printf '%s\n' "$first" | grep -qx -- --version &&
     printf '%s\n' "$first" | grep -qx -- --help &&
-    "$builddir/tools/$tool" --version >/dev/null; then
+    "$(tl_bin "$tool")" --version >/dev/null; then
     ok "$tool: - offers --help and --version, which work"
   else
     nok "$tool: - offers --help and --version, which work"

@@ -9,9 +9,10 @@
 # shellcheck disable=SC2016
 . "${top_srcdir:-.}/tests/tool-lib.sh"
 
-SIGN=${top_builddir:-.}/tools/pkjwt-sign
-KEYGEN=${top_builddir:-.}/tools/pkjwt-keygen
-TOKEN=${top_builddir:-.}/tools/pkjwt-token
+tl_tools
+SIGN=$TL_SIGN
+KEYGEN=$TL_KEYGEN
+TOKEN=$TL_TOKEN
 EX=${top_srcdir:-.}/keys-example
 OPENSSL=${OPENSSL_CLI:-openssl}
 [ -n "$OPENSSL" ] || OPENSSL=openssl

@@ -14,6 +14,9 @@
 set -u
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 builddir=${top_builddir:-$(pwd)}
+top_builddir=$builddir
+. "$srcdir/tests/tool-lib.sh"
+tl_tools
 PASS=0
 FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok $((PASS + FAIL)) - $1"; }
@@ -76,7 +79,7 @@ same() {
 check_tool() { # TOOL MAN
   tool=$1
   man=$2
-  bin=$builddir/tools/$tool
+  bin=$(tl_bin "$tool")
   [ -x "$bin" ] || { nok "$tool is built"; return; }
   "$bin" --help >"$T/top" || { nok "$tool --help"; return; }
   subs=$(sed -n '/^Subcommands:/,/^$/s/^  \([a-z][a-z0-9-]*\) .*/\1/p' \

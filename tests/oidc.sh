@@ -39,8 +39,6 @@ top_srcdir=$(cd "$top_srcdir" && pwd)
 top_builddir=$(cd "$top_builddir" && pwd)
 NODE=${NODE:-node}
 NPM=${NPM:-npm}
-K=$top_builddir/tools/pkjwt-keygen
-TOK=$top_builddir/tools/pkjwt-token
 SRC=$top_srcdir/tests/oidc
 NPMDIR=$top_builddir/tests/oidc-npm
 ALGS="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512"
@@ -48,6 +46,9 @@ CLIENT=pkjwt-client
 SCOPE=api:read
 
 . "$top_srcdir/tests/tool-lib.sh"
+tl_tools
+K=$TL_KEYGEN
+TOK=$TL_TOKEN
 
 [ -x "$TOK" ] || { echo "FAIL: $TOK not built"; exit 99; }
 tl_have "$NODE" || { echo "SKIP: no $NODE (Debian: nodejs)"; exit 77; }
@@ -403,7 +404,7 @@ post() {
 ASSERTION_TYPE=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer
 if [ -n "$TLS" ] && tl_have curl; then
   tl_expect_ok "pkjwt-sign --typ client-authentication+jwt --aud ISSUER" \
-    "$top_builddir/tools/pkjwt-sign" --key PS512.key --alg PS512 \
+    "$TL_SIGN" --key PS512.key --alg PS512 \
     --client-id "$CLIENT" --aud "$ISS" --typ client-authentication+jwt
   a=$(cat "$TL_OUT")
   tl_run post "$a"

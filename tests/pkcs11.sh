@@ -16,14 +16,16 @@
 set -u
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 builddir=${top_builddir:-$(pwd)}
+top_builddir=$builddir
 PYTHON3=${PYTHON3:-/usr/bin/python3}
 [ -n "$PYTHON3" ] || PYTHON3=/usr/bin/python3
 OPENSSL=${OPENSSL_CLI:-openssl}
 [ -n "$OPENSSL" ] || OPENSSL=openssl
-SIGN=$builddir/tools/pkjwt-sign
-KEYGEN=$builddir/tools/pkjwt-keygen
-TOKEN=$builddir/tools/pkjwt-token
 . "$srcdir/tests/tool-lib.sh"
+tl_tools
+SIGN=$TL_SIGN
+KEYGEN=$TL_KEYGEN
+TOKEN=$TL_TOKEN
 . "$srcdir/tests/endpoint/start.sh"
 unset PKJWT_PKCS11_MODULE PKJWT_KEY PKJWT_CLIENT_ID PKJWT_SCOPE PKJWT_BASE_URL
 
@@ -60,33 +62,50 @@ have_jwcrypto=0
 have_openssl=0
 tl_have "$OPENSSL" && have_openssl=1
 
-# judge.py jwcrypto JWS JWK | der JWS: the signature checked by jwcrypto,
-# or the signing input and signature (ES: R||S made DER) written for
-# openssl dgst -verify.
+# judge.py jwcrypto JWS JWK: the signature checked by jwcrypto.
+# judge.py batch DIR OBJ.ALG...: for each, DIR/OBJ.ALG.jws checked by
+# jwcrypto with DIR/OBJ.jwk (one line: "ok OBJ.ALG" or "bad OBJ.ALG: why"),
+# and its signing input and signature (ES: R||S made DER) written to
+# DIR/OBJ.ALG.in and .sig for openssl dgst -verify. One python start.
 cat >"$H/judge.py" <<'EOF'
 import base64, sys
+from jwcrypto import jwk, jws as J
 def b64d(s):
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-jws = open(sys.argv[2]).read().strip()
-if sys.argv[1] == "jwcrypto":
-    from jwcrypto import jwk, jws as J
-    key = jwk.JWK.from_json(open(sys.argv[3]).read())
+def verify(jwsfile, jwkfile):
+    key = jwk.JWK.from_json(open(jwkfile).read())
     t = J.JWS()
-    t.deserialize(jws)
+    t.deserialize(open(jwsfile).read().strip())
     t.verify(key)
+def der(jwsfile, out, alg):
+    h, p, s = open(jwsfile).read().strip().split(".")
+    open(out + ".in", "wb").write((h + "." + p).encode())
+    sig = b64d(s)
+    if alg.startswith("ES"):
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+        n = len(sig) // 2
+        sig = encode_dss_signature(int.from_bytes(sig[:n], "big"),
+                                   int.from_bytes(sig[n:], "big"))
+    open(out + ".sig", "wb").write(sig)
+if sys.argv[1] == "jwcrypto":
+    verify(sys.argv[2], sys.argv[3])
     sys.exit(0)
-h, p, s = jws.split(".")
-open(sys.argv[3] + ".in", "wb").write((h + "." + p).encode())
-sig = b64d(s)
-if sys.argv[4].startswith("ES"):
-    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-    n = len(sig) // 2
-    sig = encode_dss_signature(int.from_bytes(sig[:n], "big"),
-                               int.from_bytes(sig[n:], "big"))
-open(sys.argv[3] + ".sig", "wb").write(sig)
+d = sys.argv[2]
+for item in sys.argv[3:]:
+    obj, alg = item.split(".")
+    try:
+        verify(f"{d}/{item}.jws", f"{d}/{obj}.jwk")
+        print("ok", item)
+    except Exception as e:
+        print("bad", item + ":", repr(e))
+    try:
+        der(f"{d}/{item}.jws", f"{d}/{item}", alg)
+    except Exception as e:
+        print("der", item + ":", repr(e))
 EOF
 
 # ---- every algorithm the token's keys allow, judged by others ----------------
+ITEMS=
 for spec in "ec256 ES256" "ec384 ES384" "ec521 ES512" \
   "rsa2048 RS256 RS384 RS512 PS256 PS384 PS512"; do
   set -- $spec
@@ -103,26 +122,34 @@ for spec in "ec256 ES256" "ec384 ES384" "ec521 ES512" \
       "$SIGN" --key "$(uri $obj)" $P11 --client-id c --aud "$AUD" --alg "$alg"
     cp "$TL_OUT" "$H/$obj.$alg.jws"
     tl_check "$obj $alg: stderr empty" test ! -s "$TL_ERR"
-    if [ $have_jwcrypto = 1 ]; then
-      tl_check "$obj $alg: jwcrypto verifies" \
-        "$PYTHON3" "$H/judge.py" jwcrypto "$H/$obj.$alg.jws" "$H/$obj.jwk"
-    else
-      tl_skip "$obj $alg: jwcrypto verifies" "no python3-jwcrypto"
-    fi
-    if [ $have_openssl = 1 ] && [ $have_jwcrypto = 1 ]; then
-      "$PYTHON3" "$H/judge.py" der "$H/$obj.$alg.jws" "$H/$obj.$alg" "$alg"
-      md=sha$(echo "$alg" | cut -c3-)
-      case $alg in
-      PS*) sigopt="-sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest" ;;
-      *) sigopt= ;;
-      esac
-      tl_check "$obj $alg: openssl dgst -verify accepts it" \
-        "$OPENSSL" dgst -"$md" -verify "$H/$obj.pub" $sigopt \
-        -signature "$H/$obj.$alg.sig" "$H/$obj.$alg.in"
-    else
-      tl_skip "$obj $alg: openssl verifies" "no openssl CLI or cryptography"
-    fi
+    ITEMS="$ITEMS $obj.$alg"
   done
+done
+# The signatures, judged by others: one python start for them all (each
+# check passes only on its own verdict line), then openssl per signature.
+: >"$H/verdicts"
+[ $have_jwcrypto = 1 ] &&
+  "$PYTHON3" "$H/judge.py" batch "$H" $ITEMS >"$H/verdicts" 2>&1
+for item in $ITEMS; do
+  obj=${item%.*}
+  alg=${item#*.}
+  if [ $have_jwcrypto = 1 ]; then
+    tl_check "$obj $alg: jwcrypto verifies" grep -qxF "ok $item" "$H/verdicts"
+  else
+    tl_skip "$obj $alg: jwcrypto verifies" "no python3-jwcrypto"
+  fi
+  if [ $have_openssl = 1 ] && [ $have_jwcrypto = 1 ]; then
+    md=sha$(echo "$alg" | cut -c3-)
+    case $alg in
+    PS*) sigopt="-sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest" ;;
+    *) sigopt= ;;
+    esac
+    tl_check "$obj $alg: openssl dgst -verify accepts it" \
+      "$OPENSSL" dgst -"$md" -verify "$H/$obj.pub" $sigopt \
+      -signature "$H/$obj.$alg.sig" "$H/$obj.$alg.in"
+  else
+    tl_skip "$obj $alg: openssl verifies" "no openssl CLI or cryptography"
+  fi
 done
 
 # ---- PS* asks the token for CKM_RSA_PKCS_PSS ----------------------------------

@@ -29,21 +29,9 @@ unset PKJWT_KEY PKJWT_KEYSET PKJWT_CLIENT_ID PKJWT_SCOPE PKJWT_BASE_URL \
 
 tl_begin
 # The pages call the tools by name (as tests/rotation.sh does).
-mkdir "$TL_PRIV/bin"
-libs=$top_builddir/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-for t in pkjwt-keygen pkjwt-sign pkjwt-token; do
-  if [ -x "$top_builddir/tools/.libs/$t" ] &&
-    LD_LIBRARY_PATH=$libs "$top_builddir/tools/.libs/$t" --version \
-      >/dev/null 2>&1; then
-    ln -s "$top_builddir/tools/.libs/$t" "$TL_PRIV/bin/$t"
-  else
-    ln -s "$top_builddir/tools/$t" "$TL_PRIV/bin/$t"
-  fi
-done
-LD_LIBRARY_PATH=$libs
-PATH=$TL_PRIV/bin:$PATH
+tl_tools_path
 XDG_CACHE_HOME=$TL_DIR/cache
-export PATH LD_LIBRARY_PATH XDG_CACHE_HOME
+export XDG_CACHE_HOME
 T=$TL_PRIV/bin/pkjwt-token
 cd "$TL_DIR" || exit 99
 EP_PID=

@@ -30,23 +30,9 @@ EX=$top_srcdir/docs/examples
 unset PKJWT_KEY PKJWT_KEYSET PKJWT_CLIENT_ID PKJWT_SCOPE PKJWT_BASE_URL
 
 tl_begin
-# The runbook and the examples call the tools by name. libtool's wrapper
-# scripts cost a shell per run: call the real binaries when they run on
-# their own with the uninstalled libraries (as tests/keygen.sh does).
-mkdir "$TL_PRIV/bin"
-libs=$top_builddir/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-for t in pkjwt-keygen pkjwt-sign pkjwt-token; do
-  if [ -x "$top_builddir/tools/.libs/$t" ] &&
-    LD_LIBRARY_PATH=$libs "$top_builddir/tools/.libs/$t" --version \
-      >/dev/null 2>&1; then
-    ln -s "$top_builddir/tools/.libs/$t" "$TL_PRIV/bin/$t"
-  else
-    ln -s "$top_builddir/tools/$t" "$TL_PRIV/bin/$t"
-  fi
-done
-LD_LIBRARY_PATH=$libs
-PATH=$TL_PRIV/bin:$PATH
-export PATH LD_LIBRARY_PATH
+# The runbook and the examples call the tools by name: tl_tools_path puts
+# the real binaries on PATH (libtool's wrapper scripts cost a shell a run).
+tl_tools_path
 K=$TL_PRIV/bin/pkjwt-keygen
 S=$TL_PRIV/bin/pkjwt-sign
 cd "$TL_DIR" || exit 99

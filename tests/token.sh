@@ -17,8 +17,11 @@ OPENSSL=${OPENSSL_CLI:-openssl}
 [ -n "$OPENSSL" ] || OPENSSL=openssl
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 builddir=${top_builddir:-$(pwd)}
-TOKEN=$builddir/tools/pkjwt-token
-KEYGEN=$builddir/tools/pkjwt-keygen
+top_builddir=$builddir
+. "$srcdir/tests/tool-lib.sh"
+tl_tools
+TOKEN=$TL_TOKEN
+KEYGEN=$TL_KEYGEN
 EP=$srcdir/tests/endpoint/puzzel_endpoint.py
 . "$srcdir/tests/endpoint/start.sh"
 
@@ -84,14 +87,18 @@ no_secret_in_err() {
 
 # ---- Python helpers (JSON, the control API, the check endpoint) ---------------
 
+# It imports what a command needs only (`get`, most of the calls, needs json
+# alone: half the CPU of a start that loads urllib and ssl).
 cat >"$T/h.py" <<'EOF'
-import json, os, socket, ssl, sys, urllib.error, urllib.request
+import json, os, sys
 
 def ctx():
+    import ssl
     ca = os.environ.get("H_CAFILE")
     return ssl.create_default_context(cafile=ca) if ca else None
 
 def req(url, data=None, headers=None):
+    import urllib.error, urllib.request
     r = urllib.request.Request(url, data=data, headers=headers or {})
     try:
         with urllib.request.urlopen(r, timeout=20, context=ctx()) as f:
@@ -130,6 +137,7 @@ elif cmd == "check":      # check BASE TOKEN: prints the HTTP status
                    headers={"Authorization": "Bearer " + sys.argv[3]})
     print(st)
 elif cmd == "freeport":   # a port nobody listens on (just closed)
+    import socket
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     print(s.getsockname()[1])

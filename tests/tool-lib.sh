@@ -35,6 +35,9 @@
 #                             be done; the reason is in $TL_UNPRIV_WHY.
 #   tl_unpriv [ARG...]        run that TOOL with ARGs; use it as the CMD of
 #                             tl_expect_fail or tl_run.
+#   tl_direct NAME / tl_tools / tl_bin NAME / tl_tools_path
+#                             the real tool binaries, not libtool's
+#                             wrappers: see below.
 #   tl_end                    print "N passed, N failed" (", N skipped" when
 #                             any were) and exit 0 only when something
 #                             passed and nothing failed.
@@ -253,6 +256,9 @@ tl_end() {
 tl_direct() {
   TL_TOOL=${top_builddir:-.}/tools/$1
   _tl_libs=${top_builddir:-.}/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  case :${LD_LIBRARY_PATH:-}: in
+  *:${top_builddir:-.}/.libs:*) _tl_libs=$LD_LIBRARY_PATH ;;
+  esac
   if [ -x "${top_builddir:-.}/tools/.libs/$1" ] &&
     LD_LIBRARY_PATH=$_tl_libs "${top_builddir:-.}/tools/.libs/$1" --version \
       >/dev/null 2>&1; then
@@ -260,4 +266,38 @@ tl_direct() {
     LD_LIBRARY_PATH=$_tl_libs
     export LD_LIBRARY_PATH
   fi
+}
+
+# tl_tools: tl_direct for all three tools; sets TL_KEYGEN, TL_SIGN and
+# TL_TOKEN (a tool that is not built keeps its path: the test's -x check
+# then says so).
+tl_tools() {
+  tl_direct pkjwt-keygen
+  TL_KEYGEN=$TL_TOOL
+  tl_direct pkjwt-sign
+  TL_SIGN=$TL_TOOL
+  tl_direct pkjwt-token
+  TL_TOKEN=$TL_TOOL
+}
+
+# tl_bin NAME: print the path tl_tools chose for the tool NAME.
+tl_bin() {
+  case $1 in
+  pkjwt-keygen) echo "$TL_KEYGEN" ;;
+  pkjwt-sign) echo "$TL_SIGN" ;;
+  pkjwt-token) echo "$TL_TOKEN" ;;
+  *) echo "${top_builddir:-.}/tools/$1" ;;
+  esac
+}
+
+# tl_tools_path (after tl_begin): tl_tools, and put the three tools on PATH
+# by name (for pages and examples that call them so), from $TL_PRIV/bin.
+tl_tools_path() {
+  tl_tools
+  mkdir -p "$TL_PRIV/bin" || exit 99
+  for _tl_t in pkjwt-keygen pkjwt-sign pkjwt-token; do
+    ln -sf "$(tl_bin "$_tl_t")" "$TL_PRIV/bin/$_tl_t" || exit 99
+  done
+  PATH=$TL_PRIV/bin:$PATH
+  export PATH
 }
