@@ -22,9 +22,11 @@ command -v curl >/dev/null 2>&1 || { echo "SKIP: no curl"; exit 77; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/endpoint-selftest.XXXXXX") || exit 1
 PIDS=""
+JW_PID=""
 cleanup() {
-  for p in $PIDS; do kill "$p" 2>/dev/null; done
-  for p in $PIDS; do wait "$p" 2>/dev/null; done
+  exec 3>&- 4<&-
+  for p in $PIDS $JW_PID; do kill "$p" 2>/dev/null; done
+  for p in $PIDS $JW_PID; do wait "$p" 2>/dev/null; done
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -40,30 +42,39 @@ t() { d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
 # ---- helpers -----------------------------------------------------------------
 
 # The PyJWT signer and a few JSON helpers, kept apart from the server's code.
+# One python3 process serves them all (importing PyJWT costs more than a
+# signature): jw() writes one request line to its stdin (the arguments, each
+# ended by a tab) and reads one answer line, "STATUS OUTPUT", from its
+# stdout, both FIFOs. Each assertion is still signed when it is used, with
+# its own claims and times.
 cat >"$T/jw.py" <<'EOF'
-import json, sys
-# Heavy imports only where needed: this runs a hundred times.
+import argparse, base64, hashlib, hmac, json, sys, time, uuid
+import jwt
 
 def b64u(b):
-    import base64
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
 
-cmd = sys.argv[1]
-if cmd == "sign":
-    import argparse, hashlib, hmac, time, uuid
-    import jwt
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--key"); ap.add_argument("--alg", default="ES256")
-    ap.add_argument("--iss"); ap.add_argument("--sub")
-    ap.add_argument("--aud", action="append", default=[])
-    ap.add_argument("--aud-array", action="store_true")
-    ap.add_argument("--exp-in", type=int, default=60)
-    ap.add_argument("--no-exp", action="store_true")
-    ap.add_argument("--nbf-in", type=int)
-    ap.add_argument("--jti"); ap.add_argument("--no-jti", action="store_true")
-    ap.add_argument("--typ", default="JWT"); ap.add_argument("--kid")
-    ap.add_argument("--hmac-key")
-    a = ap.parse_args(sys.argv[2:])
+class ArgError(Exception):
+    pass
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise ArgError(message)
+
+ap = Parser(prog="jw sign")
+ap.add_argument("--key"); ap.add_argument("--alg", default="ES256")
+ap.add_argument("--iss"); ap.add_argument("--sub")
+ap.add_argument("--aud", action="append", default=[])
+ap.add_argument("--aud-array", action="store_true")
+ap.add_argument("--exp-in", type=int, default=60)
+ap.add_argument("--no-exp", action="store_true")
+ap.add_argument("--nbf-in", type=int)
+ap.add_argument("--jti"); ap.add_argument("--no-jti", action="store_true")
+ap.add_argument("--typ", default="JWT"); ap.add_argument("--kid")
+ap.add_argument("--hmac-key")
+
+def sign(argv):
+    a = ap.parse_args(argv)
     now = int(time.time())
     c = {"iss": a.iss, "sub": a.sub if a.sub is not None else a.iss,
          "iat": now}
@@ -83,36 +94,60 @@ if cmd == "sign":
         si = b64u(json.dumps(h).encode()) + "." + b64u(json.dumps(c).encode())
         mac = hmac.new(open(a.hmac_key, "rb").read(), si.encode(),
                        hashlib.sha256).digest()
-        print(si + "." + b64u(mac))
-    elif a.alg == "none":
-        print(jwt.encode(c, None, algorithm="none", headers=h))
-    else:
-        print(jwt.encode(c, open(a.key, "rb").read(), algorithm=a.alg,
-                         headers=h))
-elif cmd == "jwk":        # jwk PUBLIC.pem [kid]: a public JWK
+        return si + "." + b64u(mac)
+    if a.alg == "none":
+        return jwt.encode(c, None, algorithm="none", headers=h)
+    return jwt.encode(c, open(a.key, "rb").read(), algorithm=a.alg, headers=h)
+
+def pubjwk(path, kid=None):  # a public JWK of a PEM public key
     from jwt.algorithms import RSAAlgorithm, ECAlgorithm
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
-    pub = serialization.load_pem_public_key(open(sys.argv[2], "rb").read())
+    pub = serialization.load_pem_public_key(open(path, "rb").read())
     alg = RSAAlgorithm if isinstance(pub, rsa.RSAPublicKey) else ECAlgorithm
     j = json.loads(alg.to_jwk(pub))
-    if len(sys.argv) > 3:
-        j["kid"] = sys.argv[3]
-    print(json.dumps(j))
-elif cmd == "get":        # get FILE KEY: a member of a JSON object
-    v = json.load(open(sys.argv[2]))
-    for k in sys.argv[3].split("."):
+    if kid is not None:
+        j["kid"] = kid
+    return json.dumps(j)
+
+def get(path, key):  # a member of a JSON object; KEY: names and indexes with dots
+    v = json.load(open(path))
+    for k in key.split("."):
         v = v[int(k)] if isinstance(v, list) else v.get(k)
-    print(v if isinstance(v, str) else json.dumps(v))
-elif cmd == "isjson":     # isjson FILE: exit 0 if the file is JSON
+    return v if isinstance(v, str) and "\n" not in v else json.dumps(v)
+
+def isjson(path):
+    json.load(open(path))
+    return ""
+
+CMDS = {"sign": lambda *a: sign(list(a)), "jwk": pubjwk, "get": get,
+        "isjson": isjson}
+
+for line in iter(sys.stdin.readline, ""):
+    argv = line.rstrip("\n").split("\t")[:-1]
     try:
-        json.load(open(sys.argv[2]))
-    except ValueError:
-        sys.exit(1)
+        out, st = CMDS[argv[0]](*argv[1:]), 0
+    except Exception as e:  # answer, and serve the next request
+        out, st = "", 1
+        if argv and argv[0] in ("sign", "jwk"):
+            print("jw %s: %s" % (argv[0], e), file=sys.stderr)
+    sys.stdout.write("%d %s\n" % (st, out))
+    sys.stdout.flush()
 EOF
-jw() { "$PYTHON3" "$T/jw.py" "$@"; }
+mkfifo "$T/jw.in" "$T/jw.out" || exit 1
+"$PYTHON3" "$T/jw.py" <"$T/jw.in" >"$T/jw.out" &
+JW_PID=$!
+exec 3>"$T/jw.in" 4<"$T/jw.out"
+# jw CMD ARG...: prints the answer's output and returns its status (2 when
+# the helper has gone away).
+jw() {
+  printf '%s\t' "$@" >&3 && printf '\n' >&3 || return 2
+  IFS= read -r _jw <&4 || return 2
+  printf '%s\n' "${_jw#* }"
+  return "${_jw%% *}"
+}
 sign() { jw sign "$@"; }
-jget() { jw get "$@" 2>/dev/null; }
+jget() { jw get "$@"; }
 
 # start NAME ARGS...: start a server; sets SRV_PID and PORT; 1 on failure.
 start() {
@@ -527,13 +562,13 @@ t "slow: 200 after the delay (${stime}s)" eval \
 ctl "$B" misbehave '{"mode":"garbage"}' >/dev/null
 tok "$B" ec-client "$SC" "$(fresh)"
 t "garbage: 200 with a body that is not JSON" eval \
-  '[ "$CODE" = 200 ] && [ -s "$T/body" ] && ! jw isjson "$T/body"'
+  '[ "$CODE" = 200 ] && [ -s "$T/body" ] && ! jw isjson "$T/body" >/dev/null'
 
 ctl "$B" misbehave '{"mode":"oversize"}' >/dev/null
 tok "$B" ec-client "$SC" "$(fresh)"
 size=$(wc -c <"$T/body")
 t "oversize: 200 with $size bytes of valid JSON" eval \
-  '[ "$CODE" = 200 ] && [ "$size" -ge 2097152 ] && jw isjson "$T/body"'
+  '[ "$CODE" = 200 ] && [ "$size" -ge 2097152 ] && jw isjson "$T/body" >/dev/null'
 
 ctl "$B" misbehave '{"mode":"drop"}' >/dev/null
 tok "$B" ec-client "$SC" "$(fresh)"
