@@ -116,12 +116,25 @@ def get(path, key):  # a member of a JSON object; KEY: names and indexes with do
         v = v[int(k)] if isinstance(v, list) else v.get(k)
     return v if isinstance(v, str) and "\n" not in v else json.dumps(v)
 
+def ctl(base, op, body):  # POST to the test control API: the HTTP status
+    import urllib.error, urllib.request
+    req = urllib.request.Request(base + "/_test/" + op, body.encode(),
+                                 {"Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(req, timeout=20) as r:
+            r.read()
+            return str(r.status)
+    except urllib.error.HTTPError as e:
+        e.read()
+        return str(e.code)
+
 def isjson(path):
     json.load(open(path))
     return ""
 
 CMDS = {"sign": lambda *a: sign(list(a)), "jwk": pubjwk, "get": get,
-        "isjson": isjson}
+        "isjson": isjson, "ctl": ctl}
 
 for line in iter(sys.stdin.readline, ""):
     argv = line.rstrip("\n").split("\t")[:-1]
@@ -200,14 +213,11 @@ get() {
   RC=$?
 }
 
-# ctl BASE OP [JSON]: the test control API.
-ctl() {
-  curl -sS -o "$T/ctl" -w '%{http_code}' --max-time 20 $CURLOPTS \
-    -H 'Content-Type: application/json' --data "${3:-{\}}" \
-    "$1/_test/$2" 2>/dev/null
-}
+# ctl BASE OP [JSON]: the test control API; prints the HTTP status.
+ctl() { jw ctl "$1" "$2" "${3:-{\}}"; }
 
-hdr() { tr -d '\r' <"$T/hdr" | grep -i "^$1:" | head -n1 | sed 's/^[^:]*: *//'; }
+# hdr NAME: the first NAME header's value in $T/hdr.
+hdr() { sed -n "/^$1:/I{s/^[^:]*: *//;s/\r\$//;p;q}" "$T/hdr"; }
 err_is() { [ "$CODE" = "$1" ] && [ "$(jget "$T/body" error)" = "$2" ] &&
   [ "$(hdr Cache-Control)" = no-store ]; }
 granted() { [ "$CODE" = 200 ] && [ "$(jget "$T/body" token_type)" = Bearer ] &&
@@ -320,7 +330,9 @@ t "discovery document" eval '[ "$CODE" = 200 ] &&
 get "$B/nothing/here"
 t "unknown path is 404" [ "$CODE" = 404 ]
 
-# good ALG KEY CLIENT SCOPE [sign args]: a token, and the check accepts it.
+# good ALG KEY CLIENT SCOPE [sign args]: a token, and the check accepts it;
+# the token in TOKEN.
+TOKEN=
 good() {
   alg=$1 key=$2 cl=$3 sc=$4; shift 4
   a=$(sign --key "$key" --alg "$alg" --iss "$cl" "$@")
