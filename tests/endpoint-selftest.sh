@@ -1,10 +1,11 @@
 #!/bin/sh
 # tests/endpoint-selftest.sh: the test token endpoint judges correctly.
 #
-# Independently of pkjwt's C code: keys and certificates come from the
-# openssl CLI, assertions are signed with python3-jwt (PyJWT, not the
-# server's jwcrypto) and posted with curl to servers on 127.0.0.1 started
-# here. Ends with "N passed, N failed"; exits 1 if any failed, 77 (skip) if
+# Independently of pkjwt's C code: keys (the tests/keys fixtures) and
+# certificates come from the openssl CLI, assertions are signed with
+# python3-jwt (PyJWT, not the server's jwcrypto) and posted with curl to
+# servers on 127.0.0.1 started here; the test control API is driven with
+# python3's urllib. Ends with "N passed, N failed"; exits 1 if any failed, 77 (skip) if
 # curl, PyJWT or jwcrypto is missing.
 set -u
 
@@ -226,13 +227,15 @@ why() { echo "#   got $CODE $(head -c 300 "$T/body")"; }
 
 # ---- keys and certificates (openssl CLI) ------------------------------------
 
+# The keys are the suite's fixtures (tests/keys, made by the openssl CLI):
+# generating an RSA key costs more CPU than anything it would prove here.
 K=$T/keys
 mkdir -p "$K"
 ossl() { "$OPENSSL" "$@" 2>>"$T/openssl.err"; }
-ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$K/ec.key"
-ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$K/ec2.key"
-ossl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$K/rsa.key"
-ossl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$K/p384.key"
+cp "$srcdir/tests/keys/p-256.pem" "$K/ec.key"
+cp "$srcdir/tests/keys/p-256-2.pem" "$K/ec2.key"
+cp "$srcdir/tests/keys/rsa2048.pem" "$K/rsa.key"
+cp "$srcdir/tests/keys/p-384.pem" "$K/p384.key"
 for k in ec ec2 rsa p384; do
   ossl pkey -in "$K/$k.key" -pubout -out "$K/$k.pub"
   ossl req -new -x509 -key "$K/$k.key" -subj "/CN=$k" -days 2 -out "$K/$k.pem"
