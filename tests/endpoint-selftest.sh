@@ -18,8 +18,7 @@ EP=$srcdir/tests/endpoint/puzzel_endpoint.py
 . "$srcdir/tests/endpoint/start.sh"
 
 command -v curl >/dev/null 2>&1 || { echo "SKIP: no curl"; exit 77; }
-"$PYTHON3" -c 'import jwt, jwcrypto, cryptography' 2>/dev/null ||
-  { echo "SKIP: $PYTHON3 lacks PyJWT, jwcrypto or cryptography"; exit 77; }
+command -v "$PYTHON3" >/dev/null 2>&1 || { echo "SKIP: no $PYTHON3"; exit 77; }
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/endpoint-selftest.XXXXXX") || exit 1
 PIDS=""
@@ -50,7 +49,12 @@ t() { d=$1; shift; if "$@"; then ok "$d"; else nok "$d"; fi; }
 # its own claims and times.
 cat >"$T/jw.py" <<'EOF'
 import argparse, base64, hashlib, hmac, json, sys, time, uuid
-import jwt
+try:
+    import jwt, jwcrypto, cryptography  # jwcrypto: the endpoint's verifier
+except ImportError:
+    print("missing", flush=True)
+    sys.exit(0)
+print("ready", flush=True)
 
 def b64u(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
@@ -152,6 +156,12 @@ mkfifo "$T/jw.in" "$T/jw.out" || exit 1
 "$PYTHON3" "$T/jw.py" <"$T/jw.in" >"$T/jw.out" &
 JW_PID=$!
 exec 3>"$T/jw.in" 4<"$T/jw.out"
+IFS= read -r _jw <&4
+case $_jw in
+  ready) ;;
+  missing) echo "SKIP: $PYTHON3 lacks PyJWT, jwcrypto or cryptography"; exit 77;;
+  *) echo "FAIL - the python3 helper did not start"; exit 1;;
+esac
 # jw CMD ARG...: prints the answer's output and returns its status (2 when
 # the helper has gone away).
 jw() {
@@ -236,8 +246,10 @@ cp "$srcdir/tests/keys/p-256.pem" "$K/ec.key"
 cp "$srcdir/tests/keys/p-256-2.pem" "$K/ec2.key"
 cp "$srcdir/tests/keys/rsa2048.pem" "$K/rsa.key"
 cp "$srcdir/tests/keys/p-384.pem" "$K/p384.key"
-for k in ec ec2 rsa p384; do
+for k in ec rsa p384; do
   ossl pkey -in "$K/$k.key" -pubout -out "$K/$k.pub"
+done
+for k in ec ec2; do
   ossl req -new -x509 -key "$K/$k.key" -subj "/CN=$k" -days 2 -out "$K/$k.pem"
 done
 # What Puzzel's Organisation Settings takes: the DER certificate in base64
