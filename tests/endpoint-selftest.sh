@@ -5,8 +5,8 @@
 # certificates come from the openssl CLI, assertions are signed with
 # python3-jwt (PyJWT, not the server's jwcrypto) and posted with curl to
 # servers on 127.0.0.1 started here; the test control API is driven with
-# python3's urllib. Ends with "N passed, N failed"; exits 1 if any failed, 77 (skip) if
-# curl, PyJWT or jwcrypto is missing.
+# python3's urllib. Ends with "N passed, N failed"; exits 1 if any failed,
+# 77 (skip) if curl, PyJWT or jwcrypto is missing.
 set -u
 
 PYTHON3=${PYTHON3:-/usr/bin/python3}
@@ -115,7 +115,7 @@ def pubjwk(path, kid=None):  # a public JWK of a PEM public key
         j["kid"] = kid
     return json.dumps(j)
 
-def get(path, key):  # a member of a JSON object; KEY: names and indexes with dots
+def get(path, key):  # a member of a JSON object; KEY: names/indexes, dots
     v = json.load(open(path))
     for k in key.split("."):
         v = v[int(k)] if isinstance(v, list) else v.get(k)
@@ -159,7 +159,8 @@ exec 3>"$T/jw.in" 4<"$T/jw.out"
 IFS= read -r _jw <&4
 case $_jw in
   ready) ;;
-  missing) echo "SKIP: $PYTHON3 lacks PyJWT, jwcrypto or cryptography"; exit 77;;
+  missing) echo "SKIP: $PYTHON3 lacks PyJWT, jwcrypto or cryptography"
+    exit 77;;
   *) echo "FAIL - the python3 helper did not start"; exit 1;;
 esac
 # jw CMD ARG...: prints the answer's output and returns its status (2 when
