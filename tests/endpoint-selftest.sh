@@ -171,7 +171,9 @@ jw() {
   printf '%s\n' "${_jw#* }"
   return "${_jw%% *}"
 }
-sign() { jw sign "$@"; }
+# sign ARGS...: an assertion; a failure also leaves $T/unsigned, so that a
+# refusal of an empty assertion cannot pass unseen (checked at the end).
+sign() { jw sign "$@" || { : >"$T/unsigned"; return 1; }; }
 jget() { jw get "$@"; }
 
 # start NAME ARGS...: start a server; sets SRV_PID and PORT; 1 on failure.
@@ -701,6 +703,7 @@ if start short --max-seconds 1 --client "ec-client:$SC:$K/ec.b64"; then
 else
   nok "short-lived server starts"
 fi
+t "PyJWT signed every assertion asked for" [ ! -e "$T/unsigned" ]
 left=0
 for p in $PIDS; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done
 t "no server process left" [ $left -eq 0 ]
