@@ -14,7 +14,9 @@
 #                              were skipped) and exit non-zero on a failure.
 #
 # Test stages, one function each (stage_NAME), run in two lanes at once
-# (LANE1 and LANE2 below):
+# (LANE1 and LANE2 below), after _build/ is configured and the release
+# tarball made:
+#   build      the plain -Werror build in _build/ (one result).
 #   distcheck  make distcheck built with ASan+UBSan: the whole `make check`
 #              under the sanitizers in an unpacked tarball with a read-only
 #              source tree, then install, uninstall, dist and distclean
@@ -126,6 +128,12 @@ fi
 # configure is called as ../configure: autoconf refuses a source path with a
 # space ("unsafe srcdir value"), and a relative one has none.
 configure_in() {
+  configure_tree "$@"
+  # shellcheck disable=SC2086 # a list of make targets
+  (cd "$1" && make -s -j"$jobs" ${build_only:-} >/dev/null)
+}
+# configure_tree DIR [CONFIGURE ARG...]: the configure half of configure_in.
+configure_tree() {
   _dir=$1
   shift
   mkdir -p "$_dir"
@@ -133,17 +141,27 @@ configure_in() {
     (cd "$_dir" && ../configure -q --enable-werror \
       PYTHON3=/usr/bin/python3 "$@")
   fi
-  # shellcheck disable=SC2086 # a list of make targets
-  (cd "$_dir" && make -s -j"$jobs" ${build_only:-} >/dev/null)
 }
 build_only=
 
 build=$top/_build
-echo "== build: autoreconf, configure and make in _build/"
 if [ ! -f "$top/configure" ] || [ ! -f "$build/Makefile" ]; then
   autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 fi
-configure_in "$build"
+if [ "$mode" = test ]; then
+  # The test command configures _build/ (with a cache, config.cache, that
+  # distcheck's outer configure reuses) and makes the release tarball from
+  # it (sources only: nothing built goes in), then builds _build/ as the
+  # first stage of lane 1 while distcheck starts on the tarball in lane 2:
+  # the serial configure runs of one lane overlap the other's make -j.
+  echo "== configure: autoreconf, configure in _build/, make dist"
+  configure_tree "$build" -C
+  (cd "$build" && rm -f pkjwt-*.tar.gz && make -s dist-gzip >/dev/null 2>&1) ||
+    (cd "$build" && make -s dist-gzip)
+else
+  echo "== build: autoreconf, configure and make in _build/"
+  configure_in "$build"
+fi
 t_built=$(date +%s)
 echo "   ($((t_built - t_start)) s)"
 
@@ -280,10 +298,15 @@ stage_distcheck() {
   # here is unpacked and distchecked in a scratch folder without one (a
   # distcheck of the unpacked tarball is the same check). The clone itself
   # may sit anywhere.
+  # The tarball was made before the lanes started. The outer configure
+  # (only there to run make distcheck, which configures its own tree with
+  # the sanitizers) reuses _build/'s config.cache when there is one.
   dc=$(mktemp -d /tmp/pkjwt-distcheck.XXXXXX)
-  if (cd "$build" && rm -f pkjwt-*.tar.gz && make -s dist-gzip >"$out" 2>&1) &&
-    tar -C "$dc" -xzf "$build"/pkjwt-*.tar.gz &&
-    (cd "$dc"/pkjwt-* && ./configure -q PYTHON3=/usr/bin/python3 &&
+  : >"$out"
+  if tar -C "$dc" -xzf "$build"/pkjwt-*.tar.gz &&
+    { [ ! -f "$build/config.cache" ] ||
+      cp "$build/config.cache" "$dc"/pkjwt-*/config.cache; } &&
+    (cd "$dc"/pkjwt-* && ./configure -q -C PYTHON3=/usr/bin/python3 &&
       ASAN_OPTIONS=$ASAN_OPTS UBSAN_OPTIONS=$UBSAN_OPTS make -j"$jobs" distcheck \
         DISTCHECK_CONFIGURE_FLAGS="--enable-werror $SAN_ASAN PYTHON3=/usr/bin/python3") \
     >>"$out" 2>&1; then
@@ -355,6 +378,19 @@ stage_tsan() {
 
 stage_check() {
   check_in "$build"
+}
+
+# The plain -Werror build of _build/ (the test command's lane 1 begins with
+# it; valgrind runs its unit suites): one result.
+stage_build() {
+  if (cd "$build" && make -s -j"$jobs") >"$results/build.out" 2>&1; then
+    count 1 0 0
+  else
+    echo "---- FAIL: the build in $build (make); the compiler's words:"
+    grep -E 'error|warning' "$results/build.out" | head -n 40 |
+      sed 's/^/   | /'
+    count 0 1 0
+  fi
 }
 
 # The allocation-failure sweeps (tests/check_nomem.c): the Nth allocation
@@ -440,7 +476,7 @@ stage_debian() {
 # (seconds, busy machine): valgrind 249 + tsan 75 against distcheck 577.
 # A new stage goes at the end of the lane that finishes first (see the
 # seconds printed at the end).
-LANE1="valgrind tsan"
+LANE1="build valgrind tsan"
 LANE2="distcheck"
 # CI (.ci/run) adds the Debian packaging stage; the README command leaves it
 # to `make deb-test`, which takes longer than the rest together.
@@ -521,7 +557,7 @@ for s in $LANE1 $LANE2; do
 done
 
 echo
-echo "== seconds: build $((t_built - t_start)) s,${times%,}; all $(($(date +%s) - t_start)) s"
+echo "== seconds: configure $((t_built - t_start)) s,${times%,}; all $(($(date +%s) - t_start)) s"
 if [ "$skipped" -gt 0 ]; then
   echo "$passed passed, $failed failed, $skipped skipped"
 else
