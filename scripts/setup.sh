@@ -305,7 +305,7 @@ stage_distcheck() {
   : >"$out"
   if tar -C "$dc" -xzf "$build"/pkjwt-*.tar.gz &&
     { [ ! -f "$build/config.cache" ] ||
-      cp "$build/config.cache" "$dc"/pkjwt-*/config.cache; } &&
+      cp "$build/config.cache" "$dc"/pkjwt-*/; } &&
     (cd "$dc"/pkjwt-* && ./configure -q -C PYTHON3=/usr/bin/python3 &&
       ASAN_OPTIONS=$ASAN_OPTS UBSAN_OPTIONS=$UBSAN_OPTS make -j"$jobs" distcheck \
         DISTCHECK_CONFIGURE_FLAGS="--enable-werror $SAN_ASAN PYTHON3=/usr/bin/python3") \
