@@ -319,15 +319,11 @@ stage_distcheck() {
   # the sanitizers) reuses _build/'s config.cache when there is one.
   dc=$(mktemp -d /tmp/pkjwt-distcheck.XXXXXX)
   : >"$out"
-  # One job more than cores: distcheck is the longest lane, and a few of
-  # its tests wait more than they compute (token lifetimes, a slow server),
-  # so a third job keeps the cores busy once the other lane is done.
-  djobs=$((jobs + 1))
   if tar -C "$dc" -xzf "$build"/pkjwt-*.tar.gz &&
     { [ ! -f "$build/config.cache" ] ||
       cp "$build/config.cache" "$dc"/pkjwt-*/; } &&
     (cd "$dc"/pkjwt-* && ./configure -q -C PYTHON3=/usr/bin/python3 &&
-      ASAN_OPTIONS=$ASAN_OPTS UBSAN_OPTIONS=$UBSAN_OPTS make -j"$djobs" distcheck \
+      ASAN_OPTIONS=$ASAN_OPTS UBSAN_OPTIONS=$UBSAN_OPTS make -j"$jobs" distcheck \
         DISTCHECK_CONFIGURE_FLAGS="--enable-werror $SAN_ASAN PYTHON3=/usr/bin/python3") \
     >>"$out" 2>&1; then
     ok=1
