@@ -52,8 +52,8 @@
 # valgrind and the sanitizers (valgrind 443 -> 249); check_key still
 # generates every size. The tsan stage builds only its two tests
 # (105 -> 75).
-# Later cuts, on an idle 2-core machine (whole command 728 s -> about 6
-# minutes, no check dropped): the tools run as real binaries, not libtool's
+# Later cuts, on an idle 2-core machine (whole command 728 s -> 376-384 s,
+# no check dropped): the tools run as real binaries, not libtool's
 # wrapper scripts (70 ms of CPU each under ASan); Python judges that looped
 # judge a batch in one start, and the endpoint self-test keeps one Python
 # helper; tests decrypt keys that openssl encrypted with few PBKDF2 rounds
