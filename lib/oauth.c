@@ -187,7 +187,7 @@ static void error_ids(char *buf, size_t n, json_t *j) {
   }
   const char *trace = json_string_value(json_object_get(j, "trace_id"));
   const char *corr = json_string_value(json_object_get(j, "correlation_id"));
-  char t[80] = "", c[80] = "";
+  char t[64] = "", c[64] = ""; /* ids are GUIDs (36 characters) */
   copy_clean(t, sizeof(t), trace);
   copy_clean(c, sizeof(c), corr);
   int any = codes[0] || t[0] || c[0];
