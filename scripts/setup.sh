@@ -158,12 +158,24 @@ build=$top/_build
 if [ ! -f "$top/configure" ] || [ ! -f "$build/Makefile" ]; then
   autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 fi
-# The test command configures _build/ later (configure_for_lanes), beside
-# its first stage.
-if [ "$mode" = demo ]; then
+if [ "$mode" = test ]; then
+  # The test command configures _build/ (with a cache, config.cache, that
+  # distcheck's outer configure reuses) and makes the release tarball from
+  # it (sources only: nothing built goes in), then builds _build/ as the
+  # first stage of lane 1 while distcheck starts on the tarball in lane 2:
+  # the serial configure runs of one lane overlap the other's make -j.
+  echo "== configure: autoreconf, configure in _build/, make dist"
+  configure_tree "$build" -C
+  (cd "$build" && rm -f pkjwt-*.tar.gz && make -s dist-gzip >/dev/null 2>&1) ||
+    (cd "$build" && make -s dist-gzip)
+else
   echo "== build: autoreconf, configure and make in _build/"
   configure_in "$build"
-  echo "   ($(($(date +%s) - t_start)) s)"
+fi
+t_built=$(date +%s)
+echo "   ($((t_built - t_start)) s)"
+
+if [ "$mode" = demo ]; then
   sh "$top/scripts/demo.sh" "$build"
   # The decision: the demo ends with pkjwt installed, because the README's
   # "Using it" calls pkjwt-keygen, man pkjwt-token and pkg-config pkjwt as a
@@ -307,8 +319,8 @@ stage_distcheck() {
   # the sanitizers) reuses _build/'s config.cache when there is one.
   # One make job more than cores: some tests spend seconds waiting (a
   # fleet's timed refreshes, a client's retries, a slow server), and with
-  # two waiting at once a core stood idle once the other lanes were done
-  # (vmstat: 13-73% idle for a minute; with one job more, none; the whole
+  # two waiting at once a core stood idle while distcheck ran alone (vmstat:
+  # 13-73% idle for a minute; with one job more, next to none; the whole
   # command 364 -> 351 s on an idle 2-core machine).
   dc=$(mktemp -d /tmp/pkjwt-distcheck.XXXXXX)
   : >"$out"
@@ -382,20 +394,12 @@ stage_valgrind() {
 }
 
 # Only the thread tests and what they link are built with TSan (no tools,
-# no shared libraries, no other suites): they are all this stage runs. It
-# needs nothing of _build/, so the test command starts it first, while
-# _build/ is configured.
+# no shared libraries, no other suites): they are all this stage runs.
 stage_tsan() {
   tsan=$top/_build-tsan
-  if configure_tree "$tsan" --disable-static --enable-sanitizers=thread 2>&1
-  then
-    build_only=$(cd "$tsan" && make -s print-thread-tests)
-    if build_for tsan "$tsan"; then
-      TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 check_in "$tsan"
-    fi
-  else
-    echo "---- FAIL: the tsan build in $tsan (configure) failed"
-    count 0 1 0
+  build_only=$(cd "$build" && make -s print-thread-tests)
+  if build_for tsan "$tsan" --disable-static --enable-sanitizers=thread; then
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 check_in "$tsan"
   fi
   build_only=
 }
@@ -493,18 +497,16 @@ stage_debian() {
 }
 
 # ---- running the stages ------------------------------------------------------
-# The stages run in lanes at once, each lane in its order, so that one
+# The stages run in two lanes at once, each lane in its order, so that one
 # lane's single-threaded stretches (configure, one long suite under
-# valgrind) overlap the others' work. LANE0 starts at once, beside the
-# configure run of _build/ (its stages need only their own trees); LANE1
-# and LANE2 start when _build/ is configured and the tarball made. Each
-# lane runs make -j$jobs (distcheck one job more, see stage_distcheck), so a
-# lane that finishes early leaves the cores to the others. Lane CPU
-# (seconds, idle machine): tsan 65; build 36 + valgrind 110; distcheck 430.
+# valgrind) overlap the other lane's work; lane 1 runs make -j2 and
+# distcheck -j3, so a lane that finishes early leaves both cores to the
+# other. Lane CPU
+# (seconds, idle machine): build 38 + valgrind 135 + tsan 65 against
+# distcheck 442.
 # A new stage goes at the end of the lane that finishes first (see the
 # seconds printed at the end).
-LANE0="tsan"
-LANE1="build valgrind"
+LANE1="build valgrind tsan"
 LANE2="distcheck"
 # CI (.ci/run) adds the Debian packaging stage; the README command leaves it
 # to `make deb-test`, which takes longer than the rest together.
@@ -514,9 +516,9 @@ if [ "${PKJWT_DEBIAN:-}" = 1 ]; then
 fi
 if [ "${PKJWT_QUICK:-}" = 1 ]; then
   echo "== PKJWT_QUICK=1: make check in _build/ only (the README command runs every stage)"
-  LANE0='' LANE1=check LANE2=''
+  LANE1="check" LANE2=
 elif [ -n "${PKJWT_STAGES:-}" ]; then
-  LANE0='' LANE1=$PKJWT_STAGES LANE2=''
+  LANE1=$PKJWT_STAGES LANE2=
 fi
 
 results=$build/stages
@@ -556,25 +558,7 @@ run_lane() {
   for _s in "$@"; do run_stage "$_s"; done
 }
 
-lane0=
-if [ -n "$LANE0" ]; then
-  # shellcheck disable=SC2086 # the lanes are lists of stage names
-  run_lane $LANE0 &
-  lane0=$!
-fi
-
-# _build/ is configured with a cache (config.cache) that distcheck's outer
-# configure reuses, and the release tarball made from it (sources only:
-# nothing built goes in); then _build/ is built as the first stage of lane
-# 1 while distcheck starts on the tarball in lane 2.
-echo "== configure: configure in _build/, make dist"
-configure_tree "$build" -C
-(cd "$build" && rm -f pkjwt-*.tar.gz && make -s dist-gzip >/dev/null 2>&1) ||
-  (cd "$build" && make -s dist-gzip)
-t_built=$(date +%s)
-echo "   ($((t_built - t_start)) s, autoreconf included)"
-
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086 # the lanes are lists of stage names
 run_lane $LANE1 &
 lane1=$!
 lane2=
@@ -585,11 +569,10 @@ if [ -n "$LANE2" ]; then
 fi
 wait "$lane1" || true
 [ -z "$lane2" ] || wait "$lane2" || true
-[ -z "$lane0" ] || wait "$lane0" || true
 
 # ---- the reports, in order, and the one line ---------------------------------
 passed=0 failed=0 skipped=0 times=
-for s in $LANE0 $LANE1 $LANE2; do
+for s in $LANE1 $LANE2; do
   echo
   echo "==== $s"
   cat "$results/$s.report" 2>/dev/null || true
