@@ -62,7 +62,7 @@
 # runs each suite in one process with a fair thread lock (210 -> about 90
 # CPU-s); the build overlaps distcheck. The ASan suite: 437 -> about 300
 # CPU-s.
-# Then (376-384 s -> 339-345 s, under 6 minutes): every test log waits for
+# Then (376-384 s -> 339-384 s in four runs): every test log waits for
 # config.h, so tests start in TESTS order (compiled suites used to start
 # after every script, and those that wait ended the run with a core idle);
 # distcheck runs one make job more than cores; the test scripts run under
