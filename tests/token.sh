@@ -64,24 +64,18 @@ run() {
 # tok ARGS...: run pkjwt-token.
 tok() { run "$TOKEN" "$@"; }
 
-# lines FILE: as wc -l counts, without a process (it runs for most checks).
-lines() {
-  _n=0
-  while IFS= read -r _l; do _n=$((_n + 1)); done <"$1"
-  echo "$_n"
-}
 out_empty() { [ ! -s "$T/out" ]; }
 err_empty() { [ ! -s "$T/err" ]; }
 err_has() { grep -q -- "$1" "$T/err"; }
 # The token alone on one line, nothing on stderr.
 token_only() {
-  [ "$RC" -eq 0 ] && [ "$(lines "$T/out")" = 1 ] &&
+  [ "$RC" -eq 0 ] && [ "$(tl_lines "$T/out")" = 1 ] &&
     grep -q '^[A-Za-z0-9._~+/-][A-Za-z0-9._~+/-]*=*$' "$T/out" && err_empty
 }
 # refused CODE: exit CODE, nothing on stdout, one to three lines on stderr,
 # the first "pkjwt-token: ...".
 refused() {
-  n=$(lines "$T/err")
+  n=$(tl_lines "$T/err")
   [ "$RC" -eq "$1" ] && out_empty && [ "$n" -ge 1 ] && [ "$n" -le 3 ] &&
     head -n1 "$T/err" | grep -q '^pkjwt-token: '
 }
@@ -356,7 +350,7 @@ before=$(stat_of token_requests)
 for name in grant_type client_id scope client_assertion_type client_assertion; do
   tok $COMMON --param "$name=x"
   t "--param $name=x: refused in one line naming it, exit 2" \
-    eval 'refused 2 && [ "$(lines "$T/err")" = 1 ] &&
+    eval 'refused 2 && [ "$(tl_lines "$T/err")" = 1 ] &&
     err_has "^pkjwt-token: --param: .*$name"'
 done
 tok $COMMON --param resource
@@ -375,7 +369,7 @@ if [ -s "$K/ec256.crt" ] && [ -n "$want" ]; then
   before=$(stat_of token_requests)
   tok $COMMON --cert "$K/ec384.crt"
   t "--cert of another key: exit 3 in one line, no request" \
-    eval 'refused 3 && [ "$(lines "$T/err")" = 1 ] &&
+    eval 'refused 3 && [ "$(tl_lines "$T/err")" = 1 ] &&
     err_has "not for this key" && [ "$(stat_of token_requests)" = "$before" ]'
 else
   echo "# SKIP: --cert (no certificate from pkjwt-keygen or no openssl)"
@@ -486,13 +480,13 @@ chmod 775 "$CDIR"
 ctl reset
 tok $COMMON --cache
 t "--cache: folder mode 0775: warning, token, not cached" \
-  eval '[ "$RC" -eq 0 ] && err_has warning && [ "$(lines "$T/out")" = 1 ] &&
+  eval '[ "$RC" -eq 0 ] && err_has warning && [ "$(tl_lines "$T/out")" = 1 ] &&
   [ "$(stat_of token_requests)" = 1 ]'
 chmod 700 "$CDIR"
 printf 'not a folder\n' >"$T/xdg-file"
 run env XDG_CACHE_HOME="$T/xdg-file" "$TOKEN" $COMMON --cache
 t "--cache: cache home is a file: warning, token" \
-  eval '[ "$RC" -eq 0 ] && err_has warning && [ "$(lines "$T/out")" = 1 ]'
+  eval '[ "$RC" -eq 0 ] && err_has warning && [ "$(tl_lines "$T/out")" = 1 ]'
 
 # A refusal writes no cache file.
 rm -rf "$CDIR"
@@ -541,7 +535,7 @@ ctl misbehave '{"mode": "503", "count": 1}'
 tok $COMMON --verbose
 VTOK=$(cat "$T/out")
 t "--verbose: token on stdout" \
-  eval '[ "$RC" -eq 0 ] && [ "$(lines "$T/out")" = 1 ]'
+  eval '[ "$RC" -eq 0 ] && [ "$(tl_lines "$T/out")" = 1 ]'
 t "--verbose: retried and fetched events on stderr" \
   eval 'err_has "pkjwt-token: retried: " && err_has "pkjwt-token: fetched: "'
 t "--verbose: no token on stderr" no_secret_in_err "$VTOK"
