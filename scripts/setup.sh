@@ -506,11 +506,10 @@ stage_debian() {
 # ---- running the stages ------------------------------------------------------
 # The stages run in two lanes at once, each lane in its order, so that one
 # lane's single-threaded stretches (configure, one long suite under
-# valgrind) overlap the other lane's work; lane 1 runs make -j2 and
-# distcheck -j3, so a lane that finishes early leaves both cores to the
-# other. Lane CPU
-# (seconds, idle machine): build 39 + valgrind 117 + tsan 66 against
-# distcheck 411.
+# valgrind) overlap the other lane's work; lane 1 runs make -j$jobs and
+# distcheck one job more, so a lane that finishes early leaves the cores to
+# the other. Lane CPU (seconds, idle machine): build 39 + valgrind 117 +
+# tsan 66 against distcheck 411.
 # A new stage goes at the end of the lane that finishes first (see the
 # seconds printed at the end).
 LANE1="build valgrind tsan"
