@@ -91,6 +91,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 jobs=$(nproc 2>/dev/null || echo 2)
 t_start=$(date +%s)
+# configure, the libtool script it writes and every make recipe run under
+# /bin/sh (dash on Debian), autoconf's CONFIG_SHELL, not the bash configure
+# would pick for itself: libtool forks thousands of times per build, and a
+# dash fork costs about half a bash fork. Measured on the idle 2-core
+# machine: one configure 12.7 -> 8.7 s, one ASan build 48 -> 37 s (90 -> 71
+# CPU-s). An explicit CONFIG_SHELL in the environment is kept.
+CONFIG_SHELL=${CONFIG_SHELL:-/bin/sh}
+export CONFIG_SHELL
 
 # Root runs apt-get and make install itself; anyone else through sudo.
 SUDO=
