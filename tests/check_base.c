@@ -148,10 +148,15 @@ START_TEST(unknown_error_version_is_refused_untouched) {
       ck_assert_msg(rc == PKJWT_ERR_INVALID_ARG,
                     "%s with version %u returned %d", err_takers[i], bad[v],
                     rc);
+      /* the first byte written, if any: one assertion, not one per byte
+       * (each passing ck_assert records its place: 129,000 of them made
+       * this suite 7 s under valgrind) */
       const unsigned char *p = (const unsigned char *)&e;
-      for (size_t b = sizeof(e.version); b < sizeof(e); b++)
-        ck_assert_msg(p[b] == 0xA5, "%s wrote byte %zu of an err of version %u",
-                      err_takers[i], b, bad[v]);
+      size_t b = sizeof(e.version);
+      while (b < sizeof(e) && p[b] == 0xA5)
+        b++;
+      ck_assert_msg(b == sizeof(e), "%s wrote byte %zu of an err of version %u",
+                    err_takers[i], b, bad[v]);
       ck_assert_uint_eq(e.version, bad[v]);
     }
   }
