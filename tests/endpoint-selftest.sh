@@ -535,6 +535,14 @@ t "stats: jtis, algs, typs, kids, audiences in order" eval \
    [ "$(jget "$T/stats" audiences.1)" = "$ISS" ] &&
    [ "$(jget "$T/stats" audiences.2)" = "$B/wrong" ]'
 t "stats: last_error" [ "$(jget "$T/stats" last_error)" = invalid_client ]
+t "stats?get=PATH: one value as text (start.sh's ep_stat)" eval \
+  '[ "$(ep_stat token_requests "$B")" = 3 ] &&
+   [ "$(ep_stat audiences.2 "$B")" = "$B/wrong" ] &&
+   [ "$(ep_stat kids.0 "$B")" = null ] &&
+   [ "$(ep_stat algs "$B")" = "$(jget "$T/stats" algs)" ]'
+t "stats?get= of nothing: a failure and no output" eval \
+  '! ep_stat no_such "$B" >"$T/none" && ! ep_stat jtis.9 "$B" >>"$T/none" &&
+   [ ! -s "$T/none" ]'
 ctl "$B" reset >/dev/null
 get "$B/_test/stats"
 t "reset clears the stats" eval \

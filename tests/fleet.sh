@@ -47,8 +47,8 @@ ep_start "$PY" "$EP" ep.port ep.log --max-seconds 300 --token-lifetime $LIFE \
   exit 99
 }
 BASE=http://127.0.0.1:$EP_PORT
-requests() { ep_stat "$PY" token_requests; }
-reset() { ep_ctl "$PY" reset; }
+requests() { ep_stat token_requests; }
+reset() { ep_ctl reset; }
 cp "$top_srcdir/keys-example/ec-p256.key" k.key && chmod 600 k.key || exit 99
 
 # fleet NAME STORE: PROCS processes of THREADS threads on STORE, from

@@ -38,7 +38,7 @@ EP_PID=
 trap '[ -n "$EP_PID" ] && kill "$EP_PID" 2>/dev/null; _tl_cleanup' EXIT
 
 # stat NAME of the running endpoint (the last element of a list with .-1)
-stat_of() { ep_stat "$PY" "$1"; }
+stat_of() { ep_stat "$1"; }
 
 # Register KEYFILE for client ID with SCOPE at the running endpoint, as a
 # console upload does.
@@ -131,7 +131,7 @@ while read -r name url path upload; do
         tl_check "entra: the certificate's x5t (as openssl computes it) and x5t#S256 went out" \
           sh -c "[ '$(stat_of x5t_sha1s.-1)' = \
             \"\$(openssl x509 -in client.crt -outform DER | openssl dgst -sha1 -binary | basenc --base64url | tr -d '=')\" ] &&
-            [ '$(stat_of x5ts.-1)' != None ]"
+            [ '$(stat_of x5ts.-1)' != null ]"
       else
         tl_skip "entra: the certificate's x5t" "openssl or basenc not found"
       fi

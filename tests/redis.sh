@@ -58,8 +58,8 @@ ep_start "$PY" "$EP" ep.port ep.log --max-seconds 300 \
 }
 BASE=http://127.0.0.1:$EP_PORT
 redis_start R || { echo "FAIL: redis-server did not start"; exit 99; }
-requests() { ep_stat "$PY" token_requests; }
-ctl() { ep_ctl "$PY" "$@"; }
+requests() { ep_stat token_requests; }
+ctl() { ep_ctl "$@"; }
 cp "$top_srcdir/keys-example/ec-p256.key" k.key && chmod 600 k.key || exit 99
 set -- --key k.key --client-id cid --scope "$SCOPE" --base-url "$BASE"
 URL=redis://127.0.0.1:$R_PORT

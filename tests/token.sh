@@ -84,7 +84,7 @@ no_secret_in_err() {
   [ -z "${1:-}" ] || ! grep -qF -- "$1" "$T/err"
 }
 
-# ---- Python helpers (JSON, the control API, the check endpoint) ---------------
+# ---- Python helpers (JSON, the check endpoint, a free port, a JWK) ------------
 
 # It imports what a command needs only (`get`, most of the calls, needs json
 # alone: half the CPU of a start that loads urllib and ssl).
@@ -123,14 +123,6 @@ def show(v):
 cmd = sys.argv[1]
 if cmd == "get":          # get FILE PATH: a member of a JSON file
     show(dig(json.load(open(sys.argv[2])), sys.argv[3]))
-elif cmd == "stats":      # stats BASE PATH
-    st, body = req(sys.argv[2] + "/_test/stats")
-    show(dig(json.loads(body), sys.argv[3]))
-elif cmd == "ctl":        # ctl BASE OP [JSON]
-    st, body = req(sys.argv[2] + "/_test/" + sys.argv[3],
-                   (sys.argv[4] if len(sys.argv) > 4 else "{}").encode(),
-                   {"Content-Type": "application/json"})
-    sys.exit(0 if st == 200 else 1)
 elif cmd == "check":      # check BASE TOKEN: prints the HTTP status
     st, body = req(sys.argv[2] + "/contactcentre5/accesstokeninformation",
                    headers={"Authorization": "Bearer " + sys.argv[3]})
@@ -147,8 +139,9 @@ elif cmd == "jwk":        # jwk PRIVATE.pem: its public JWK
     print(k.export_public())
 EOF
 h() { "$PYTHON3" "$T/h.py" "$@" 2>/dev/null; }
-stat_of() { h stats "$BASE" "$1"; }
-ctl() { h ctl "$BASE" "$@"; }
+# the stats and the control API of the plain server (tests/endpoint/start.sh)
+stat_of() { ep_stat "$1" "$BASE"; }
+ctl() { ep_ctl "$1" "${2:-{\}}" "$BASE"; }
 mode_of() { stat -c %a "$1" 2>/dev/null; }
 
 # ---- keys: pkjwt-keygen, or the openssl CLI as a fallback --------------------

@@ -84,6 +84,20 @@ OVERSIZE = 2 * 1024 * 1024    # size of the "oversize" misbehaviour's body
 CONN_TIMEOUT = 30             # seconds a connection may sit idle
 
 
+def stat_value(stats, path):
+    """One value of the stats for GET /_test/stats?get=PATH: PATH is keys
+    and list indexes joined by dots (token_requests, audiences.-1,
+    extra_fields.-1.resource). A string as it is, anything else as JSON
+    (null, true, 3, a list); None when the path names nothing."""
+    v = stats
+    try:
+        for k in path.split("."):
+            v = v[int(k)] if isinstance(v, list) else v[k]
+    except (KeyError, IndexError, ValueError, TypeError):
+        return None
+    return v if isinstance(v, str) else json.dumps(v)
+
+
 class StartupError(Exception):
     """A problem with the command line or a key file: one line, exit 2."""
 
@@ -631,9 +645,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif p == CHECK_PATH:
             self._check()
         elif p == "/_test/stats":
+            q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
             with self.state.lock:
-                body = json.dumps(self.state.stats)
-            self._send(200, body)
+                if "get" in q:  # one value, as text: tests/endpoint/start.sh
+                    v = stat_value(self.state.stats, q["get"][0])
+                else:
+                    body = json.dumps(self.state.stats)
+            if "get" not in q:
+                self._send(200, body)
+            elif v is None:
+                self._not_found()
+            else:
+                self._send(200, v + "\n", ctype="text/plain")
         else:
             self._not_found()
 
