@@ -69,7 +69,7 @@
 # /bin/sh (dash), as their first lines say, not bash (a fifth of the ASan
 # suite's CPU was shell forks); tl_expect_fail spawns fewer processes;
 # sanitizer trees build at -O1.
-# Then (375 s -> 307-329 s in five runs, 2026-12-03): configure, libtool
+# Then (375 s -> 307-329 s in six runs, 2026-12-03): configure, libtool
 # and make run under /bin/sh (CONFIG_SHELL, above); _build/ has no static
 # libraries (distcheck builds them); unit-test loops assert once, not per
 # byte (Check records every passing assertion); the endpoint's stats are

@@ -30,16 +30,18 @@ ep_start() {
 # string as it is, anything else as JSON: 3, null, true): PATH is keys and
 # list indexes joined by dots (token_requests, audiences.-1). URL: the
 # endpoint, by default the one ep_start started. curl asks, not a python3
-# that would start for each value (about 80 ms of CPU each, against 10).
+# that would start for each value (about 80 ms of CPU each, against 10);
+# -q: no ~/.curlrc, no proxy: the endpoint on 127.0.0.1 itself.
 ep_stat() {
-  curl -sf --noproxy '*' --max-time 20 \
+  curl -q -sf --noproxy '*' --max-time 20 \
     "${2:-http://127.0.0.1:$EP_PORT}/_test/stats?get=$1"
 }
 
 # ep_ctl OP [JSON [URL]]: POST JSON (default {}) to the endpoint's
-# /_test/OP (reset, misbehave, ...); fails unless it answers 200.
+# /_test/OP (reset, misbehave, ...); fails when it answers an error
+# status (curl -f: 400 and up) or not at all.
 ep_ctl() {
-  curl -sf --noproxy '*' --max-time 20 -o /dev/null \
+  curl -q -sf --noproxy '*' --max-time 20 -o /dev/null \
     -H 'Content-Type: application/json' --data-binary "${2:-{\}}" \
     "${3:-http://127.0.0.1:$EP_PORT}/_test/$1"
 }
