@@ -95,11 +95,17 @@ fleet() {
     awk -v p="$_p" -v n="$_n" 'NR == 1 { f = $1 }
       NR > 1 && ($1 < f + p || $1 > f + p + 1) { exit 1 }
       NR > 1 { f = $1 } END { exit NR != n }' fleet.tokens
-  tl_check "$_name: every process was given every token from the first it saw" \
-    sh -c 'for f in fleet.[0-9]*; do
-      sed -n "s/^token //p" "$f" | sort >fleet.mine
-      tail -n "$(wc -l <fleet.mine)" fleet.tokens | cmp -s - fleet.mine || exit 1
-    done'
+  # The last refresh falls half a second before the threads stop, and on
+  # a loaded machine its fetch can take longer than that: the token it
+  # gives may reach only some processes (seen once in a fresh-machine run
+  # beside CI). Tokens fetched from that second on are not required of
+  # every process; the ones before are, and checks 2 and 3 count them all.
+  tl_check "$_name: every process was given every token from the first it saw (but the last second's)" \
+    sh -c 'awk -v e="$1" "\$1 < e" fleet.tokens >fleet.early
+    for f in fleet.[0-9]*; do
+      sed -n "s/^token //p" "$f" | awk -v e="$1" "\$1 < e" | sort >fleet.mine
+      tail -n "$(wc -l <fleet.mine)" fleet.early | cmp -s - fleet.mine || exit 1
+    done' sh $((_until / 1000))
 }
 
 fleet "file store" "file:$TL_DIR/fstore"
