@@ -78,7 +78,7 @@ static int decode(unsigned char **out, size_t *outlen, const char *src,
   size_t cap = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
   unsigned char *buf = malloc(cap + 1);
   if (!buf)
-    return -1;
+    return -2;
   size_t o = 0;
   uint32_t acc = 0;
   int bits = 0;

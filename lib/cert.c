@@ -405,6 +405,31 @@ static int has_pem_begin(const unsigned char *d, size_t len) {
   return 0;
 }
 
+static int is_space(unsigned char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The one-line base64 form, the line `pkjwt-keygen export --format
+ * base64-cert` prints and Puzzel shows for an uploaded certificate:
+ * standard base64 of the DER. Whitespace anywhere is skipped (a trailing
+ * newline, or a copy pasted with line breaks); the rest must be canonical
+ * base64 (lib/base64.c). Returns 1 with the DER in *der (free()), 0 when
+ * data is not such text, -1 when out of memory. DER never qualifies: its
+ * second byte (a length, 0x8N for a certificate) is not base64. */
+static int b64_text_der(unsigned char **der, size_t *dlen,
+                        const unsigned char *d, size_t len) {
+  char *text = malloc(len);
+  if (!text)
+    return -1;
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++)
+    if (!is_space(d[i]))
+      text[n++] = (char)d[i];
+  int rc = n ? pkjwt__b64_decode(der, dlen, text, n) : -1;
+  free(text);
+  return rc == 0 ? 1 : rc == -2 ? -1 : 0;
+}
+
 int pkjwt_cert_load_mem(pkjwt_cert **out, const void *data, size_t len,
                         pkjwt_error *err) {
   PKJWT__ERROR_BEGIN(err);
@@ -425,9 +450,18 @@ int pkjwt_cert_load_mem(pkjwt_cert **out, const void *data, size_t len,
     x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
     BIO_free(bio);
   } else {
-    const unsigned char *p = d;
-    x = d2i_X509(NULL, &p, (long)len);
-    if (x && p != d + len) {
+    unsigned char *b64der = NULL;
+    size_t b64len = 0;
+    int text = b64_text_der(&b64der, &b64len, d, len);
+    if (text < 0)
+      return pkjwt__fail(err, PKJWT_ERR_NOMEM, "out of memory");
+    const unsigned char *der = text ? b64der : d;
+    size_t der_len = text ? b64len : len;
+    const unsigned char *p = der;
+    x = d2i_X509(NULL, &p, (long)der_len);
+    int trailing = x && p != der + der_len;
+    free(b64der);
+    if (trailing) {
       X509_free(x);
       ERR_clear_error();
       return pkjwt__fail(err, PKJWT_ERR_PARSE,
@@ -436,8 +470,8 @@ int pkjwt_cert_load_mem(pkjwt_cert **out, const void *data, size_t len,
   }
   if (!x)
     return pkjwt__fail_ssl(err, PKJWT_ERR_PARSE,
-                           "no certificate found (expected X.509 in PEM or "
-                           "DER)");
+                           "no certificate found (expected X.509 in PEM, DER "
+                           "or the one-line base64 of the DER)");
   return cert_wrap(out, x, err);
 }
 

@@ -262,7 +262,8 @@ size_t pkjwt__b64url_encode(char *dst, const unsigned char *src, size_t n);
 size_t pkjwt__b64_encode(char *dst, const unsigned char *src, size_t n);
 /* Decode base64url (no padding, no whitespace; strict: rejects '=', '+',
  * '/' and non-zero trailing bits). *out is malloc'd (free with free()),
- * NUL-terminated for convenience. Returns 0 or -1. */
+ * NUL-terminated for convenience. Returns 0, -1 (not canonical) or -2 (out
+ * of memory). */
 int pkjwt__b64url_decode(unsigned char **out, size_t *outlen, const char *src,
                          size_t n);
 /* Decode standard base64 (padding required, no whitespace). */

@@ -8,6 +8,7 @@
 #include "internal.h"
 
 #include <dirent.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <time.h>
 
@@ -442,6 +443,8 @@ START_TEST(load_pem_and_der_from_openssl) {
   char *key = in_dir("k.pem");
   char *pem = in_dir("c.pem");
   char *der = in_dir("c.der");
+  char *b64 = in_dir("c.b64");      /* one line, as uploaded */
+  char *wrapped = in_dir("c.wrap"); /* 64-character lines */
   ck_assert_int_eq(
       test_sh(NULL,
               "'%s' req -x509 -newkey rsa:2048 -nodes -keyout '%s' -out '%s' "
@@ -452,16 +455,22 @@ START_TEST(load_pem_and_der_from_openssl) {
   ck_assert_int_eq(test_sh(NULL, "'%s' x509 -in '%s' -outform DER -out '%s'",
                            test_openssl(), pem, der),
                    0);
+  ck_assert_int_eq(test_sh(NULL, "'%s' base64 -A -in '%s' -out '%s'",
+                           test_openssl(), der, b64),
+                   0);
+  ck_assert_int_eq(test_sh(NULL, "'%s' base64 -in '%s' -out '%s'",
+                           test_openssl(), der, wrapped),
+                   0);
   char *end = NULL;
   ck_assert_int_eq(
       test_sh(&end, "'%s' x509 -in '%s' -noout -enddate -dateopt iso_8601",
               test_openssl(), pem),
       0);
-  const char *files[] = {pem, der};
+  const char *files[] = {pem, der, b64, wrapped};
   pkjwt_key *k = NULL;
   pkjwt_error e = PKJWT_ERROR_INIT;
   ck_assert_int_eq(pkjwt_key_load_file(&k, key, NULL, &e), PKJWT_OK);
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < 4; i++) {
     pkjwt_cert *c = NULL;
     int rc = pkjwt_cert_load_file(&c, files[i], &e);
     ck_assert_msg(rc == PKJWT_OK, "%s", e.message);
@@ -502,6 +511,49 @@ START_TEST(load_pem_and_der_from_openssl) {
                    PKJWT_ERR_PARSE);
   ck_assert_msg(strstr(e.message, "trailing") != NULL, "%s", e.message);
   ck_assert_int_eq(pkjwt_cert_load_mem(&c, data, len - 1, &e), PKJWT_ERR_PARSE);
+
+  /* the base64 form: CRLF line ends are whitespace too; a character out of
+   * the alphabet, a cut, or the base64 of the DER with a byte more are not
+   * a certificate (the text encoded by OpenSSL, not by lib/base64.c) */
+  char *text = malloc(PKJWT__B64_LEN(len + 1) + 1);
+  ck_assert_int_eq(
+      EVP_EncodeBlock((unsigned char *)text, (unsigned char *)data, (int)len),
+      (int)PKJWT__B64_LEN(len));
+  size_t tlen = strlen(text);
+  char *crlf = malloc(2 * tlen + 2);
+  size_t n = 0;
+  for (size_t i = 0; i < tlen; i++) {
+    crlf[n++] = text[i];
+    if (i % 64 == 63 || i + 1 == tlen) {
+      crlf[n++] = '\r';
+      crlf[n++] = '\n';
+    }
+  }
+  pkjwt_cert *ok = NULL;
+  ck_assert_int_eq(pkjwt_cert_load_mem(&ok, crlf, n, &e), PKJWT_OK);
+  pkjwt_cert *from_der = NULL;
+  ck_assert_int_eq(pkjwt_cert_load_mem(&from_der, data, len, &e), PKJWT_OK);
+  ck_assert_str_eq(pkjwt_cert_get_x5t_s256(ok),
+                   pkjwt_cert_get_x5t_s256(from_der));
+  pkjwt_cert_free(ok);
+  pkjwt_cert_free(from_der);
+  text[10] = '!';
+  ck_assert_int_eq(pkjwt_cert_load_mem(&c, text, tlen, &e), PKJWT_ERR_PARSE);
+  ck_assert_msg(strstr(e.message, "base64") != NULL, "%s", e.message);
+  ck_assert_int_eq(
+      EVP_EncodeBlock((unsigned char *)text, (unsigned char *)data, (int)len),
+      (int)tlen);
+  ck_assert_int_eq(pkjwt_cert_load_mem(&c, text, tlen - 8, &e),
+                   PKJWT_ERR_PARSE);
+  ck_assert_int_eq(EVP_EncodeBlock((unsigned char *)text,
+                                   (unsigned char *)longer, (int)len + 1),
+                   (int)PKJWT__B64_LEN(len + 1));
+  ck_assert_int_eq(pkjwt_cert_load_mem(&c, text, strlen(text), &e),
+                   PKJWT_ERR_PARSE);
+  ck_assert_msg(strstr(e.message, "trailing") != NULL, "%s", e.message);
+  ck_assert_ptr_null(c);
+  free(crlf);
+  free(text);
   free(longer);
   free(data);
   char *missing = in_dir("missing.crt");
@@ -512,6 +564,8 @@ START_TEST(load_pem_and_der_from_openssl) {
   free(key);
   free(pem);
   free(der);
+  free(b64);
+  free(wrapped);
 }
 END_TEST
 

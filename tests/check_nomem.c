@@ -816,15 +816,22 @@ typedef struct cert_ctx {
   pkjwt_cert *cert;
   char *path;
   char *pem;
+  char *b64;         /* the one-line base64 */
+  pkjwt_cert *again; /* loaded back from b64 */
 } cert_ctx;
 
+/* The write comes last: a failure after it would leave the file. */
 static int cert_call(void *v, pkjwt_error *e) {
   cert_ctx *c = v;
-  c->cert = NULL;
-  c->pem = NULL;
+  c->cert = c->again = NULL;
+  c->pem = c->b64 = NULL;
   int rc = pkjwt_cert_self_signed(&c->cert, c->key, NULL, e);
   if (rc == PKJWT_OK)
     rc = pkjwt_cert_pem(&c->pem, c->cert, e);
+  if (rc == PKJWT_OK)
+    rc = pkjwt_cert_base64_der(&c->b64, c->cert, e);
+  if (rc == PKJWT_OK)
+    rc = pkjwt_cert_load_mem(&c->again, c->b64, strlen(c->b64), e);
   if (rc == PKJWT_OK)
     rc = pkjwt_cert_write(c->cert, c->path, 0, e);
   return rc;
@@ -834,6 +841,8 @@ static void cert_check(void *v, int rc, int injected, const pkjwt_error *e) {
   (void)injected;
   if (rc == PKJWT_OK) {
     ck_assert_ptr_nonnull(c->pem);
+    ck_assert_str_eq(pkjwt_cert_get_x5t_s256(c->again),
+                     pkjwt_cert_get_x5t_s256(c->cert));
     ck_assert_msg(pkjwt_cert_matches_key(c->cert, c->key),
                   "N=%ld: a certificate that does not match its key", nm_n);
     ck_assert_ptr_nonnull(pkjwt_cert_get_x5t_s256(c->cert));
@@ -845,18 +854,23 @@ static void cert_check(void *v, int rc, int injected, const pkjwt_error *e) {
     ck_assert_int_eq(unlink(c->path), 0);
   }
   pkjwt_str_free(c->pem);
+  pkjwt_str_free(c->b64);
   pkjwt_cert_free(c->cert);
-  c->cert = NULL;
-  c->pem = NULL;
+  pkjwt_cert_free(c->again);
+  c->cert = c->again = NULL;
+  c->pem = c->b64 = NULL;
   assert_dir_unchanged("certificate", e);
 }
 
 START_TEST(certificate) {
   const char *const specs[] = {"P-256", "RSA2048"};
   for (size_t i = 0; i < 2; i++) {
-    cert_ctx c = {tu_key(specs[i]), NULL, test_path(dir, "c.pem"), NULL};
-    nm_op op = {i ? "self-signed certificate (RSA-2048), PEM, write"
-                  : "self-signed certificate (P-256), PEM, write",
+    cert_ctx c = {tu_key(specs[i]), NULL, test_path(dir, "c.pem"), NULL,
+                  NULL, NULL};
+    nm_op op = {i ? "self-signed certificate (RSA-2048), PEM, base64 and "
+                    "back, write"
+                  : "self-signed certificate (P-256), PEM, base64 and back, "
+                    "write",
                 cert_call, cert_check, &c, 0, 0};
     sweep(&op);
     pkjwt_key_free(c.key);

@@ -452,6 +452,14 @@ sys.exit(not ok)' info.json ec-P-256.crt "$OSSL"
 tl_check "info --cert: x5t#S256 and kid" test \
   "$(json_get info.json kid) $(json_get info.json 'x5t#S256')" = \
   "$(json_get ec-P-256.jwk kid) $(json_get x5c.jwk 'x5t#S256')"
+cert_b64 ec-P-256.crt >ossl.b64
+tl_expect_ok "info --cert of the one-line base64 (as uploaded; made by openssl)" \
+  "$K" info --cert ossl.b64 --json
+tl_check "the base64 line: the PEM's kid, x5t#S256, subject, serial, dates" \
+  "$PY" -c 'import sys, json
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+keys = ("kid", "x5t#S256", "subject", "serial", "not_before", "not_after")
+sys.exit(not all(a[k] == b[k] for k in keys))' "$TL_OUT" info.json
 tl_check "info --cert expiring in 30 days: one warning line on stderr" sh -c "
   test \"\$(wc -l <'$TL_PRIV/info-err')\" = 1 &&
   grep -q '^pkjwt-keygen: ec-P-256.crt: warning: the certificate expires in' '$TL_PRIV/info-err'"
@@ -604,6 +612,10 @@ $F "random bytes as key" 3 "${P}random\.key: " "$K" export --key random.key --fo
 $F "garbage certificate" 3 "${P}garbage\.key: " \
   "$K" export --cert garbage.key --format base64-cert
 $F "a key given as certificate" 3 "${P}ec\.key: " "$K" info --cert ec.key
+printf 'QUJD\n' >abc.b64
+$F "base64 of no certificate" 3 \
+  "${P}abc\.b64: no certificate found \(expected X\.509 in PEM, DER or the one-line base64" \
+  "$K" info --cert abc.b64
 $F "wrong passphrase" 3 "${P}enc-scrypt\.key: .*passphrase" \
   "$K" info --key enc-scrypt.key --passphrase-file wrong.txt
 $F "missing passphrase" 3 "${P}enc-scrypt\.key: .*passphrase" \

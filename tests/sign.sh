@@ -218,6 +218,9 @@ tl_check "report: every check, valid yes, nothing on stderr" \
   sh -c "grep -q '^signature  ok ' '$TL_OUT' && grep -q '^valid:     yes' '$TL_OUT' && test \$(wc -l <'$TL_OUT') = 12 && test ! -s '$TL_ERR'"
 tl_expect_ok "verify with the private key" V --key client.key --now $((T0 + 10))
 tl_expect_ok "verify with the certificate" V --cert client.crt --now $((T0 + 10))
+"$OPENSSL" x509 -in client.crt -outform DER | "$OPENSSL" base64 -A >client.b64
+tl_expect_ok "verify with the certificate as uploaded (one-line base64 by openssl)" \
+  V --cert client.b64 --now $((T0 + 10))
 tl_expect_ok "verify with a JWK" V --jwk client.jwk --now $((T0 + 10))
 TL_STDIN=priv/t0
 tl_expect_ok "verify from stdin" "$SIGN" verify --assertion - --key client.pub --now $((T0 + 10))

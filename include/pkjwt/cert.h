@@ -45,13 +45,15 @@ PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_cert_self_signed(pkjwt_cert **out, const pkjwt_key *key,
                        const pkjwt_cert_options *opts, pkjwt_error *err);
 
-/** Load a certificate from PEM or DER in memory (PKJWT_ERR_PARSE when it is
- * neither, or DER with trailing bytes). Free *out with pkjwt_cert_free(). */
+/** Load a certificate from PEM, DER, or the one-line standard base64 of the
+ * DER (what pkjwt_cert_base64_der() makes; whitespace in it is skipped) in
+ * memory (PKJWT_ERR_PARSE when it is none of these, or DER with trailing
+ * bytes). Free *out with pkjwt_cert_free(). */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_cert_load_mem(pkjwt_cert **out, const void *data, size_t len,
                     pkjwt_error *err);
 
-/** Load a certificate from a PEM or DER file. */
+/** Load a certificate from a file, in any form pkjwt_cert_load_mem() reads. */
 PKJWT_EXPORT PKJWT_WARN_UNUSED int
 pkjwt_cert_load_file(pkjwt_cert **out, const char *path, pkjwt_error *err);
 

@@ -47,6 +47,7 @@ cp "$src/keys-example/ec-p256.crt" "$C/fuzz_cert/ec.pem"
 cp "$src/keys-example/rsa-3072.crt" "$C/fuzz_cert/rsa.pem"
 "$OPENSSL" x509 -in "$src/keys-example/ec-p256.crt" -outform DER \
   -out "$C/fuzz_cert/ec.der"
+"$OPENSSL" base64 -A -in "$C/fuzz_cert/ec.der" -out "$C/fuzz_cert/ec.b64"
 
 # JWKs
 cp "$src/keys-example/ec-p256.jwk" "$C/fuzz_jwk/ec.json"
